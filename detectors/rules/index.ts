@@ -1,0 +1,31 @@
+// The shipped rule pack: one file per provider family.
+import type { RuleSpec } from '../types.js';
+import { rules as cloud } from './cloud.js';
+import { rules as github } from './github.js';
+import { rules as gitlab } from './gitlab.js';
+import { rules as registries } from './registries.js';
+import { rules as infra } from './infra.js';
+import { rules as chat } from './chat.js';
+import { rules as mail } from './mail.js';
+import { rules as payments } from './payments.js';
+import { rules as ai } from './ai.js';
+import { rules as observability } from './observability.js';
+import { rules as keys } from './keys.js';
+import { rules as generic } from './generic.js';
+
+export const familyRules: Readonly<Record<string, readonly RuleSpec[]>> = {
+  cloud,
+  github,
+  gitlab,
+  registries,
+  infra,
+  chat,
+  mail,
+  payments,
+  ai,
+  observability,
+  keys,
+  generic,
+};
+
+export const defaultRules: readonly RuleSpec[] = Object.values(familyRules).flat();

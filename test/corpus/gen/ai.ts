@@ -1,0 +1,4 @@
+import type { Rng } from '../rng.js';
+
+/** One generator per rule id of detectors/rules/ai.ts: a fresh, valid secret value. */
+export const generators: Record<string, (rng: Rng) => string> = {};
