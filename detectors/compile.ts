@@ -1,0 +1,79 @@
+// Turning RuleSpec data into what the engine runs: RE2 objects compiled once,
+// window sizes, allowlists ready for lookup. A rule that does not compile throws
+// RuleError naming the rule, at engine construction rather than mid-scan.
+import RE2 from 're2';
+import type { RuleSpec, Severity } from './types.js';
+import { validators, type Validator } from './validators.js';
+
+export class RuleError extends Error {
+  constructor(
+    readonly ruleId: string,
+    message: string,
+  ) {
+    super(`rule ${ruleId}: ${message}`);
+    this.name = 'RuleError';
+  }
+}
+
+/** Default reach of a rule around a keyword hit, and upper bound of its match, in bytes. */
+export const DEFAULT_MAX_LENGTH = 512;
+
+const SEVERITY_RANK: Readonly<Record<Severity, number>> = { low: 0, medium: 1, high: 2, critical: 3 };
+
+export interface CompiledRule {
+  index: number;
+  spec: RuleSpec;
+  /** The rule regex, flags `g` (plus `d` when a capture group holds the secret). */
+  re: RE2;
+  secretGroup: number;
+  /** Bytes the window extends on each side of a keyword hit (rule.maxLength or the default). */
+  reach: number;
+  minEntropy: number;
+  validator: Validator | undefined;
+  allowValues: ReadonlySet<string>;
+  allowRegexes: readonly RE2[];
+  stopwords: readonly string[];
+  generic: boolean;
+  severityRank: number;
+  destinations: readonly string[];
+}
+
+function compileRe2(rule: RuleSpec, source: string, flags: string, what: string): RE2 {
+  try {
+    return new RE2(source, flags);
+  } catch (err) {
+    throw new RuleError(rule.id, `${what} does not compile under RE2: ${(err as Error).message}`);
+  }
+}
+
+export function compileRule(spec: RuleSpec, index: number): CompiledRule {
+  if (typeof spec.id !== 'string' || spec.id.length === 0) throw new RuleError(String(spec.id), 'has no id');
+  if (!Array.isArray(spec.keywords) || spec.keywords.length === 0 || spec.keywords.some((k) => k.length === 0)) {
+    throw new RuleError(spec.id, 'needs at least one non-empty keyword (rules without keywords never run)');
+  }
+  const secretGroup = spec.secretGroup ?? 0;
+  if (!Number.isInteger(secretGroup) || secretGroup < 0) throw new RuleError(spec.id, 'secretGroup must be a non-negative integer');
+  const reach = spec.maxLength ?? DEFAULT_MAX_LENGTH;
+  if (!Number.isInteger(reach) || reach <= 0) throw new RuleError(spec.id, 'maxLength must be a positive integer');
+  const validator = spec.validator === undefined ? undefined : validators[spec.validator];
+  if (spec.validator !== undefined && validator === undefined) throw new RuleError(spec.id, `unknown validator ${spec.validator}`);
+  const re = compileRe2(spec, spec.regex, secretGroup > 0 ? 'gd' : 'g', 'regex');
+  const allowRegexes = (spec.allowlist?.regexes ?? []).map((r) => compileRe2(spec, r, '', 'allowlist regex'));
+  return {
+    index,
+    spec,
+    re,
+    secretGroup,
+    reach,
+    minEntropy: spec.entropy ?? 0,
+    validator,
+    allowValues: new Set(spec.allowlist?.values ?? []),
+    allowRegexes,
+    stopwords: (spec.allowlist?.stopwords ?? []).map((s) => s.toLowerCase()),
+    generic: spec.generic === true,
+    severityRank: SEVERITY_RANK[spec.severity] ?? 0,
+    destinations: Object.freeze([...(spec.destinations ?? [])]),
+  };
+}
+
+export { SEVERITY_RANK };

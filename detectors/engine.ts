@@ -1,0 +1,77 @@
+// The secret detection engine: compiles a rule pack (and the operator's known
+// secrets) once, then scans whole inputs (`scan`) or streams (`stream`).
+// Two tiers: one RE2 keyword prefilter pass over the input, then each rule's exact
+// regex only in windows around its own keywords (see scan-state.ts).
+import { compileRule, DEFAULT_MAX_LENGTH, RuleError, type CompiledRule } from './compile.js';
+import { knownForms, type KnownSecret } from './known.js';
+import { Prefilter, type LiteralTarget } from './prefilter.js';
+import { ScanState, type EngineCore } from './scan-state.js';
+import { StreamScanner } from './stream.js';
+import type { Finding, RuleSpec } from './types.js';
+
+export { RuleError };
+export type { KnownSecret };
+
+export interface EngineOptions {
+  /** Compiled once; a bad rule throws RuleError naming the rule id. */
+  rules: readonly RuleSpec[];
+  /** Per-install HMAC-SHA-256 key for fingerprints. */
+  fingerprintKey: Buffer;
+  /** Exact values; also matched base64-, URL- and hex-encoded. Values under 8 bytes throw. */
+  knownSecrets?: readonly KnownSecret[];
+}
+
+export class Engine {
+  /** Longest span any rule (or known-secret form) can match: the streaming carry-over needs at least this. */
+  readonly maxMatchLength: number;
+  private readonly core: EngineCore;
+
+  constructor(opts: EngineOptions) {
+    const ids = new Set<string>();
+    const rules: CompiledRule[] = opts.rules.map((spec, i) => {
+      if (ids.has(spec.id)) throw new RuleError(spec.id, 'duplicate rule id');
+      ids.add(spec.id);
+      return compileRule(spec, i);
+    });
+    const known = opts.knownSecrets ?? [];
+    const forms = knownForms(known, opts.fingerprintKey);
+
+    // One literal target per distinct (text, case-sensitivity).
+    const targets = new Map<string, LiteralTarget>();
+    const target = (text: string, caseInsensitive: boolean): LiteralTarget => {
+      const k = `${caseInsensitive ? 'i' : 's'}:${caseInsensitive ? text.toLowerCase() : text}`;
+      let t = targets.get(k);
+      if (t === undefined) {
+        t = { text, caseInsensitive, rules: [], knownForms: [] };
+        targets.set(k, t);
+      }
+      return t;
+    };
+    for (const r of rules) {
+      for (const kw of new Set(r.spec.keywords.map((k) => k.toLowerCase()))) target(kw, true).rules.push(r.index);
+    }
+    forms.forEach((f, i) => target(f.text, false).knownForms.push(i));
+
+    const maxReach = rules.reduce((m, r) => Math.max(m, r.reach), 0);
+    this.core = {
+      rules,
+      prefilter: new Prefilter([...targets.values()]),
+      knownForms: forms,
+      knownSecrets: known,
+      fingerprintKey: opts.fingerprintKey,
+      maxReach,
+    };
+    const longestForm = forms.reduce((m, f) => Math.max(m, f.length), 0);
+    this.maxMatchLength = Math.max(rules.length > 0 ? maxReach : DEFAULT_MAX_LENGTH, longestForm);
+  }
+
+  /** Scan a whole input. Findings are sorted by offset. */
+  scan(input: Buffer): Finding[] {
+    return new ScanState(this.core).step(input, 0, true);
+  }
+
+  /** A fresh streaming scanner over this engine. */
+  stream(): StreamScanner {
+    return new StreamScanner(new ScanState(this.core), this.maxMatchLength);
+  }
+}

@@ -1,0 +1,391 @@
+// The scanning algorithm, written once for both whole-input scans and streams.
+// A ScanState is fed a growing byte buffer (whole input: once, final) and keeps
+// just enough state to resume: where the keyword prefilter stopped, the open
+// window of each rule, and candidate findings not yet settled. Because a stream
+// makes exactly the decisions a whole scan makes, only later, its findings are the same.
+//
+// Per step:
+//  1. prefilter: one RE2 alternation of all literals finds keyword hits; a hit is
+//     settled once the longest literal would fit after it (or at the end);
+//  2. each hit opens or widens a window [hit - reach, hit + len + reach] for each rule
+//     it is a keyword of (merged per rule, capped in size); a window closes when no
+//     later hit can reach it, and runs when its bytes are all there;
+//  3. the rule regex runs over the window; matches become candidates after entropy,
+//     allowlist, validator and placeholder checks;
+//  4. a candidate is settled when no later candidate can overlap it; overlaps are
+//     resolved (one finding per offset, generic loses to specific) and findings emitted
+//     with line and column.
+import type { CompiledRule } from './compile.js';
+import { shannonEntropy } from './entropy.js';
+import type { KnownForm, KnownSecret } from './known.js';
+import { isPlaceholder } from './placeholders.js';
+import type { Prefilter } from './prefilter.js';
+import { fingerprint, redactedPreview } from './redact.js';
+import type { Finding, Severity } from './types.js';
+import { utf8SafeEnd } from './utf8.js';
+
+/** Everything the engine compiled once and shares between scans. */
+export interface EngineCore {
+  rules: readonly CompiledRule[];
+  prefilter: Prefilter;
+  knownForms: readonly KnownForm[];
+  knownSecrets: readonly KnownSecret[];
+  fingerprintKey: Buffer;
+  /** Largest rule reach: how far before the prefilter position a window can start. */
+  maxReach: number;
+}
+
+/** A merged window of a rule merges hits until it spans this many times the rule's reach. */
+const WINDOW_CAP_FACTOR = 16;
+
+/** Ranking tiers when candidates compete for one offset. */
+const TIER_GENERIC = 0;
+const TIER_SPECIFIC = 1;
+const TIER_KNOWN = 2;
+const TIER_CANARY = 3;
+
+interface Candidate {
+  offset: number;
+  end: number;
+  tier: number;
+  severityRank: number;
+  /** Rule index (known secrets after the rules): breaks ties, deduplicates. */
+  order: number;
+  key: string;
+  finding: Omit<Finding, 'line' | 'column'>;
+}
+
+interface Window {
+  rule: number;
+  start: number;
+  end: number;
+}
+
+interface LineCursor {
+  /** Absolute offset counted up to. */
+  pos: number;
+  /** 1-based line number at `pos`. */
+  line: number;
+  /** Absolute offset of the first byte of that line. */
+  lineStart: number;
+}
+
+function better(a: Candidate, b: Candidate): boolean {
+  if (a.tier !== b.tier) return a.tier > b.tier;
+  if (a.severityRank !== b.severityRank) return a.severityRank > b.severityRank;
+  const la = a.end - a.offset;
+  const lb = b.end - b.offset;
+  if (la !== lb) return la > lb;
+  return a.order < b.order;
+}
+
+/** Advance `cur` to absolute offset `to`, counting line feeds in `buf` (which starts at `base`). */
+function advanceLines(buf: Buffer, base: number, cur: LineCursor, to: number): void {
+  let i = cur.pos - base;
+  const stop = to - base;
+  while (i < stop) {
+    const nl = buf.indexOf(10, i);
+    if (nl < 0 || nl >= stop) break;
+    cur.line++;
+    cur.lineStart = base + nl + 1;
+    i = nl + 1;
+  }
+  cur.pos = to;
+}
+
+export class ScanState {
+  /** Absolute offset where the prefilter resumes. */
+  private pfPos = 0;
+  private readonly openStart: number[];
+  private readonly openEnd: number[];
+  private readonly openRules = new Set<number>();
+  private ready: Window[] = [];
+  private pending: Candidate[] = [];
+  /** Settled candidates that may still overlap pending ones. */
+  private recent: Candidate[] = [];
+  private readonly keys = new Set<string>();
+  private readonly lines: LineCursor = { pos: 0, line: 1, lineStart: 0 };
+
+  constructor(private readonly core: EngineCore) {
+    this.openStart = new Array<number>(core.rules.length).fill(-1);
+    this.openEnd = new Array<number>(core.rules.length).fill(-1);
+  }
+
+  /**
+   * Process `buf`, the bytes from absolute offset `base` to `base + buf.length` (all
+   * bytes not yet released). `final` says no more bytes will come. Returns the
+   * findings settled by this step, sorted by offset.
+   */
+  step(buf: Buffer, base: number, final: boolean): Finding[] {
+    this.runPrefilter(buf, base, final);
+    this.closeWindows(final);
+    this.runReadyWindows(buf, base, final);
+    return this.emit(buf, base, final);
+  }
+
+  /** The earliest absolute offset whose bytes a later step may still read. */
+  keepFrom(): number {
+    let keep = this.pfPos - this.core.maxReach;
+    for (const r of this.openRules) keep = Math.min(keep, this.openStart[r] as number);
+    for (const w of this.ready) keep = Math.min(keep, w.start);
+    for (const c of this.pending) keep = Math.min(keep, c.offset);
+    return Math.max(0, Math.min(keep, this.pfPos));
+  }
+
+  /** The caller drops bytes before `upTo` (<= keepFrom()); `buf` still holds them, from `base`. */
+  release(buf: Buffer, base: number, upTo: number): void {
+    if (upTo > this.lines.pos) advanceLines(buf, base, this.lines, upTo);
+  }
+
+  private runPrefilter(buf: Buffer, base: number, final: boolean): void {
+    const { prefilter } = this.core;
+    const re = prefilter.re;
+    const safeLen = utf8SafeEnd(buf, 0, buf.length);
+    const safe = base + safeLen;
+    if (re === undefined) {
+      this.pfPos = safe;
+      return;
+    }
+    const maxLit = prefilter.maxLiteralBytes;
+    const view = safeLen === buf.length ? buf : buf.subarray(0, safeLen);
+    let from = this.pfPos - base;
+    for (;;) {
+      if (from > safeLen) break;
+      re.lastIndex = from;
+      const m = re.exec(view);
+      if (m === null) {
+        this.pfPos = final ? safe : Math.max(this.pfPos, safe - maxLit + 1);
+        return;
+      }
+      const start = m.index;
+      if (!final && start + maxLit > safeLen) {
+        this.pfPos = base + start;
+        return;
+      }
+      this.onHit(view, base, start, m[0]);
+      from = start + 1;
+      this.pfPos = base + from;
+    }
+    if (final) this.pfPos = Math.max(this.pfPos, safe);
+  }
+
+  private onHit(view: Buffer, base: number, start: number, match: Buffer): void {
+    const abs = base + start;
+    for (const target of this.core.prefilter.targetsAt(view, start, match)) {
+      for (const r of target.rules) this.addWindow(r, abs, match.length);
+      for (const f of target.knownForms) this.addKnown(f, abs);
+    }
+  }
+
+  private addWindow(r: number, hit: number, len: number): void {
+    const reach = (this.core.rules[r] as CompiledRule).reach;
+    const ws = Math.max(0, hit - reach);
+    const we = hit + len + reach;
+    const os = this.openStart[r] as number;
+    if (os >= 0) {
+      const oe = this.openEnd[r] as number;
+      if (ws <= oe && we - os <= reach * WINDOW_CAP_FACTOR) {
+        if (we > oe) this.openEnd[r] = we;
+        return;
+      }
+      this.ready.push({ rule: r, start: os, end: oe });
+    }
+    this.openStart[r] = ws;
+    this.openEnd[r] = we;
+    this.openRules.add(r);
+  }
+
+  private closeWindows(final: boolean): void {
+    for (const r of this.openRules) {
+      const end = this.openEnd[r] as number;
+      if (final || end < this.pfPos - (this.core.rules[r] as CompiledRule).reach) {
+        this.ready.push({ rule: r, start: this.openStart[r] as number, end });
+        this.openStart[r] = -1;
+        this.openRules.delete(r);
+      }
+    }
+  }
+
+  private runReadyWindows(buf: Buffer, base: number, final: boolean): void {
+    if (this.ready.length === 0) return;
+    const available = base + buf.length;
+    const waiting: Window[] = [];
+    for (const w of this.ready) {
+      if (final || w.end <= available) this.runWindow(buf, base, w);
+      else waiting.push(w);
+    }
+    this.ready = waiting;
+  }
+
+  private runWindow(buf: Buffer, base: number, w: Window): void {
+    const rule = this.core.rules[w.rule] as CompiledRule;
+    const s = w.start - base;
+    const e = utf8SafeEnd(buf, s, Math.min(w.end - base, buf.length));
+    if (e <= s) return;
+    const view = buf.subarray(s, e);
+    const re = rule.re;
+    re.lastIndex = 0;
+    for (;;) {
+      const m = re.exec(view);
+      if (m === null) break;
+      if (m[0].length === 0) {
+        if (m.index >= view.length) break;
+        re.lastIndex = m.index + 1;
+        continue;
+      }
+      if (rule.secretGroup === 0) {
+        this.consider(rule, view, m.index, m.index + m[0].length, w.start);
+      } else {
+        const span = m.indices?.[rule.secretGroup];
+        if (span !== undefined) this.consider(rule, view, span[0], span[1], w.start);
+      }
+    }
+  }
+
+  /** A regex match of `rule` at view[from, to): keep it as a candidate unless a check rejects it. */
+  private consider(rule: CompiledRule, view: Buffer, from: number, to: number, viewBase: number): void {
+    if (to <= from) return;
+    const bytes = view.subarray(from, to);
+    if (rule.minEntropy > 0 && shannonEntropy(bytes) < rule.minEntropy) return;
+    const secret = bytes.toString('utf8');
+    if (rule.allowValues.has(secret)) return;
+    for (const a of rule.allowRegexes) if (a.test(secret)) return;
+    if (rule.stopwords.length > 0) {
+      const lower = secret.toLowerCase();
+      for (const w of rule.stopwords) if (lower.includes(w)) return;
+    }
+    if (rule.validator !== undefined && !rule.validator(secret)) return;
+    if (isPlaceholder(secret)) return;
+    const offset = viewBase + from;
+    const length = to - from;
+    const key = `${rule.index}:${offset}:${length}`;
+    if (this.keys.has(key)) return;
+    const spec = rule.spec;
+    this.addCandidate({
+      offset,
+      end: offset + length,
+      tier: rule.generic ? TIER_GENERIC : TIER_SPECIFIC,
+      severityRank: rule.severityRank,
+      order: rule.index,
+      key,
+      finding: {
+        ruleId: spec.id,
+        title: spec.title,
+        severity: spec.severity,
+        offset,
+        length,
+        redacted: redactedPreview(secret, length),
+        fingerprint: fingerprint(this.core.fingerprintKey, bytes),
+        destinations: rule.destinations,
+      },
+    });
+  }
+
+  private addKnown(formIndex: number, offset: number): void {
+    const form = this.core.knownForms[formIndex] as KnownForm;
+    const secret = this.core.knownSecrets[form.secret] as KnownSecret;
+    const order = this.core.rules.length + form.secret;
+    const key = `${order}:${offset}:${form.length}`;
+    if (this.keys.has(key)) return;
+    const canary = secret.kind === 'canary';
+    const severity: Severity = canary ? 'critical' : 'high';
+    const finding: Omit<Finding, 'line' | 'column'> = {
+      ruleId: canary ? 'canary' : 'known-secret',
+      title: canary ? `Canary token ${secret.name}` : `Known secret ${secret.name}`,
+      severity,
+      offset,
+      length: form.length,
+      redacted: form.redacted,
+      fingerprint: form.fingerprint,
+      destinations: [],
+      known: secret.kind,
+    };
+    if (form.encoding !== undefined) finding.decodedFrom = [form.encoding];
+    this.addCandidate({
+      offset,
+      end: offset + form.length,
+      tier: canary ? TIER_CANARY : TIER_KNOWN,
+      severityRank: canary ? 3 : 2,
+      order,
+      key,
+      finding,
+    });
+  }
+
+  private addCandidate(c: Candidate): void {
+    this.keys.add(c.key);
+    this.pending.push(c);
+  }
+
+  /** Offsets below this can get no new candidate: every window that could still produce one starts later. */
+  private frontier(): number {
+    let f = this.pfPos - this.core.maxReach;
+    for (const r of this.openRules) f = Math.min(f, this.openStart[r] as number);
+    for (const w of this.ready) f = Math.min(f, w.start);
+    return f;
+  }
+
+  private emit(buf: Buffer, base: number, final: boolean): Finding[] {
+    if (this.pending.length === 0) return [];
+    const frontier = final ? Number.POSITIVE_INFINITY : this.frontier();
+    const settled: Candidate[] = [];
+    const still: Candidate[] = [];
+    for (const c of this.pending) (c.end <= frontier ? settled : still).push(c);
+    if (settled.length === 0) return [];
+    const context = this.recent.length === 0 ? this.pending : this.recent.concat(this.pending);
+    const survivors = resolveOverlaps(settled, context);
+    this.pending = still;
+    // Keep settled candidates only while a pending or future one could overlap them.
+    let minStart = frontier;
+    for (const c of still) minStart = Math.min(minStart, c.offset);
+    const recent: Candidate[] = [];
+    for (const c of this.recent.concat(settled)) {
+      if (c.end > minStart) recent.push(c);
+      else this.keys.delete(c.key);
+    }
+    this.recent = recent;
+
+    survivors.sort((a, b) => a.offset - b.offset || a.order - b.order || a.end - b.end);
+    const cur: LineCursor = { ...this.lines };
+    const out: Finding[] = [];
+    for (const c of survivors) {
+      advanceLines(buf, base, cur, c.offset);
+      out.push({ ...c.finding, line: cur.line, column: c.offset - cur.lineStart + 1 });
+    }
+    return out;
+  }
+}
+
+/**
+ * The settled candidates that survive: one per offset (the best ranked among all
+ * candidates at that offset), and no generic candidate overlapping a specific one.
+ */
+function resolveOverlaps(settled: readonly Candidate[], context: readonly Candidate[]): Candidate[] {
+  const best = new Map<number, Candidate>();
+  const spans: [number, number][] = [];
+  for (const c of context) {
+    const cur = best.get(c.offset);
+    if (cur === undefined || better(c, cur)) best.set(c.offset, c);
+    if (c.tier !== TIER_GENERIC) spans.push([c.offset, c.end]);
+  }
+  spans.sort((a, b) => a[0] - b[0]);
+  const merged: [number, number][] = [];
+  for (const s of spans) {
+    const last = merged[merged.length - 1];
+    if (last !== undefined && s[0] <= last[1]) last[1] = Math.max(last[1], s[1]);
+    else merged.push([s[0], s[1]]);
+  }
+  const overlapsSpecific = (c: Candidate): boolean => {
+    // last merged span starting before c.end
+    let lo = 0;
+    let hi = merged.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((merged[mid] as [number, number])[0] < c.end) lo = mid + 1;
+      else hi = mid;
+    }
+    const s = merged[lo - 1];
+    return s !== undefined && s[1] > c.offset;
+  };
+  return settled.filter((c) => best.get(c.offset) === c && (c.tier !== TIER_GENERIC || !overlapsSpecific(c)));
+}
