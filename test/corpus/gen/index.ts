@@ -1,19 +1,29 @@
-// Secret generators for the labelled corpus, one file per rule family.
+// Secret generators for the labelled corpus, one file per rule family, and the
+// variable names under which name-anchored values appear (`contextNames`; a family
+// file that does not export them counts as having none).
 import type { Rng } from '../rng.js';
-import { generators as cloud } from './cloud.js';
-import { generators as github } from './github.js';
-import { generators as gitlab } from './gitlab.js';
-import { generators as registries } from './registries.js';
-import { generators as infra } from './infra.js';
-import { generators as chat } from './chat.js';
-import { generators as mail } from './mail.js';
-import { generators as payments } from './payments.js';
-import { generators as ai } from './ai.js';
-import { generators as observability } from './observability.js';
-import { generators as keys } from './keys.js';
-import { generators as generic } from './generic.js';
+import * as cloud from './cloud.js';
+import * as github from './github.js';
+import * as gitlab from './gitlab.js';
+import * as registries from './registries.js';
+import * as infra from './infra.js';
+import * as chat from './chat.js';
+import * as mail from './mail.js';
+import * as payments from './payments.js';
+import * as ai from './ai.js';
+import * as observability from './observability.js';
+import * as keys from './keys.js';
+import * as generic from './generic.js';
 
-export const familyGenerators: Readonly<Record<string, Record<string, (rng: Rng) => string>>> = {
+export type Generator = (rng: Rng) => string;
+
+/** The shape of a family file; `contextNames` is optional. */
+interface FamilyModule {
+  generators: Record<string, Generator>;
+  contextNames?: Record<string, string[]>;
+}
+
+const modules: Readonly<Record<string, FamilyModule>> = {
   cloud,
   github,
   gitlab,
@@ -27,3 +37,12 @@ export const familyGenerators: Readonly<Record<string, Record<string, (rng: Rng)
   keys,
   generic,
 };
+
+export const familyGenerators: Readonly<Record<string, Record<string, Generator>>> = Object.fromEntries(
+  Object.entries(modules).map(([family, m]) => [family, m.generators]),
+);
+
+/** family → rule id → variable names the value is assigned to (name-anchored rules). */
+export const familyContextNames: Readonly<Record<string, Record<string, string[]>>> = Object.fromEntries(
+  Object.entries(modules).map(([family, m]) => [family, m.contextNames ?? {}]),
+);
