@@ -1,0 +1,97 @@
+// Destination names and addresses as the policy sees them: normalised, judged whole.
+import { domainToASCII } from 'node:url';
+import ipaddr from 'ipaddr.js';
+import RE2 from 're2';
+
+export type Ip = ipaddr.IPv4 | ipaddr.IPv6;
+
+export interface Target {
+  /** Lowercase ASCII host name without trailing dot, or the canonical text of an IP literal. */
+  host: string;
+  port: number;
+  /** Set when the host is an IP literal (in any of its numeric forms). */
+  ip?: Ip;
+}
+
+// What a client may write as a host before normalisation: letters (any script, for IDN),
+// digits, dots, hyphens, underscores; or a bracketed IPv6 literal. No `%`, NUL, `@`, `/`,
+// spaces or other delimiters (percent-encoded hosts are a classic evasion).
+const NAME_CHARS = new RE2('^[\\p{L}\\p{N}\\p{M}._-]+$', 'u');
+const V6_LITERAL = new RE2('^\\[[0-9A-Fa-f:.]+\\]$');
+
+/**
+ * Normalise a host as a client wrote it (Host header, absolute URI, CONNECT authority).
+ * Returns undefined when it is not a valid host. Numeric IPv4 forms (`2130706433`,
+ * `0177.0.0.1`, `0x7f.1`) become dotted quads, IPv4-mapped IPv6 becomes IPv4, names
+ * become lowercase punycode without a trailing dot.
+ */
+export function normalizeHost(raw: string): { host: string; ip?: Ip } | undefined {
+  if (raw.length === 0 || raw.length > 255) return undefined;
+  if (V6_LITERAL.test(raw)) {
+    const inner = raw.slice(1, -1);
+    if (!ipaddr.IPv6.isValid(inner)) return undefined;
+    const ip = canonicalIp(ipaddr.IPv6.parse(inner));
+    return { host: ip.toString(), ip };
+  }
+  if (!NAME_CHARS.test(raw)) return undefined;
+  let ascii = domainToASCII(raw);
+  if (ascii === '') return undefined;
+  if (ascii.endsWith('.')) ascii = ascii.slice(0, -1);
+  if (ascii === '' || ascii.startsWith('.') || ascii.includes('..')) return undefined;
+  if (ipaddr.IPv4.isValidFourPartDecimal(ascii)) {
+    const ip = ipaddr.IPv4.parse(ascii);
+    return { host: ip.toString(), ip };
+  }
+  return { host: ascii };
+}
+
+/** Parse an address from DNS or a socket; IPv4-mapped IPv6 is judged as its IPv4. */
+export function parseAddress(address: string): Ip | undefined {
+  if (!ipaddr.isValid(address)) return undefined;
+  return canonicalIp(ipaddr.parse(address));
+}
+
+function canonicalIp(ip: Ip): Ip {
+  return ip instanceof ipaddr.IPv6 && ip.isIPv4MappedAddress() ? ip.toIPv4Address() : ip;
+}
+
+/**
+ * Split an authority (`host:port`, `[v6]:port`) as in CONNECT. The port is required and
+ * must be 1-65535; user-info and anything else is rejected.
+ */
+export function parseAuthority(authority: string): Target | undefined {
+  const colon = authority.lastIndexOf(':');
+  if (colon <= 0) return undefined;
+  const hostPart = authority.slice(0, colon);
+  const portPart = authority.slice(colon + 1);
+  if (!hostPart.startsWith('[') && hostPart.includes(':')) return undefined; // IPv6 without brackets
+  const port = parsePort(portPart);
+  if (port === undefined) return undefined;
+  const norm = normalizeHost(hostPart);
+  return norm && { ...norm, port };
+}
+
+export function parsePort(text: string): number | undefined {
+  if (text.length === 0 || text.length > 5) return undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return undefined;
+  }
+  const port = Number(text);
+  return port >= 1 && port <= 65535 ? port : undefined;
+}
+
+/** Cloud metadata addresses outside the special ranges (the rest are link-local anyway). */
+const METADATA = [
+  ipaddr.parse('168.63.129.16'), // Azure wireserver
+];
+
+/**
+ * A special address: anything not globally routed unicast (loopback, RFC 1918, CGNAT,
+ * link-local, multicast, unspecified, ULA, documentation and reserved ranges, NAT64,
+ * 6to4, Teredo), and cloud metadata endpoints.
+ */
+export function isSpecialAddress(ip: Ip): boolean {
+  if (ip.range() !== 'unicast') return true;
+  return METADATA.some((m) => m.kind() === ip.kind() && m.toString() === ip.toString());
+}
