@@ -328,9 +328,13 @@ export class ScanState {
   private emit(buf: Buffer, base: number, final: boolean): Finding[] {
     if (this.pending.length === 0) return [];
     const frontier = final ? Number.POSITIVE_INFINITY : this.frontier();
+    // Settled: no later candidate can overlap it. Emitted only ahead of every unsettled
+    // candidate, so a stream emits in the same (offset) order as a whole scan.
+    let unsettledStart = Number.POSITIVE_INFINITY;
+    for (const c of this.pending) if (c.end > frontier) unsettledStart = Math.min(unsettledStart, c.offset);
     const settled: Candidate[] = [];
     const still: Candidate[] = [];
-    for (const c of this.pending) (c.end <= frontier ? settled : still).push(c);
+    for (const c of this.pending) (c.end <= frontier && c.offset < unsettledStart ? settled : still).push(c);
     if (settled.length === 0) return [];
     const context = this.recent.length === 0 ? this.pending : this.recent.concat(this.pending);
     const survivors = resolveOverlaps(settled, context);

@@ -1,0 +1,150 @@
+// The streaming scanner reports exactly what a whole-input scan reports, whatever
+// the chunking (one byte at a time, chunks splitting UTF-8 sequences, keywords and
+// secrets), with absolute offsets, lines and columns, and bounded memory.
+import { generateKeyPairSync } from 'node:crypto';
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { tokenChecksum } from '../detectors/checksum.js';
+import { Engine, type Finding, type RuleSpec } from '../detectors/index.js';
+import { ALPHA_NUM, BASE64URL, createRng } from './corpus/rng.js';
+
+const rng = createRng(7);
+const ex = { positive: [], negative: [] };
+const rules: RuleSpec[] = [
+  {
+    id: 'github-pat', title: 'GitHub token', severity: 'high', regex: '\\bgh[pousr]_[A-Za-z0-9]{36}\\b',
+    keywords: ['ghp_', 'ghs_'], validator: 'github-crc32', examples: ex,
+  },
+  {
+    id: 'generic-secret', title: 'Secret assignment', severity: 'medium', generic: true, entropy: 3,
+    regex: '(?i)(?:token|secret|password)[A-Za-z_]*\\s*[=:]\\s*["\']?([^\\s"\']{8,100})', secretGroup: 1,
+    keywords: ['token', 'secret', 'password'], examples: ex,
+  },
+  {
+    id: 'private-key', title: 'Private key', severity: 'critical', maxLength: 8192, validator: 'pem-private-key',
+    regex: '-----BEGIN (?:RSA |EC |)PRIVATE KEY-----[A-Za-z0-9+/=\\s]+-----END (?:RSA |EC |)PRIVATE KEY-----',
+    keywords: ['-----BEGIN'], examples: ex,
+  },
+  {
+    id: 'pypi-token', title: 'PyPI token', severity: 'high', maxLength: 300,
+    regex: 'pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,220}', keywords: ['pypi-AgEIcHlwaS5vcmc'], examples: ex,
+  },
+];
+const canary = 'canary-Hq7Zm2Kx9Pw4';
+const engine = new Engine({
+  rules, fingerprintKey: Buffer.alloc(32, 3), knownSecrets: [{ name: 'BAIT', value: canary, kind: 'canary' }],
+});
+
+function ghToken(): string {
+  const body = rng.chars(ALPHA_NUM, 30);
+  return `ghp_${body}${tokenChecksum(body)}`;
+}
+
+const rsa4096 = generateKeyPairSync('rsa', { modulusLength: 4096 }).privateKey.export({ type: 'pkcs1', format: 'pem' }) as string;
+const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'sec1', format: 'pem' }) as string;
+
+/** Secrets planted in generated inputs; each yields at least one finding. */
+const planted = [
+  ghToken(), ghToken(), ghToken(),
+  `password=${rng.chars(ALPHA_NUM, 20)}`,
+  `client_secret: "${rng.chars(ALPHA_NUM, 32)}"`,
+  rsa4096, ec,
+  `pypi-AgEIcHlwaS5vcmc${rng.chars(BASE64URL, 180)}`,
+  canary,
+  Buffer.from(`user:${canary}`).toString('base64'),
+];
+/** Filler: log text, multi-byte characters, line breaks, lone keywords that match nothing. */
+const filler = [
+  ' ', '\n', '\r\n', ' ok ', ' é ', ' € ', ' 𝄞 ', ' 日本語 ', '\n##[group]Run npm ci\n', ' token: ', ' secret ',
+  ' ghp_ ', ' -----BEGIN ', ' password= ', ' \t', '\nStep 3/9 : RUN make build\n', ' pypi-AgEIcHlwaS5vcmc ',
+];
+
+/** Pieces are drawn as indices, so a failing case prints numbers, never secret-shaped values. */
+const pieces = [...filler, ...planted.map((s) => ` ${s}\n`)];
+const isPlanted = (i: number): boolean => i >= filler.length;
+const piece = fc.oneof(
+  { weight: 3, arbitrary: fc.integer({ min: 0, max: filler.length - 1 }) },
+  { weight: 1, arbitrary: fc.integer({ min: filler.length, max: pieces.length - 1 }) },
+);
+
+function streamScan(input: Buffer, sizes: readonly number[]): Finding[] {
+  const s = engine.stream();
+  const out: Finding[] = [];
+  let at = 0;
+  for (let i = 0; at < input.length; i++) {
+    const n = sizes[i % sizes.length] as number;
+    out.push(...s.write(input.subarray(at, at + n)));
+    at += n;
+  }
+  out.push(...s.end());
+  return out;
+}
+
+/** What identifies a finding for the comparison (order included). */
+const shape = (fs: Finding[]): unknown[] => fs.map((f) => [f.ruleId, f.offset, f.length, f.line, f.column, f.fingerprint, f.redacted]);
+
+describe('stream findings equal whole-input findings', () => {
+  test('for random inputs with planted secrets and random chunkings (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(piece, { minLength: 1, maxLength: 30 }),
+        fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 1, maxLength: 12 }),
+        (picked, sizes) => {
+          const input = Buffer.from(picked.map((i) => pieces[i]).join(''));
+          const whole = engine.scan(input);
+          const plantedCount = picked.filter(isPlanted).length;
+          expect(whole.length).toBeGreaterThanOrEqual(plantedCount);
+          expect(shape(streamScan(input, sizes))).toEqual(shape(whole));
+        },
+      ),
+      { numRuns: 200, seed: 20240611 },
+    );
+  });
+
+  test('one byte at a time, through a 4096-bit RSA key and multi-byte text', () => {
+    const input = Buffer.from(`é€𝄞 line\n${' 日本 '.repeat(50)}\n${rsa4096}\ntoken = ${ghToken()} €\n${canary}\n`);
+    const whole = engine.scan(input);
+    expect(whole.map((f) => f.ruleId)).toEqual(['private-key', 'github-pat', 'canary']);
+    expect(shape(streamScan(input, [1]))).toEqual(shape(whole));
+  });
+
+  test('lines and columns stay right far into a stream', () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 5000; i++) lines.push(`2024-06-11T10:00:00Z step ${i} ok`);
+    const tok = ghToken();
+    lines[4321] = `   é GITHUB_TOKEN=${tok}`;
+    const input = Buffer.from(lines.join('\n'));
+    const fs = streamScan(input, [4093]);
+    expect(fs).toHaveLength(1);
+    expect(fs[0]?.line).toBe(4322);
+    expect(fs[0]?.column).toBe(Buffer.byteLength('   é GITHUB_TOKEN=') + 1);
+  });
+});
+
+describe('bounded memory', () => {
+  test('buffered bytes stay bounded over a long stream with dense keywords', () => {
+    const line = Buffer.from(`token: ${'x'.repeat(20)} secret ghp_ -----BEGIN password= ${ghToken()} build ok é€\n`);
+    const chunk = Buffer.concat(Array.from({ length: Math.ceil(65536 / line.length) }, () => line));
+    const s = engine.stream();
+    let maxHeld = 0;
+    let found = 0;
+    for (let i = 0; i < 256; i++) {
+      found += s.write(chunk).length;
+      maxHeld = Math.max(maxHeld, s.bufferedBytes);
+    }
+    found += s.end().length;
+    expect(found).toBe(256 * Math.ceil(65536 / line.length));
+    // carry-over (a capped window of the widest rule) plus a chunk, far below the 16+ MiB streamed
+    expect(maxHeld).toBeLessThan(engine.maxMatchLength * 24 + 2 * chunk.length);
+  });
+
+  test('maxMatchLength covers the longest rule (private keys)', () => {
+    expect(engine.maxMatchLength).toBeGreaterThanOrEqual(8192);
+  });
+
+  test('write after end is refused', () => {
+    const s = engine.stream();
+    s.end();
+    expect(() => s.write(Buffer.from('x'))).toThrow(/after end/);
+  });
+});
