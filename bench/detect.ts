@@ -1,0 +1,217 @@
+// `npm run bench:detect [-- --quick] [-- --repeats N] [-- --no-write]`
+//
+// Throughput of the detection engine with the full rule pack, on one core (the engine
+// is synchronous: one process measures one core), next to secretlint's recommended
+// preset run in the same process on the same inputs:
+//   - CI-log-like text (generated, with a planted secret about every 64 KiB);
+//   - real text: the project's own node_modules (.js/.ts/.json/.md), read into memory first.
+// secretlint is much slower, so it runs on a slice of each input; the engine is timed on
+// the same slice too, and the ratio compares the two on identical bytes. Repeats are
+// interleaved (engine, secretlint, engine, ...) and reported as median (min–max).
+// Writes the `## Detection` section of docs/benchmarks.md unless --no-write or --quick.
+import { lintSource } from '@secretlint/core';
+import { creator as recommended } from '@secretlint/secretlint-rule-preset-recommend';
+import { Engine } from '../detectors/engine.js';
+import { defaultRules } from '../detectors/rules/index.js';
+import { generateCiLog } from './lib/cilog.js';
+import { describeMachine, machine, packageVersions } from './lib/machine.js';
+import { writeSection } from './lib/markdown.js';
+import { formatStats, mbPerSecond, stats, timeMs, timeMsAsync, type Stats } from './lib/stats.js';
+import { formatTable, markdownTable, type Table } from './lib/table.js';
+import { readTextFiles, totalBytes } from './lib/textfiles.js';
+
+const MiB = 2 ** 20;
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const write = !quick && !args.includes('--no-write');
+const repeatsArg = args.indexOf('--repeats');
+const repeats = repeatsArg >= 0 ? Number(args[repeatsArg + 1]) : quick ? 2 : 3;
+
+const CI_BYTES = quick ? 8 * MiB : 64 * MiB;
+const REAL_BYTES = quick ? 8 * MiB : 128 * MiB;
+const SLICE_BYTES = quick ? 1 * MiB : 6 * MiB;
+/** Secretlint lints files; the CI log is handed to it in pieces of this size (the engine scans the same pieces). */
+const PIECE_BYTES = 1 * MiB;
+
+const TARGET_MBPS = 100;
+const TARGET_RATIO = 20;
+
+function log(msg: string): void {
+  process.stderr.write(`${msg}\n`);
+}
+
+/** Split at line ends into pieces of about `size` bytes. */
+function pieces(buf: Buffer, size: number): Buffer[] {
+  const out: Buffer[] = [];
+  let start = 0;
+  while (start < buf.length) {
+    let end = Math.min(buf.length, start + size);
+    if (end < buf.length) {
+      const nl = buf.lastIndexOf(0x0a, end - 1);
+      if (nl > start) end = nl + 1;
+    }
+    out.push(buf.subarray(start, end));
+    start = end;
+  }
+  return out;
+}
+
+/** The first files of `files` that fit in `bytes`. */
+function slice<T extends { content: Buffer }>(files: readonly T[], bytes: number): T[] {
+  const out: T[] = [];
+  let n = 0;
+  for (const f of files) {
+    if (n + f.content.length > bytes) break;
+    out.push(f);
+    n += f.content.length;
+  }
+  return out;
+}
+
+interface Input {
+  label: string;
+  /** Scanned one at a time, as files. */
+  files: Array<{ path: string; content: Buffer; text?: string }>;
+  bytes: number;
+}
+
+function makeInput(label: string, files: Array<{ path: string; content: Buffer }>): Input {
+  return { label, files, bytes: totalBytes(files) };
+}
+
+const engine = new Engine({ rules: defaultRules, fingerprintKey: Buffer.alloc(32, 0x42) });
+const secretlintConfig = { rules: [{ id: '@secretlint/secretlint-rule-preset-recommend', rule: recommended }] };
+
+function runEngine(input: Input): { ms: number; findings: number } {
+  let findings = 0;
+  const ms = timeMs(() => {
+    for (const f of input.files) findings += engine.scan(f.content).length;
+  });
+  return { ms, findings };
+}
+
+async function runSecretlint(input: Input): Promise<{ ms: number; findings: number }> {
+  // secretlint takes strings; decode before timing so neither side pays for it.
+  for (const f of input.files) f.text ??= f.content.toString('utf8');
+  let findings = 0;
+  const ms = await timeMsAsync(async () => {
+    for (const f of input.files) {
+      const result = await lintSource({
+        source: { content: f.text as string, filePath: f.path, contentType: 'text' },
+        options: { config: secretlintConfig, maskSecrets: true },
+      });
+      findings += result.messages.length;
+    }
+  });
+  return { ms, findings };
+}
+
+interface Row {
+  input: string;
+  scanner: string;
+  bytes: number;
+  mbps: Stats;
+  findings: number;
+}
+
+async function main(): Promise<void> {
+  log(`rules: ${defaultRules.length}; generating ${CI_BYTES / MiB} MiB of CI-log text…`);
+  const ci = generateCiLog({ bytes: CI_BYTES });
+  log(`reading up to ${REAL_BYTES / MiB} MiB of node_modules…`);
+  const realFiles = readTextFiles('node_modules', { extensions: ['.js', '.ts', '.json', '.md'], maxBytes: REAL_BYTES });
+
+  const ciPieces = pieces(ci.text, PIECE_BYTES).map((content, i) => ({ path: `ci-${i}.log`, content }));
+  const inputs = {
+    ciFull: makeInput(`CI-log text (${(ci.text.length / MiB).toFixed(0)} MiB)`, [{ path: 'ci.log', content: ci.text }]),
+    ciSlice: makeInput(`CI-log slice (${SLICE_BYTES / MiB} MiB, 1 MiB pieces)`, slice(ciPieces, SLICE_BYTES)),
+    realFull: makeInput(`node_modules (${(totalBytes(realFiles) / MiB).toFixed(0)} MiB, ${realFiles.length} files)`, realFiles),
+    realSlice: makeInput('', slice(realFiles, SLICE_BYTES)),
+  };
+  inputs.realSlice.label = `node_modules slice (${(inputs.realSlice.bytes / MiB).toFixed(1)} MiB, ${inputs.realSlice.files.length} files)`;
+
+  // Warm up both scanners (JIT, lazy regex compilation) on a small piece.
+  const warm = makeInput('warm-up', [{ path: 'warm.log', content: ci.text.subarray(0, 256 * 1024) }]);
+  runEngine(warm);
+  await runSecretlint(warm);
+
+  const samples = new Map<string, number[]>();
+  const findings = new Map<string, number>();
+  const record = (key: string, bytes: number, r: { ms: number; findings: number }): void => {
+    samples.set(key, [...(samples.get(key) ?? []), mbPerSecond(bytes, r.ms)]);
+    findings.set(key, r.findings);
+  };
+  for (let i = 0; i < repeats; i++) {
+    log(`repeat ${i + 1}/${repeats}`);
+    record('engine ciFull', inputs.ciFull.bytes, runEngine(inputs.ciFull));
+    record('secretlint ciSlice', inputs.ciSlice.bytes, await runSecretlint(inputs.ciSlice));
+    record('engine ciSlice', inputs.ciSlice.bytes, runEngine(inputs.ciSlice));
+    record('engine realFull', inputs.realFull.bytes, runEngine(inputs.realFull));
+    record('secretlint realSlice', inputs.realSlice.bytes, await runSecretlint(inputs.realSlice));
+    record('engine realSlice', inputs.realSlice.bytes, runEngine(inputs.realSlice));
+  }
+
+  const rowOf = (key: string, input: Input, scanner: string): Row => ({
+    input: input.label,
+    scanner,
+    bytes: input.bytes,
+    mbps: stats(samples.get(key) ?? []),
+    findings: findings.get(key) ?? 0,
+  });
+  const rows: Row[] = [
+    rowOf('engine ciFull', inputs.ciFull, 'chokepoint'),
+    rowOf('engine ciSlice', inputs.ciSlice, 'chokepoint'),
+    rowOf('secretlint ciSlice', inputs.ciSlice, 'secretlint'),
+    rowOf('engine realFull', inputs.realFull, 'chokepoint'),
+    rowOf('engine realSlice', inputs.realSlice, 'chokepoint'),
+    rowOf('secretlint realSlice', inputs.realSlice, 'secretlint'),
+  ];
+  const table: Table = {
+    header: ['input', 'scanner', 'MB/s median (min–max)', 'findings', 'findings/MB'],
+    align: ['left', 'left', 'right', 'right', 'right'],
+    rows: rows.map((r) => [r.input, r.scanner, formatStats(r.mbps), String(r.findings), (r.findings / (r.bytes / 1e6)).toFixed(2)]),
+  };
+  const ciRatio = (rows[1] as Row).mbps.median / (rows[2] as Row).mbps.median;
+  const realRatio = (rows[4] as Row).mbps.median / (rows[5] as Row).mbps.median;
+  const ciMbps = (rows[0] as Row).mbps.median;
+  const verdict = (ok: boolean): string => (ok ? 'met' : 'NOT met');
+  const summary = [
+    `CI-log text: ${ciMbps.toFixed(1)} MB/s on one core (target >= ${TARGET_MBPS} MB/s): ${verdict(ciMbps >= TARGET_MBPS)}`,
+    `chokepoint/secretlint on the same CI-log slice: ${ciRatio.toFixed(1)}x (target >= ${TARGET_RATIO}x): ${verdict(ciRatio >= TARGET_RATIO)}`,
+    `chokepoint/secretlint on the same node_modules slice: ${realRatio.toFixed(1)}x (target >= ${TARGET_RATIO}x): ${verdict(realRatio >= TARGET_RATIO)}`,
+    `planted secrets in the CI-log text: about ${ci.planted} (one per ~64 KiB)`,
+  ];
+  const m = machine();
+  const versions = packageVersions(['re2', '@secretlint/core', '@secretlint/secretlint-rule-preset-recommend', 'typescript', 'tsx']);
+  const command = `npm run bench:detect${quick ? ' -- --quick' : ''}`;
+
+  console.log(`\nDetection throughput, ${defaultRules.length} rules, ${repeats} interleaved repeats, one core\n`);
+  console.log(formatTable(table));
+  console.log('');
+  for (const s of summary) console.log(s);
+  console.log(`\nmachine: ${describeMachine(m, versions)}\ncommand: ${command}`);
+
+  if (write) {
+    const body = [
+      `Full rule pack (${defaultRules.length} rules), one core (the engine is synchronous; one process is one core), ` +
+        `${repeats} interleaved repeats, MB = 10^6 bytes. secretlint ${versions['@secretlint/core']} with ` +
+        '`@secretlint/secretlint-rule-preset-recommend` runs in the same process on a slice of each input; the ratio ' +
+        'compares both scanners on that same slice. Inputs are read into memory before timing. The CI-log text is ' +
+        'generated from a seed (test/corpus) and scanned as one buffer; node_modules files are scanned one by one.',
+      '',
+      markdownTable(table),
+      '',
+      ...summary.map((s) => `- ${s}`),
+      '',
+      `Machine: ${describeMachine(m, versions)}.`,
+      '',
+      `Command: \`${command}\` (generated ${new Date().toISOString().slice(0, 10)}).`,
+    ].join('\n');
+    const intro =
+      '# Benchmarks\n\nFigures measured by the scripts in `bench/`, with the machine and the exact command that produced them. ' +
+      'Each section is rewritten by its script; re-run the command to refresh it.';
+    writeSection('docs/benchmarks.md', 'Detection', body, intro);
+    log('wrote the Detection section of docs/benchmarks.md');
+  }
+}
+
+await main();
