@@ -4,7 +4,8 @@
 // is synchronous: one process measures one core), next to secretlint's recommended
 // preset run in the same process on the same inputs:
 //   - CI-log-like text (generated, with a planted secret about every 64 KiB);
-//   - real text: the project's own node_modules (.js/.ts/.json/.md), read into memory first.
+//   - real text: the project's own node_modules (.js/.mjs/.cjs/.ts/.json/.md, all of it up to
+//     128 MiB), read into memory first.
 // secretlint is much slower, so it runs on a slice of each input; the engine is timed on
 // the same slice too, and the ratio compares the two on identical bytes. Repeats are
 // interleaved (engine, secretlint, engine, ...) and reported as median (min–max).
@@ -118,7 +119,11 @@ async function main(): Promise<void> {
   log(`rules: ${defaultRules.length}; generating ${CI_BYTES / MiB} MiB of CI-log text…`);
   const ci = generateCiLog({ bytes: CI_BYTES });
   log(`reading up to ${REAL_BYTES / MiB} MiB of node_modules…`);
-  const realFiles = readTextFiles('node_modules', { extensions: ['.js', '.ts', '.json', '.md'], maxBytes: REAL_BYTES });
+  const realFiles = readTextFiles('node_modules', {
+    extensions: ['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts', '.json', '.md'],
+    maxBytes: REAL_BYTES,
+    maxFileBytes: 32 * MiB,
+  });
 
   const ciPieces = pieces(ci.text, PIECE_BYTES).map((content, i) => ({ path: `ci-${i}.log`, content }));
   const inputs = {

@@ -106,7 +106,7 @@ export interface CorpusScore {
   overall: Tally;
   byFamily: Map<string, Tally>;
   byContext: Map<string, Tally>;
-  /** Placements inside base64 (Basic auth, docker config): needs the decoder. */
+  /** Placements inside base64 (Basic auth, docker config): needs the decoder; not in `overall`. */
   encoded: Tally;
   /** rule id → context kinds of its missed plain placements. */
   misses: Map<string, string[]>;
@@ -167,8 +167,9 @@ export function scoreCorpus(
       const found = onSpan.some((f) => f.ruleId === e.ruleId || (isGeneric(e.ruleId) && !isGeneric(f.ruleId)));
       for (const f of onSpan) if (f.ruleId !== e.ruleId && !isGeneric(f.ruleId)) bump(s.otherRuleOnSpan, `${f.ruleId} for ${e.ruleId}`);
       if (e.encoding !== undefined) {
+        // The blob itself may be a credential format (a docker `auth`): any specific rule counts.
         s.encoded.expected++;
-        if (found) s.encoded.found++;
+        if (found || onSpan.some((f) => !isGeneric(f.ruleId))) s.encoded.found++;
         continue;
       }
       s.overall.expected++;
