@@ -1,5 +1,5 @@
 import type { Rng } from '../rng.js';
-import { ALPHA_NUM, BASE64, BASE64URL, HEX } from '../rng.js';
+import { ALPHA_NUM, BASE64URL, HEX } from '../rng.js';
 import { tokenChecksum } from '../../../detectors/checksum.js';
 
 const LOWER_NUM = 'abcdefghijklmnopqrstuvwxyz0123456789';
