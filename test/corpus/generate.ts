@@ -33,7 +33,7 @@ export interface CorpusOptions {
   seed: number;
   /** Documents per rule id, each in a different context where possible. Default 6. */
   filesPerRule?: number;
-  /** Look-alike documents. Default 340 (20 of each kind). */
+  /** Look-alike documents. Default 380 (20 of each kind). */
   lookalikeFiles?: number;
   /** Include contexts where the secret is base64-encoded (Basic auth, docker config). Default true. */
   encoded?: boolean;
@@ -80,7 +80,7 @@ export function generateCorpus(opts: CorpusOptions): CorpusDocument[] {
     }
   }
   const rng = createRng((opts.seed ^ 0x5eed1e55) >>> 0);
-  for (const l of generateLookalikes(rng, opts.lookalikeFiles ?? 340)) {
+  for (const l of generateLookalikes(rng, opts.lookalikeFiles ?? 380)) {
     docs.push({ name: l.name, family: 'lookalike', context: l.kind as LookalikeKind, text: l.text, expected: [] });
   }
   return docs;
@@ -165,8 +165,9 @@ export function scoreCorpus(
     for (const e of doc.expected) {
       const onSpan = findings.filter((f) => overlaps(f, e));
       const found = onSpan.some((f) => f.ruleId === e.ruleId || (isGeneric(e.ruleId) && !isGeneric(f.ruleId)));
-      for (const f of onSpan) if (f.ruleId !== e.ruleId && !isGeneric(f.ruleId)) bump(s.otherRuleOnSpan, `${f.ruleId} for ${e.ruleId}`);
-      if (e.encoding !== undefined) {
+      if (e.encoding === undefined) {
+        for (const f of onSpan) if (f.ruleId !== e.ruleId && !isGeneric(f.ruleId)) bump(s.otherRuleOnSpan, `${f.ruleId} for ${e.ruleId}`);
+      } else {
         // The blob itself may be a credential format (a docker `auth`): any specific rule counts.
         s.encoded.expected++;
         if (found || onSpan.some((f) => !isGeneric(f.ruleId))) s.encoded.found++;

@@ -349,6 +349,58 @@ function maskedLog(rng: Rng): string {
   return lines.join('\n') + '\n';
 }
 
+/** Secret-like names whose values are references, paths, sizes and flags, not secrets. */
+function secretNamedConfig(rng: Rng): string {
+  const acct = rng.chars('0123456789', 12);
+  const entries: Array<[string, string]> = [
+    ['secret_name', `${word(rng)}-deploy-key`],
+    ['password_file', '/run/secrets/db_password'],
+    ['token_url', `https://auth.${word(rng)}.example.com/oauth/token`],
+    ['token_expiry_seconds', String(300 + rng.int(3600))],
+    ['password_min_length', String(8 + rng.int(8))],
+    ['api_key_header', 'X-API-Key'],
+    ['client_secret_env', 'OAUTH_CLIENT_SECRET'],
+    ['secret_arn', `arn:aws:secretsmanager:us-east-1:${acct}:secret:prod/${word(rng)}`],
+    ['kms_key_id', `arn:aws:kms:eu-west-1:${acct}:key/${uuid(rng)}`],
+    ['vault_secret_path', `secret/data/ci/${word(rng)}#token`],
+    ['access_token_ttl', '15m'],
+    ['secret_key_ref', `${word(rng)}-credentials`],
+    ['private_key_path', `~/.ssh/id_${rng.pick(['ed25519', 'rsa'])}`],
+    ['auth_method', rng.pick(['oidc', 'token', 'approle'])],
+    ['token_type', 'Bearer'],
+    ['password_hash_algorithm', 'argon2id'],
+    ['secret_rotation_days', String(30 + rng.int(60))],
+    ['github_token_permissions', 'contents: read'],
+  ];
+  const style = rng.int(3);
+  if (style === 0) return entries.map(([k, v]) => `${k}: ${/[:#]/.test(v) ? `"${v}"` : v}`).join('\n') + '\n';
+  if (style === 1) return `{\n${entries.map(([k, v]) => `  "${k}": "${v}"`).join(',\n')}\n}\n`;
+  return (
+    `env:\n  - name: DB_PASSWORD\n    valueFrom:\n      secretKeyRef:\n        name: ${word(rng)}-db\n        key: password\n` +
+    `  - name: API_TOKEN\n    valueFrom:\n      secretKeyRef:\n        name: ${word(rng)}-api\n        key: token\n` +
+    entries.map(([k, v]) => `  - name: ${k.toUpperCase()}\n    value: "${v}"`).join('\n') +
+    '\n'
+  );
+}
+
+/** URLs and connection strings without credentials, or with masked/templated ones. */
+function credentiallessUrls(rng: Rng): string {
+  const lines = [
+    `DATABASE_URL=postgres://localhost:5432/${word(rng)}`,
+    `REDIS_URL=redis://redis:6379/${rng.int(16)}`,
+    `git clone git@github.com:${word(rng)}/${word(rng)}.git`,
+    `remote: ssh://git@gitlab.com/${word(rng)}/${word(rng)}.git`,
+    `DATABASE_URL=postgres://${word(rng)}:\${DB_PASSWORD}@db:5432/app`,
+    `MONGO_URI=mongodb://\${MONGO_USER}:\${MONGO_PASS}@mongo:27017/${word(rng)}`,
+    `${timestamp(rng)} fetching https://${word(rng)}:***@artifacts.example.org/${word(rng)}.tgz`,
+    `AMQP_URL=amqp://guest:guest@localhost:5672/`,
+    `proxy: http://proxy.internal:3128`,
+    `https://registry.npmjs.org/${word(rng)}/-/${word(rng)}-1.0.0.tgz#sha1=${rng.chars(HEX, 40)}`,
+    `jdbc:postgresql://db.internal:5432/${word(rng)}?sslmode=require`,
+  ];
+  return lines.join('\n') + '\n';
+}
+
 export const LOOKALIKE_KINDS = {
   'package-lock': lockfile,
   'other-lockfiles': otherLockfiles,
@@ -367,6 +419,8 @@ export const LOOKALIKE_KINDS = {
   'env-dump': envDump,
   'masked-log': maskedLog,
   lorem,
+  'secret-named-config': secretNamedConfig,
+  'credentialless-urls': credentiallessUrls,
 } satisfies Record<string, (rng: Rng) => string>;
 
 export type LookalikeKind = keyof typeof LOOKALIKE_KINDS;
