@@ -39,7 +39,7 @@ export const rules: RuleSpec[] = [
     id: 'npmrc-auth-token',
     title: 'npm registry auth token (.npmrc / .yarnrc, named)',
     severity: 'high',
-    regex: String.raw`(?i:_authToken|npmAuthToken|npm_token|npm_auth_token)${ASSIGN}([A-Za-z0-9_+/=.-]{20,300})(?:[^A-Za-z0-9_+/=.-]|$)`,
+    regex: String.raw`(?:^|[^A-Za-z0-9_.$])(?i:_authToken|npmAuthToken|npm_token|npm_auth_token)${ASSIGN}([A-Za-z0-9_+/=-]{20,300})(?:[^A-Za-z0-9_+/=.-]|$)`,
     secretGroup: 1,
     keywords: ['_authtoken', 'npmauthtoken', 'npm_token', 'npm_auth_token'],
     entropy: 3,
@@ -47,21 +47,21 @@ export const rules: RuleSpec[] = [
     destinations: NPM,
     examples: {
       positive: ['//registry.npmjs.org/:_authToken=@@npmrc-auth-token@@', 'npmAuthToken: "@@npmrc-auth-token@@"', 'NPM_TOKEN=@@npmrc-auth-token@@'],
-      negative: ['//registry.npmjs.org/:_authToken=${NPM_TOKEN}', '//npm.pkg.github.com/:_authToken=${{ secrets.GITHUB_TOKEN }}'],
+      negative: ['//registry.npmjs.org/:_authToken=${NPM_TOKEN}', '//npm.pkg.github.com/:_authToken=${{ secrets.GITHUB_TOKEN }}', 'this._authToken = options.authenticationToken;', 'npmAuthToken: process.env.NPM_TOKEN_FOR_PUBLISHING'],
     },
   },
   {
     id: 'npmrc-basic-auth',
     title: 'npm registry basic auth (.npmrc _auth)',
     severity: 'high',
-    regex: String.raw`(?i:_auth)["']?\s{0,4}[=:]\s{0,4}["']?${SGR}([A-Za-z0-9+/]{12,400}={0,2})${E64}`,
+    regex: String.raw`(?:^|[\s:"'/])(?i:_auth)["']?\s{0,4}[=:]\s{0,4}["']?${SGR}([A-Za-z0-9+/]{16,400}={0,2})${E64}`,
     secretGroup: 1,
     keywords: ['_auth'],
     entropy: 3.5,
     destinations: NPM,
     examples: {
       positive: ['//npm.pkg.example.com/:_auth=@@npmrc-basic-auth@@', '_auth = "@@npmrc-basic-auth@@"'],
-      negative: ['_auth=${NPM_AUTH}', 'always-auth=true'],
+      negative: ['_auth=${NPM_AUTH}', 'always-auth=true', 'this._auth = authenticateUserWithToken;'],
     },
   },
   {
