@@ -4,7 +4,7 @@
 import type { RuleSpec } from '../types.js';
 
 /** Left boundary: start of window or a character that cannot continue a token. */
-const B = String.raw`(?:^|\x1b\[[0-9;]*m|[^A-Za-z0-9_])`;
+const B = String.raw`(?:^|\x1b\[[0-9;]{0,12}m|[^A-Za-z0-9_])`;
 /** Right boundary for `[A-Za-z0-9_]` tokens. */
 const E = String.raw`(?:[^A-Za-z0-9_]|$)`;
 /** Right boundary for tokens that may contain `-`. */
@@ -13,7 +13,7 @@ const ED = String.raw`(?:[^A-Za-z0-9_-]|$)`;
 const E64 = String.raw`(?:[^A-Za-z0-9+/=]|$)`;
 /** An assignment between a name and its value: `=`, `:`, `:=`, `=>`, quotes, or a flag's space. */
 /** An ANSI colour sequence (coloured CI logs put one between a name and its value). */
-const SGR = String.raw`(?:\x1b\[[0-9;]*m)?`;
+const SGR = String.raw`(?:\x1b\[[0-9;]{0,12}m)?`;
 const ASSIGN = String.raw`["']?\s{0,4}(?:=>|:=|[=:]|\s)\s{0,4}["'\x60]?${SGR}`;
 /** Characters that may follow a provider name before the assignment (`_API_KEY`, `.token`). */
 const TAIL = String.raw`[\w.-]{0,30}?`;
@@ -34,7 +34,7 @@ export const rules: RuleSpec[] = [
     id: 'aws-access-key-id',
     title: 'AWS access key ID',
     severity: 'high',
-    regex: String.raw`(?:^|\x1b\[[0-9;]*m|[^A-Za-z0-9/+])((?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})(?:[^A-Za-z0-9/+=]|$)`,
+    regex: String.raw`(?:^|\x1b\[[0-9;]{0,12}m|[^A-Za-z0-9/+])((?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})(?:[^A-Za-z0-9/+=]|$)`,
     secretGroup: 1,
     keywords: ['AKIA', 'ASIA', 'ABIA', 'ACCA'],
     validator: 'aws-key-id',
@@ -81,7 +81,7 @@ export const rules: RuleSpec[] = [
     id: 'aws-session-token-prefixed',
     title: 'AWS session token (STS)',
     severity: 'high',
-    regex: String.raw`(?:^|\x1b\[[0-9;]*m|[^A-Za-z0-9/+])((?:IQoJb3JpZ2luX2Vj|FwoGZXIvYXdzE)[A-Za-z0-9/+]{200,1000}[A-Za-z0-9/+]{0,600}={0,2})${E64}`,
+    regex: String.raw`(?:^|\x1b\[[0-9;]{0,12}m|[^A-Za-z0-9/+])((?:IQoJb3JpZ2luX2Vj|FwoGZXIvYXdzE)[A-Za-z0-9/+]{200,1000}[A-Za-z0-9/+]{0,600}={0,2})${E64}`,
     secretGroup: 1,
     keywords: ['IQoJb3JpZ2luX2Vj', 'FwoGZXIvYXdzE'],
     entropy: 4,
@@ -144,7 +144,7 @@ export const rules: RuleSpec[] = [
     id: 'gcp-service-account-json',
     title: 'Google Cloud service-account key (JSON)',
     severity: 'critical',
-    regex: String.raw`\{[^{}]{0,1000}[^{}]{0,1000}"type"\s*:\s*"service_account"[^{}]{0,1000}[^{}]{0,1000}[^{}]{0,1000}[^{}]{0,1000}[^{}]{0,1000}[^{}]{0,1000}\}`,
+    regex: String.raw`\{[^{}]{0,1000}[^{}]{0,1000}"type"\s{0,4}:\s{0,4}"service_account"[^{}]{0,1000}[^{}]{0,1000}[^{}]{0,1000}[^{}]{0,1000}[^{}]{0,1000}[^{}]{0,1000}\}`,
     keywords: ['service_account'],
     validator: 'json-service-account',
     maxLength: 8192,
@@ -190,7 +190,7 @@ export const rules: RuleSpec[] = [
     id: 'google-oauth-refresh-token',
     title: 'Google OAuth refresh token',
     severity: 'high',
-    regex: String.raw`(?:^|\x1b\[[0-9;]*m|[^A-Za-z0-9_/-])(1//0[0-9A-Za-z_-]{40,400})${ED}`,
+    regex: String.raw`(?:^|\x1b\[[0-9;]{0,12}m|[^A-Za-z0-9_/-])(1//0[0-9A-Za-z_-]{40,400})${ED}`,
     secretGroup: 1,
     keywords: ['1//0'],
     entropy: 4,
@@ -268,7 +268,7 @@ export const rules: RuleSpec[] = [
     id: 'azure-ad-client-secret',
     title: 'Azure AD (Entra ID) client secret',
     severity: 'high',
-    regex: String.raw`(?:^|\x1b\[[0-9;]*m|[^A-Za-z0-9_~.-])([A-Za-z0-9_~.]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34})(?:[^A-Za-z0-9_~.-]|$)`,
+    regex: String.raw`(?:^|\x1b\[[0-9;]{0,12}m|[^A-Za-z0-9_~.-])([A-Za-z0-9_~.]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34})(?:[^A-Za-z0-9_~.-]|$)`,
     secretGroup: 1,
     keywords: ['Q~'],
     entropy: 3.5,
@@ -282,10 +282,11 @@ export const rules: RuleSpec[] = [
     id: 'azure-sas-token',
     title: 'Azure shared access signature (SAS) token',
     severity: 'high',
-    regex: String.raw`(?:^|\x1b\[[0-9;]*m|[^A-Za-z0-9_])(sv=20[0-9]{2}-[0-9]{2}-[0-9]{2}&(?:[a-z]{2,5}=[^&\s"'<>]{0,100}&){0,9}sig=[A-Za-z0-9%+/]{30,100}(?:%3[Dd]|=)?)`,
+    regex: String.raw`(?:^|\x1b\[[0-9;]{0,12}m|[^A-Za-z0-9_])(sv=20[0-9]{2}-[0-9]{2}-[0-9]{2}&(?:[a-z]{2,5}=[^&\s"'<>]{0,100}&){0,9}sig=[A-Za-z0-9%+/]{30,100}(?:%3[Dd]|=)?)`,
     secretGroup: 1,
     keywords: ['sv=20'],
     entropy: 3.5,
+    maxLength: 1100,
     destinations: AZURE_STORAGE,
     examples: {
       positive: ['https://cistore01.blob.core.windows.net/artifacts/build.zip?@@azure-sas-token@@', 'AZURE_SAS_TOKEN="@@azure-sas-token@@"'],
@@ -324,7 +325,7 @@ export const rules: RuleSpec[] = [
     id: 'azure-container-registry-key',
     title: 'Azure Container Registry access key',
     severity: 'high',
-    regex: String.raw`(?:^|\x1b\[[0-9;]*m|[^A-Za-z0-9+/])([A-Za-z0-9+/]{42}\+ACR[A-Za-z0-9]{6})${E64}`,
+    regex: String.raw`(?:^|\x1b\[[0-9;]{0,12}m|[^A-Za-z0-9+/])([A-Za-z0-9+/]{42}\+ACR[A-Za-z0-9]{6})${E64}`,
     secretGroup: 1,
     keywords: ['+ACR'],
     entropy: 4,
@@ -338,7 +339,7 @@ export const rules: RuleSpec[] = [
     id: 'azure-function-key',
     title: 'Azure Functions access key',
     severity: 'high',
-    regex: String.raw`(?:^|\x1b\[[0-9;]*m|[^A-Za-z0-9_-])([A-Za-z0-9_-]{44}AzFu[A-Za-z0-9_-]{5}[AQgw]==)(?:[^A-Za-z0-9_=-]|$)`,
+    regex: String.raw`(?:^|\x1b\[[0-9;]{0,12}m|[^A-Za-z0-9_-])([A-Za-z0-9_-]{44}AzFu[A-Za-z0-9_-]{5}[AQgw]==)(?:[^A-Za-z0-9_=-]|$)`,
     secretGroup: 1,
     keywords: ['AzFu'],
     entropy: 4,
@@ -366,7 +367,7 @@ export const rules: RuleSpec[] = [
     id: 'azure-cache-redis-key',
     title: 'Azure Cache for Redis access key',
     severity: 'high',
-    regex: String.raw`(?:^|\x1b\[[0-9;]*m|[^A-Za-z0-9+/])([A-Za-z0-9]{33}AzCa[A-Za-z0-9]{6}=)${E64}`,
+    regex: String.raw`(?:^|\x1b\[[0-9;]{0,12}m|[^A-Za-z0-9+/])([A-Za-z0-9]{33}AzCa[A-Za-z0-9]{6}=)${E64}`,
     secretGroup: 1,
     keywords: ['AzCa'],
     entropy: 4,
@@ -613,7 +614,7 @@ export const rules: RuleSpec[] = [
     id: 'flyio-macaroon',
     title: 'Fly.io macaroon token',
     severity: 'high',
-    regex: String.raw`(?:^|\x1b\[[0-9;]*m|[^A-Za-z0-9_+/])((?:fm1[ar]|fm2)_[A-Za-z0-9+/]{100,1000}[A-Za-z0-9+/]{0,1000}[A-Za-z0-9+/]{0,1000}={0,3})${E64}`,
+    regex: String.raw`(?:^|\x1b\[[0-9;]{0,12}m|[^A-Za-z0-9_+/])((?:fm1[ar]|fm2)_[A-Za-z0-9+/]{100,1000}[A-Za-z0-9+/]{0,1000}[A-Za-z0-9+/]{0,1000}={0,3})${E64}`,
     secretGroup: 1,
     keywords: ['fm1r_', 'fm1a_', 'fm2_'],
     entropy: 4,
@@ -741,7 +742,7 @@ export const rules: RuleSpec[] = [
     id: 'yandex-cloud-iam-token',
     title: 'Yandex Cloud IAM token',
     severity: 'high',
-    regex: String.raw`(?:^|\x1b\[[0-9;]*m|[^A-Za-z0-9_.-])(t1\.[A-Za-z0-9_-]{40,400}={0,2}\.[A-Za-z0-9_-]{86}={0,2})(?:[^A-Za-z0-9_.=-]|$)`,
+    regex: String.raw`(?:^|\x1b\[[0-9;]{0,12}m|[^A-Za-z0-9_.-])(t1\.[A-Za-z0-9_-]{40,400}={0,2}\.[A-Za-z0-9_-]{86}={0,2})(?:[^A-Za-z0-9_.=-]|$)`,
     secretGroup: 1,
     keywords: ['t1.'],
     entropy: 4,

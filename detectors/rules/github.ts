@@ -3,10 +3,10 @@
 // GitHub App private keys are PEM blocks (see keys.ts). All example values are synthetic.
 import type { RuleSpec } from '../types.js';
 
-const B = String.raw`(?:^|\x1b\[[0-9;]*m|[^A-Za-z0-9_])`;
+const B = String.raw`(?:^|\x1b\[[0-9;]{0,12}m|[^A-Za-z0-9_])`;
 const E = String.raw`(?:[^A-Za-z0-9_]|$)`;
 /** An ANSI colour sequence (coloured CI logs put one between a name and its value). */
-const SGR = String.raw`(?:\x1b\[[0-9;]*m)?`;
+const SGR = String.raw`(?:\x1b\[[0-9;]{0,12}m)?`;
 const ASSIGN = String.raw`["']?\s{0,4}(?:=>|:=|[=:]|\s)\s{0,4}["'\x60]?${SGR}`;
 const TAIL = String.raw`[\w.-]{0,30}?`;
 

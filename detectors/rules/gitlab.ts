@@ -4,10 +4,10 @@
 // operators. All example values are synthetic.
 import type { RuleSpec } from '../types.js';
 
-const B = String.raw`(?:^|\x1b\[[0-9;]*m|[^A-Za-z0-9_-])`;
+const B = String.raw`(?:^|\x1b\[[0-9;]{0,12}m|[^A-Za-z0-9_-])`;
 const ED = String.raw`(?:[^A-Za-z0-9_-]|$)`;
 /** An ANSI colour sequence (coloured CI logs put one between a name and its value). */
-const SGR = String.raw`(?:\x1b\[[0-9;]*m)?`;
+const SGR = String.raw`(?:\x1b\[[0-9;]{0,12}m)?`;
 
 const GITLAB = ['gitlab.com', '*.gitlab.com', 'registry.gitlab.com'];
 

@@ -6,11 +6,11 @@
 // Railway, Infracost. All example values are synthetic.
 import type { RuleSpec, Severity } from '../types.js';
 
-const B = String.raw`(?:^|\x1b\[[0-9;]*m|[^A-Za-z0-9_])`;
+const B = String.raw`(?:^|\x1b\[[0-9;]{0,12}m|[^A-Za-z0-9_])`;
 const E = String.raw`(?:[^A-Za-z0-9_]|$)`;
 const ED = String.raw`(?:[^A-Za-z0-9_-]|$)`;
 /** An ANSI colour sequence (coloured CI logs put one between a name and its value). */
-const SGR = String.raw`(?:\x1b\[[0-9;]*m)?`;
+const SGR = String.raw`(?:\x1b\[[0-9;]{0,12}m)?`;
 const ASSIGN = String.raw`["']?\s{0,4}(?:=>|:=|[=:]|\s)\s{0,4}["'\x60]?${SGR}`;
 const TAIL = String.raw`[\w.-]{0,30}?`;
 const UUID = String.raw`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`;
@@ -207,7 +207,7 @@ export const rules: RuleSpec[] = [
       negative: ['JIRA_PROJECT_KEY=PLATFORM', 'JIRA_API_TOKEN=@@atlassian-api-token-legacy|t@@'],
     }, 3.5, E),
   // ---------------------------------------------------------------- Data and hosting platforms
-  tok('databricks-token', 'Databricks personal access token', 'high', ['dapi'], String.raw`dapi[a-f0-9]{32}(?:-[0-9]+)?`, ['*.cloud.databricks.com', '*.azuredatabricks.net', '*.gcp.databricks.com'], {
+  tok('databricks-token', 'Databricks personal access token', 'high', ['dapi'], String.raw`dapi[a-f0-9]{32}(?:-[0-9]{1,3})?`, ['*.cloud.databricks.com', '*.azuredatabricks.net', '*.gcp.databricks.com'], {
     positive: ['DATABRICKS_TOKEN=@@databricks-token@@', 'Authorization: Bearer @@databricks-token@@'],
     negative: ['DATABRICKS_TOKEN=@@databricks-token|uc@@', 'rapid@@databricks-token@@'],
   }),
@@ -227,7 +227,7 @@ export const rules: RuleSpec[] = [
     positive: ['SUPABASE_SECRET_KEY=@@supabase-secret-key@@', 'apikey: @@supabase-secret-key@@'],
     negative: ['SUPABASE_SECRET_KEY=sb_secret_short'],
   }, { entropy: 3.5 }),
-  named('snyk-api-token', 'Snyk API token (named)', 'high', ['snyk'], String.raw`snyk(?:${TAIL}(?:token|key)|\s+auth)`, UUID, ['api.snyk.io', 'snyk.io', '*.snyk.io'], {
+  named('snyk-api-token', 'Snyk API token (named)', 'high', ['snyk'], String.raw`snyk(?:${TAIL}(?:token|key)|\s{1,4}auth)`, UUID, ['api.snyk.io', 'snyk.io', '*.snyk.io'], {
     positive: ['SNYK_TOKEN=@@snyk-api-token@@', 'snyk auth @@snyk-api-token@@'],
     negative: ['SNYK_ORG_ID=@@snyk-api-token|t@@', 'SNYK_TOKEN=${{ secrets.SNYK_TOKEN }}'],
   }),
@@ -273,7 +273,7 @@ export const rules: RuleSpec[] = [
     positive: ['DRONE_TOKEN=@@drone-ci-token@@'],
     negative: ['DRONE_TOKEN=@@drone-ci-token|t@@'],
   }, 3.5, E),
-  named('codecov-upload-token', 'Codecov upload token (named)', 'medium', ['codecov'], String.raw`codecov(?:${TAIL}token|\s+(?:-t|--token))`, UUID, ['codecov.io', '*.codecov.io', 'ingest.codecov.io'], {
+  named('codecov-upload-token', 'Codecov upload token (named)', 'medium', ['codecov'], String.raw`codecov(?:${TAIL}token|\s{1,4}(?:-t|--token))`, UUID, ['codecov.io', '*.codecov.io', 'ingest.codecov.io'], {
     positive: ['CODECOV_TOKEN=@@codecov-upload-token@@', 'codecov -t @@codecov-upload-token@@'],
     negative: ['CODECOV_TOKEN=${{ secrets.CODECOV_TOKEN }}', 'CODECOV_TOKEN=@@codecov-upload-token|t@@'],
   }),
@@ -286,7 +286,7 @@ export const rules: RuleSpec[] = [
     id: 'okta-api-token',
     title: 'Okta API token',
     severity: 'critical',
-    regex: String.raw`(?:(?i:SSWS)\s+|(?i:okta)${TAIL}${ASSIGN})(00[A-Za-z0-9_-]{40})${ED}`,
+    regex: String.raw`(?:(?i:SSWS)\s{1,4}|(?i:okta)${TAIL}${ASSIGN})(00[A-Za-z0-9_-]{40})${ED}`,
     secretGroup: 1,
     keywords: ['ssws', 'okta'],
     entropy: 3.5,

@@ -3,12 +3,12 @@
 // Clojars, Quay, Maven, Gradle Plugin Portal, Anaconda. All example values are synthetic.
 import type { RuleSpec } from '../types.js';
 
-const B = String.raw`(?:^|\x1b\[[0-9;]*m|[^A-Za-z0-9_])`;
+const B = String.raw`(?:^|\x1b\[[0-9;]{0,12}m|[^A-Za-z0-9_])`;
 const E = String.raw`(?:[^A-Za-z0-9_]|$)`;
 const ED = String.raw`(?:[^A-Za-z0-9_-]|$)`;
 const E64 = String.raw`(?:[^A-Za-z0-9+/=]|$)`;
 /** An ANSI colour sequence (coloured CI logs put one between a name and its value). */
-const SGR = String.raw`(?:\x1b\[[0-9;]*m)?`;
+const SGR = String.raw`(?:\x1b\[[0-9;]{0,12}m)?`;
 const ASSIGN = String.raw`["']?\s{0,4}(?:=>|:=|[=:]|\s)\s{0,4}["'\x60]?${SGR}`;
 const TAIL = String.raw`[\w.-]{0,30}?`;
 
@@ -126,7 +126,7 @@ export const rules: RuleSpec[] = [
     id: 'docker-config-auth',
     title: 'Docker registry credentials (config.json auth)',
     severity: 'high',
-    regex: String.raw`"auths"\s*:\s*\{[^{}]{0,300}\{[^{}]{0,300}"auth"\s*:\s*"([A-Za-z0-9+/]{12,400}={0,2})"`,
+    regex: String.raw`"auths"\s{0,4}:\s{0,4}\{[^{}]{0,300}\{[^{}]{0,300}"auth"\s{0,4}:\s{0,4}"([A-Za-z0-9+/]{12,400}={0,2})"`,
     secretGroup: 1,
     keywords: ['"auths"'],
     entropy: 3.5,
