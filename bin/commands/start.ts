@@ -1,5 +1,37 @@
-import { UsageError } from '../usage.js';
+// `chokepoint start [--config FILE]`: run the proxy until SIGTERM/SIGINT; SIGHUP reloads.
+import { defaultConfig, loadConfigFile, type Config } from '../../config/index.js';
+import { startApp } from '../../proxy/app.js';
+import { Exit, parseCommandArgs } from '../usage.js';
 
-export async function run(_argv: string[]): Promise<number> {
-  throw new UsageError('start: not built yet');
+const HELP = `Usage: chokepoint start [--config FILE]
+
+Runs the proxy. Without --config it uses the built-in default: proxy on 127.0.0.1:3128,
+admin (/metrics, /healthz, /readyz) on 127.0.0.1:9464, one pool 'default' for loopback
+clients in audit mode (everything is let through and logged).
+SIGHUP or a change to the file reloads the config; SIGTERM drains and exits 0.`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) {
+    process.stdout.write(HELP + '\n');
+    return Exit.ok;
+  }
+  const config: Config = values.config ? loadConfigFile(values.config) : defaultConfig();
+  const app = await startApp({ config, ...(values.config ? { configPath: values.config } : {}) });
+
+  process.on('SIGHUP', () => app.reload());
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      app.logger.info({ signal, deadlineMs: config.timeouts.shutdown }, 'draining');
+      app.close().then(
+        () => resolve(Exit.ok),
+        () => resolve(Exit.error),
+      );
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
 }

@@ -1,0 +1,47 @@
+// The access log: one JSON line per request or tunnel when it ends, via pino. A sink of
+// the event bus. Headers and bodies are never part of an event, so never part of a line.
+import pino, { type Logger } from 'pino';
+import type { ProxyEvent } from './events.js';
+
+export interface AccessLogOptions {
+  level?: string;
+  /** Also append lines to this file. */
+  file?: string;
+  /** Where lines go (default stdout); tests pass a stream to read them back. */
+  destination?: NodeJS.WritableStream;
+}
+
+export function createLogger(options: AccessLogOptions = {}): Logger {
+  const streams: pino.StreamEntry[] = [
+    { stream: options.destination ?? pino.destination({ dest: 1, sync: false }) },
+  ];
+  if (options.file) streams.push({ stream: pino.destination({ dest: options.file, sync: false, mkdir: true, append: true }) });
+  return pino(
+    {
+      level: options.level ?? 'info',
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      // Belt and braces: no event carries these, and none ever may.
+      redact: { paths: ['*.authorization', '*.cookie', '*["proxy-authorization"]', 'headers'], censor: '[redacted]' },
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    pino.multistream(streams),
+  );
+}
+
+/** Subscribe the access log to the event bus. */
+export function accessLogSink(logger: Logger): (event: ProxyEvent) => void {
+  return (event) => {
+    switch (event.type) {
+      case 'egress': {
+        const { type: _type, start: _start, ...fields } = event;
+        logger.info(fields, 'egress');
+        return;
+      }
+      case 'reload':
+        if (event.result === 'success') logger.info({ source: event.source }, 'config reloaded');
+        else logger.error({ source: event.source, error: event.error }, 'config reload rejected; the running config stays');
+        return;
+    }
+  };
+}

@@ -1,0 +1,124 @@
+// One running Chokepoint: the proxy listener, the admin listener, the access log and the
+// metrics, wired to one event bus, with reload and graceful shutdown.
+import { watch, type FSWatcher } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.js';
+import { ConfigError, loadConfigFile } from '../config/index.js';
+import { accessLogSink, createLogger } from './access-log.js';
+import { createAdminServer } from './admin.js';
+import { EventBus } from './events.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import type { Resolve } from './resolve.js';
+import { ProxyServer } from './server.js';
+import { ensureStateDir, loadFingerprintKey } from './state.js';
+
+export interface AppOptions {
+  config: Config;
+  /** The file the config came from; reloads reread it. Absent: the built-in default. */
+  configPath?: string;
+  logger?: Logger;
+  resolve?: Resolve;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface App {
+  proxy: ProxyServer;
+  metrics: Metrics;
+  logger: Logger;
+  proxyAddress: AddressInfo;
+  adminAddress: AddressInfo;
+  /** Reread the config file; a bad one changes nothing. Returns whether it took effect. */
+  reload(): boolean;
+  close(deadlineMs?: number): Promise<void>;
+}
+
+export async function startApp(options: AppOptions): Promise<App> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger({ level: config.log.level, ...(config.log.file ? { file: config.log.file } : {}) });
+  ensureStateDir(config.stateDir);
+  loadFingerprintKey(config.stateDir, { create: true });
+
+  const bus = new EventBus();
+  const proxy = new ProxyServer({ config, bus, ...(options.resolve ? { resolve: options.resolve } : {}) });
+  const metrics = createMetrics({ activeTunnels: (pool) => proxy.activeTunnels(pool) });
+  metrics.initPools(config);
+  bus.subscribe(accessLogSink(logger));
+  bus.subscribe(metrics.sink);
+
+  const proxyAddress = await proxy.listen();
+  const admin = createAdminServer({
+    listen: config.admin.listen,
+    token: config.admin.token,
+    metricsToken: config.admin.metricsToken,
+    registry: metrics.registry,
+    ready: () => !proxy.isDraining,
+  });
+  let adminAddress: AddressInfo;
+  try {
+    adminAddress = await admin.listen();
+  } catch (err) {
+    await proxy.close(0);
+    throw err;
+  }
+
+  const reload = (): boolean => {
+    if (!options.configPath) return false;
+    try {
+      const next = loadConfigFile(options.configPath, options.env ?? process.env);
+      if (next.listen !== proxy.config.listen || next.admin.listen !== proxy.config.admin.listen) {
+        logger.warn('listen addresses changed in the config: they take effect on restart');
+      }
+      proxy.reload(next);
+      metrics.initPools(next);
+      bus.emit({ type: 'reload', result: 'success', source: options.configPath });
+      return true;
+    } catch (err) {
+      const error = err instanceof ConfigError ? err.message : (err as Error).message;
+      bus.emit({ type: 'reload', result: 'failure', source: options.configPath, error });
+      return false;
+    }
+  };
+
+  // Editors replace files (rename) as often as they write them: watch again after each
+  // change (the old inode may be gone) and debounce, so one save is one reload.
+  let watcher: FSWatcher | undefined;
+  let debounce: NodeJS.Timeout | undefined;
+  const watchConfig = (path: string): void => {
+    watcher?.close();
+    try {
+      watcher = watch(path, { persistent: false }, () => {
+        clearTimeout(debounce);
+        debounce = setTimeout(() => {
+          reload();
+          watchConfig(path);
+        }, 200);
+      });
+    } catch {
+      watcher = undefined;
+      logger.warn('cannot watch the config file; reload with SIGHUP');
+    }
+  };
+  if (options.configPath) watchConfig(options.configPath);
+
+  logger.info(
+    { listen: `${proxyAddress.address}:${proxyAddress.port}`, admin: `${adminAddress.address}:${adminAddress.port}`, pools: config.pools.map((p) => `${p.name}(${p.mode})`) },
+    'chokepoint started',
+  );
+
+  return {
+    proxy,
+    metrics,
+    logger,
+    proxyAddress,
+    adminAddress,
+    reload,
+    async close(deadlineMs) {
+      clearTimeout(debounce);
+      watcher?.close();
+      await proxy.close(deadlineMs);
+      await admin.close();
+      logger.flush();
+    },
+  };
+}

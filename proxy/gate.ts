@@ -1,0 +1,76 @@
+// The gate every request and tunnel passes: identify the pool, decide by name, resolve,
+// decide by address. It returns what to do; the listeners do it.
+import type { Verdict } from './policy.js';
+import { decide } from './policy.js';
+import type { Reason } from './events.js';
+import { resolveWithin, ResolveError, type Resolve } from './resolve.js';
+import type { PoolRuntime, Runtime } from './runtime.js';
+import { parseAddress, type Ip, type Target } from './target.js';
+
+export type Admission =
+  | {
+      ok: true;
+      pool: PoolRuntime;
+      /** allow, or audit (would have been denied: reason says why). */
+      verdict: Verdict;
+      reason?: Reason;
+      destination: string;
+      /** The checked address to connect to. */
+      address: string;
+    }
+  | {
+      ok: false;
+      pool?: PoolRuntime;
+      status: number;
+      verdict: Verdict;
+      reason: Reason;
+      destination: string;
+      address?: string;
+    };
+
+export interface GateContext {
+  runtime: Runtime;
+  resolve: Resolve;
+  self: ReadonlySet<string>;
+}
+
+/** Pool of a client, or undefined (answer 407). */
+export function identifyPool(runtime: Runtime, proxyAuthorization: string | undefined, client: string | undefined): PoolRuntime | undefined {
+  const pool = runtime.identifier.identify(proxyAuthorization, client);
+  return pool && runtime.pools.get(pool.name);
+}
+
+export async function admit(ctx: GateContext, pool: PoolRuntime, target: Target): Promise<Admission> {
+  const first = decide({ pool: pool.policy, target, self: ctx.self });
+  if (first !== 'resolve' && first.verdict === 'deny') {
+    return { ok: false, pool, status: 403, verdict: 'deny', reason: first.reason ?? 'not-allowlisted', destination: first.destination };
+  }
+
+  let addresses: Ip[];
+  if (target.ip) {
+    addresses = [target.ip];
+  } else {
+    let answers: string[];
+    try {
+      answers = await resolveWithin(ctx.resolve, target.host, ctx.runtime.config.dns.timeout);
+    } catch (err) {
+      const reason = err instanceof ResolveError ? err.code : 'dns-failure';
+      const destination = first === 'resolve' ? 'unlisted' : first.destination;
+      return { ok: false, pool, status: reason === 'dns-timeout' ? 504 : 502, verdict: first === 'resolve' ? 'allow' : first.verdict, reason, destination };
+    }
+    addresses = answers.map(parseAddress).filter((ip): ip is Ip => ip !== undefined);
+    if (addresses.length === 0) {
+      return { ok: false, pool, status: 502, verdict: 'allow', reason: 'dns-failure', destination: 'unlisted' };
+    }
+  }
+
+  const final = decide({ pool: pool.policy, target, addresses, self: ctx.self });
+  if (final === 'resolve') throw new Error('policy asked to resolve with addresses given');
+  const address = (addresses[0] as Ip).toString();
+  if (final.verdict === 'deny') {
+    return { ok: false, pool, status: 403, verdict: 'deny', reason: final.reason ?? 'not-allowlisted', destination: final.destination, address };
+  }
+  return final.reason
+    ? { ok: true, pool, verdict: final.verdict, reason: final.reason, destination: final.destination, address }
+    : { ok: true, pool, verdict: final.verdict, destination: final.destination, address };
+}

@@ -1,0 +1,376 @@
+// The proxy listener: plain HTTP forwarding (absolute-URI requests), CONNECT tunnels and
+// WebSocket upgrades. Thin glue: the gate decides, http-proxy forwards, tunnel.ts pipes,
+// and every request ends in exactly one egress event.
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { networkInterfaces } from 'node:os';
+import type { AddressInfo, Socket } from 'node:net';
+import httpProxy from 'http-proxy';
+import type { Config } from '../config/index.js';
+import { parseListen } from '../config/index.js';
+import { EventBus, type EgressEvent, type EgressKind, type Reason } from './events.js';
+import { admit, identifyPool, type Admission, type GateContext } from './gate.js';
+import { stripHopByHop } from './headers.js';
+import { systemResolver, type Resolve } from './resolve.js';
+import { compileRuntime, type PoolRuntime, type Runtime } from './runtime.js';
+import { normalizeHost, parsePort, type Target } from './target.js';
+import { handleConnect } from './tunnel.js';
+
+export interface ProxyServerOptions {
+  config: Config;
+  bus?: EventBus;
+  /** Name resolution; tests pass one they control. Default: the system resolver or config dns.servers. */
+  resolve?: Resolve;
+}
+
+/** What a finished exchange knows so far; becomes the egress event. */
+export type Exchange = Omit<EgressEvent, 'type' | 'durationMs'>;
+
+export class ProxyServer {
+  readonly bus: EventBus;
+  private runtime: Runtime;
+  private readonly resolve: Resolve;
+  private readonly server: http.Server;
+  private readonly forwarder: httpProxy;
+  private readonly agent: http.Agent;
+  private readonly sockets = new Set<Socket>();
+  private readonly tunnelCounts = new Map<string, number>();
+  private self: Set<string> = new Set();
+  private draining = false;
+
+  constructor(options: ProxyServerOptions) {
+    this.bus = options.bus ?? new EventBus();
+    this.runtime = compileRuntime(options.config);
+    this.resolve = options.resolve ?? systemResolver(options.config.dns.servers);
+    const { limits, timeouts } = options.config;
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256, timeout: timeouts.idle });
+    this.forwarder = httpProxy.createProxyServer({ agent: this.agent, xfwd: false, proxyTimeout: timeouts.idle });
+    this.forwarder.on('proxyRes', (proxyRes) => stripHopByHop(proxyRes.headers));
+    this.server = http.createServer({
+      maxHeaderSize: limits.maxHeaderBytes,
+      headersTimeout: timeouts.headers,
+      requestTimeout: 0, // uploads may be long; idle sockets are cut by server.timeout
+      keepAliveTimeout: 5_000,
+    });
+    this.server.timeout = timeouts.idle;
+    this.server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
+    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => void this.onRequest(req, res));
+    this.server.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => void handleConnect(this, req, socket, head));
+    this.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => void this.onUpgrade(req, socket, head));
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.onClientError(err, socket));
+  }
+
+  /** The config in force (new connections use it). */
+  get config(): Config {
+    return this.runtime.config;
+  }
+
+  /** Take a new config for new connections; open ones keep theirs. */
+  reload(config: Config): void {
+    this.runtime = compileRuntime(config);
+  }
+
+  async listen(): Promise<AddressInfo> {
+    const addr = parseListen(this.runtime.config.listen);
+    if (!addr) throw new Error(`invalid listen address ${this.runtime.config.listen}`);
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(addr.port, addr.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    const bound = this.server.address() as AddressInfo;
+    this.self = selfAddresses(bound);
+    return bound;
+  }
+
+  address(): AddressInfo {
+    return this.server.address() as AddressInfo;
+  }
+
+  /**
+   * Stop accepting, let open requests and tunnels finish until the deadline, then cut
+   * what is left. Resolves when every socket is closed.
+   */
+  async close(deadlineMs = this.runtime.config.timeouts.shutdown): Promise<void> {
+    this.draining = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    const deadline = setTimeout(() => {
+      for (const socket of this.sockets) socket.destroy();
+    }, deadlineMs);
+    deadline.unref();
+    await closed;
+    clearTimeout(deadline);
+    this.agent.destroy();
+    this.forwarder.close();
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  /** The gate's view of now: the runtime in force, the resolver, our own addresses. */
+  gateContext(): GateContext {
+    return { runtime: this.runtime, resolve: this.resolve, self: this.self };
+  }
+
+  /** Reserve a tunnel slot for a pool; false when the pool is at its limit. */
+  acquireTunnel(pool: PoolRuntime): boolean {
+    const n = this.tunnelCounts.get(pool.config.name) ?? 0;
+    if (n >= pool.maxTunnels) return false;
+    this.tunnelCounts.set(pool.config.name, n + 1);
+    return true;
+  }
+
+  releaseTunnel(pool: PoolRuntime): void {
+    this.tunnelCounts.set(pool.config.name, (this.tunnelCounts.get(pool.config.name) ?? 1) - 1);
+  }
+
+  activeTunnels(pool: string): number {
+    return this.tunnelCounts.get(pool) ?? 0;
+  }
+
+  /** Emit the one egress event of an exchange. */
+  finish(ex: Exchange): void {
+    this.bus.emit({ type: 'egress', ...ex, durationMs: Date.now() - ex.start });
+  }
+
+  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const ex = newExchange(req, 'http');
+    res.once('close', () => {
+      // A client that went away before any answer: 499, as nginx logs it.
+      ex.status = res.headersSent ? res.statusCode : 499;
+      this.finish(ex);
+    });
+    try {
+      const parsed = parseAbsoluteUri(req.url ?? '');
+      if (!parsed) return this.refuse(res, ex, 400, 'bad-request');
+      ex.host = parsed.target.host;
+      ex.port = parsed.target.port;
+      ex.path = parsed.path.split('?', 1)[0] ?? '/';
+
+      const admission = await this.gate(req, parsed.target, ex);
+      if (!admission.ok) return this.refuse(res, ex, admission.status, admission.reason);
+
+      // The absolute URI names the destination; a Host header saying otherwise is replaced.
+      req.headers.host = parsed.authority;
+      req.url = parsed.path;
+      stripHopByHop(req.headers);
+      if (this.draining) res.setHeader('connection', 'close');
+      req.on('data', (chunk: Buffer) => (ex.bytesUp += chunk.length));
+      this.forward(req, res, ex, admission);
+    } catch {
+      // Fail closed: an internal error while deciding never lets a request through.
+      if (!res.headersSent) this.refuse(res, ex, 500, 'internal-error');
+      else res.destroy();
+    }
+  }
+
+  private forward(req: IncomingMessage, res: ServerResponse, ex: Exchange, admission: Extract<Admission, { ok: true }>): void {
+    const host = admission.address.includes(':') ? `[${admission.address}]` : admission.address;
+    const connectTimeout = this.runtime.config.timeouts.connect;
+    this.forwarder.web(
+      req,
+      res,
+      { target: `http://${host}:${ex.port}` },
+      (err: NodeJS.ErrnoException) => {
+        const reason = upstreamReason(err);
+        if (!res.headersSent) this.refuse(res, ex, reason === 'upstream-timeout' ? 504 : 502, reason);
+        else {
+          ex.reason = reason;
+          res.destroy();
+        }
+      },
+    );
+    // Count what comes back, and bound the time to connect.
+    const onProxyReq = (proxyReq: http.ClientRequest, r: IncomingMessage): void => {
+      if (r !== req) return;
+      this.forwarder.off('proxyReq', onProxyReq);
+      proxyReq.once('socket', (socket: Socket) => {
+        if (!socket.connecting) return;
+        const timer = setTimeout(() => proxyReq.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })), connectTimeout);
+        socket.once('connect', () => clearTimeout(timer));
+        socket.once('close', () => clearTimeout(timer));
+      });
+      proxyReq.once('response', (proxyRes: IncomingMessage) => {
+        proxyRes.on('data', (chunk: Buffer) => (ex.bytesDown += chunk.length));
+      });
+    };
+    this.forwarder.on('proxyReq', onProxyReq);
+  }
+
+  private async onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+    const ex = newExchange(req, 'websocket');
+    socket.once('close', () => this.finish(ex));
+    socket.on('error', () => socket.destroy());
+    try {
+      const parsed = parseAbsoluteUri(req.url ?? '');
+      if (!parsed) return refuseRaw(socket, ex, 400, 'bad-request');
+      ex.host = parsed.target.host;
+      ex.port = parsed.target.port;
+      ex.path = parsed.path.split('?', 1)[0] ?? '/';
+      const admission = await this.gate(req, parsed.target, ex);
+      if (!admission.ok) return refuseRaw(socket, ex, admission.status, admission.reason);
+      req.headers.host = parsed.authority;
+      req.url = parsed.path;
+      delete req.headers['proxy-authorization'];
+      delete req.headers['proxy-connection'];
+      ex.status = 101;
+      socket.on('data', (chunk: Buffer) => (ex.bytesUp += chunk.length));
+      const host = admission.address.includes(':') ? `[${admission.address}]` : admission.address;
+      this.forwarder.ws(req, socket, head, { target: `http://${host}:${ex.port}` }, (err: NodeJS.ErrnoException) => {
+        ex.reason = upstreamReason(err);
+        ex.status = ex.reason === 'upstream-timeout' ? 504 : 502;
+        if (socket.writable && ex.bytesDown === 0) refuseRaw(socket, ex, ex.status, ex.reason);
+        else socket.destroy();
+      });
+    } catch {
+      refuseRaw(socket, ex, 500, 'internal-error');
+    }
+  }
+
+  /** Identify and admit; fills the exchange with what is known. */
+  async gate(req: IncomingMessage, target: Target, ex: Exchange): Promise<Admission> {
+    const ctx = this.gateContext();
+    const pool = identifyPool(ctx.runtime, req.headers['proxy-authorization'], req.socket.remoteAddress);
+    if (!pool) {
+      return { ok: false, status: 407, verdict: 'deny', reason: 'unauthenticated', destination: 'unlisted' };
+    }
+    ex.pool = pool.config.name;
+    const admission = await admit(ctx, pool, target);
+    ex.decision = admission.verdict;
+    ex.destination = admission.destination;
+    if (admission.reason) ex.reason = admission.reason;
+    if (admission.address) ex.address = admission.address;
+    return admission;
+  }
+
+  private refuse(res: ServerResponse, ex: Exchange, status: number, reason: Reason): void {
+    ex.reason = reason;
+    if (status === 403 || status === 407) ex.decision = 'deny';
+    const body = refusalBody(ex.host, reason);
+    res.statusCode = status;
+    res.setHeader('x-chokepoint-reason', reason);
+    res.setHeader('content-type', 'text/plain; charset=utf-8');
+    res.setHeader('content-length', Buffer.byteLength(body));
+    if (status === 407) res.setHeader('proxy-authenticate', 'Basic realm="chokepoint"');
+    if (this.draining || status === 400) res.setHeader('connection', 'close');
+    res.end(body);
+  }
+
+  private onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+    if (!socket.writable || err.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const ex = newExchange(undefined, 'http', socket.remoteAddress);
+    refuseRaw(socket, ex, status, 'bad-request');
+    this.finish(ex);
+  }
+}
+
+export function newExchange(req: IncomingMessage | undefined, kind: EgressKind, client?: string): Exchange {
+  return {
+    start: Date.now(),
+    pool: '',
+    client: client ?? req?.socket.remoteAddress ?? '',
+    kind,
+    method: req?.method ?? '',
+    host: '',
+    port: 0,
+    decision: 'deny',
+    destination: 'unlisted',
+    status: 0,
+    bytesUp: 0,
+    bytesDown: 0,
+    findings: 0,
+  };
+}
+
+const STATUS_TEXT: Record<number, string> = http.STATUS_CODES as Record<number, string>;
+
+export function refusalBody(host: string, reason: Reason): string {
+  return `chokepoint: ${host || 'request'} refused: ${reason}\n`;
+}
+
+/** Answer on a raw socket (CONNECT, upgrades, parse errors) and close it. */
+export function refuseRaw(socket: Socket, ex: Exchange, status: number, reason: Reason): void {
+  ex.status = status;
+  ex.reason = reason;
+  if (status === 403 || status === 407 || status === 400) ex.decision = 'deny';
+  const body = refusalBody(ex.host, reason);
+  const lines = [
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}`,
+    `X-Chokepoint-Reason: ${reason}`,
+    'Content-Type: text/plain; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+  ];
+  if (status === 407) lines.push('Proxy-Authenticate: Basic realm="chokepoint"');
+  if (socket.writable) socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
+  else socket.destroy();
+}
+
+/** `http://host[:port]/path?query` → target, authority and origin-form path. */
+export function parseAbsoluteUri(url: string): { target: Target; authority: string; path: string } | undefined {
+  if (url.length < 8 || url.slice(0, 7).toLowerCase() !== 'http://') return undefined;
+  const rest = url.slice(7);
+  let end = rest.length;
+  for (const c of ['/', '?', '#']) {
+    const i = rest.indexOf(c);
+    if (i >= 0 && i < end) end = i;
+  }
+  const authority = rest.slice(0, end);
+  let path = rest.slice(end) || '/';
+  if (path.startsWith('?')) path = '/' + path;
+  const hash = path.indexOf('#');
+  if (hash >= 0) path = path.slice(0, hash);
+  if (authority.includes('@')) return undefined; // user-info in a proxy request is refused
+  let hostText = authority;
+  let port = 80;
+  const colon = authority.lastIndexOf(':');
+  if (colon > 0 && (!authority.startsWith('[') || authority.lastIndexOf(']') < colon)) {
+    const p = parsePort(authority.slice(colon + 1));
+    if (p === undefined) return undefined;
+    port = p;
+    hostText = authority.slice(0, colon);
+  }
+  if (!hostText.startsWith('[') && hostText.includes(':')) return undefined;
+  const norm = normalizeHost(hostText);
+  if (!norm) return undefined;
+  return { target: { ...norm, port }, authority, path };
+}
+
+export function upstreamReason(err: NodeJS.ErrnoException | undefined): Reason {
+  switch (err?.code) {
+    case 'ECONNREFUSED':
+      return 'upstream-refused';
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return 'upstream-reset';
+    case 'ETIMEDOUT':
+    case 'ESOCKETTIMEDOUT':
+      return 'upstream-timeout';
+    default:
+      return 'upstream-error';
+  }
+}
+
+/** `ip:port` of every socket this proxy listens on (all interfaces when bound to any). */
+function selfAddresses(bound: AddressInfo): Set<string> {
+  const out = new Set<string>();
+  const any = bound.address === '0.0.0.0' || bound.address === '::';
+  if (!any) {
+    out.add(`${bound.address}:${bound.port}`);
+    return out;
+  }
+  for (const list of Object.values(networkInterfaces())) {
+    for (const nic of list ?? []) out.add(`${nic.address}:${bound.port}`);
+  }
+  return out;
+}

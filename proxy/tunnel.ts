@@ -1,0 +1,133 @@
+// CONNECT tunnels: admit, connect to the checked address, answer 200, read the
+// ClientHello to hold the client to the name it asked for (no domain fronting), then
+// pipe bytes both ways until either side closes or the tunnel idles out.
+import type { IncomingMessage } from 'node:http';
+import net, { type Socket } from 'node:net';
+import { parseClientHello, type HelloResult } from './tls-hello.js';
+import { newExchange, refuseRaw, upstreamReason, type Exchange, type ProxyServer } from './server.js';
+import { normalizeHost, parseAuthority } from './target.js';
+
+export async function handleConnect(proxy: ProxyServer, req: IncomingMessage, client: Socket, head: Buffer): Promise<void> {
+  const ex = newExchange(req, 'connect');
+  let finished = false;
+  const finish = (): void => {
+    if (finished) return;
+    finished = true;
+    proxy.finish(ex);
+  };
+  client.once('close', finish);
+  client.on('error', () => client.destroy());
+
+  try {
+    const target = parseAuthority(req.url ?? '');
+    if (!target) return refuseRaw(client, ex, 400, 'bad-request');
+    ex.host = target.host;
+    ex.port = target.port;
+    if (proxy.isDraining) return refuseRaw(client, ex, 503, 'shutting-down');
+
+    const admission = await proxy.gate(req, target, ex);
+    if (!admission.ok) return refuseRaw(client, ex, admission.status, admission.reason);
+    const pool = admission.pool;
+    if (!proxy.acquireTunnel(pool)) return refuseRaw(client, ex, 429, 'too-many-tunnels');
+    client.once('close', () => proxy.releaseTunnel(pool));
+
+    const { connect: connectTimeout, idle } = proxy.config.timeouts;
+    const upstream = net.connect({ host: admission.address, port: target.port, noDelay: true });
+    upstream.setTimeout(connectTimeout);
+    const connected = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+      upstream.once('connect', () => resolve(undefined));
+      upstream.once('error', (err) => resolve(err));
+      upstream.once('timeout', () => resolve(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })));
+    });
+    if (connected) {
+      upstream.destroy();
+      const reason = upstreamReason(connected);
+      return refuseRaw(client, ex, reason === 'upstream-timeout' ? 504 : 502, reason);
+    }
+    if (client.destroyed) {
+      upstream.destroy();
+      return;
+    }
+    upstream.setTimeout(idle);
+    client.setTimeout(idle);
+    client.setNoDelay(true);
+    upstream.on('error', (err: NodeJS.ErrnoException) => {
+      ex.reason ??= upstreamReason(err);
+      client.destroy();
+    });
+    upstream.once('close', () => client.destroy());
+    client.once('close', () => upstream.destroy());
+    upstream.once('timeout', () => upstream.destroy());
+    client.once('timeout', () => client.destroy());
+
+    ex.status = 200;
+    client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+
+    // Upstream bytes flow at once (protocols where the server speaks first); client
+    // bytes wait until the first ones tell whether this is TLS and for which name.
+    pipeCounted(upstream, client, (n) => (ex.bytesDown += n));
+    const first = await readHello(client, head);
+    if (first.hello.kind === 'hello' && first.hello.sni !== undefined) ex.sni = first.hello.sni;
+    const refusal = checkHello(first.hello, target.host, proxy.config.requireSni);
+    if (refusal) {
+      ex.decision = admission.verdict === 'audit' ? 'audit' : 'deny';
+      ex.reason = refusal;
+      if (ex.decision === 'deny') {
+        client.destroy();
+        upstream.destroy();
+        return;
+      }
+    }
+    ex.bytesUp += first.bytes.length;
+    if (first.bytes.length > 0) upstream.write(first.bytes);
+    pipeCounted(client, upstream, (n) => (ex.bytesUp += n));
+  } catch {
+    // Fail closed.
+    if (!client.destroyed) refuseRaw(client, ex, 500, 'internal-error');
+  } finally {
+    if (client.destroyed) finish();
+  }
+}
+
+/** Read from the client until its first bytes decide what they are (or the socket ends). */
+function readHello(client: Socket, head: Buffer): Promise<{ hello: HelloResult; bytes: Buffer }> {
+  let bytes = head;
+  const initial = parseClientHello(bytes);
+  if (bytes.length > 0 && initial.kind !== 'partial') return Promise.resolve({ hello: initial, bytes });
+  return new Promise((resolve) => {
+    const onData = (chunk: Buffer): void => {
+      bytes = bytes.length === 0 ? chunk : Buffer.concat([bytes, chunk]);
+      const hello = parseClientHello(bytes);
+      if (hello.kind !== 'partial' || bytes.length > 64 * 1024) done(hello.kind === 'partial' ? { kind: 'not-tls' } : hello);
+    };
+    const onEnd = (): void => done(bytes.length === 0 ? { kind: 'not-tls' } : parseClientHello(bytes));
+    const done = (hello: HelloResult): void => {
+      client.off('data', onData);
+      client.off('end', onEnd);
+      client.off('close', onEnd);
+      client.pause();
+      resolve({ hello: hello.kind === 'partial' ? { kind: 'not-tls' } : hello, bytes });
+    };
+    client.on('data', onData);
+    client.once('end', onEnd);
+    client.once('close', onEnd);
+  });
+}
+
+/** The reason to refuse a tunnel's first bytes, or undefined when they are acceptable. */
+export function checkHello(hello: HelloResult, host: string, requireSni: boolean): 'sni-mismatch' | 'sni-required' | undefined {
+  if (hello.kind === 'hello' && hello.sni !== undefined) {
+    const sni = normalizeHost(hello.sni);
+    return sni && sni.host === host ? undefined : 'sni-mismatch';
+  }
+  return requireSni ? 'sni-required' : undefined;
+}
+
+/** Pipe with byte counting and backpressure. */
+function pipeCounted(from: Socket, to: Socket, count: (n: number) => void): void {
+  from.on('data', (chunk: Buffer) => count(chunk.length));
+  from.pipe(to);
+  from.resume();
+}
+
+export type { Exchange };
