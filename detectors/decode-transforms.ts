@@ -1,0 +1,485 @@
+// Streaming byte transforms used by decode.ts: each is a small state machine that
+// takes chunks of any size (an escape split across chunks is held back, a few bytes
+// at most) and hands decoded bytes to the next sink. Pure: no I/O.
+import { isUtf8 } from 'node:buffer';
+import { utf8SafeEnd } from './utf8.js';
+
+/** Where decoded bytes go. Synchronous: a write is fully processed when it returns. */
+export interface Sink {
+  write(chunk: Buffer): void;
+  end(): void;
+}
+
+/** Sends every chunk to each of several sinks, in order. */
+export class Tee implements Sink {
+  constructor(private readonly sinks: readonly Sink[]) {}
+  write(chunk: Buffer): void {
+    for (const s of this.sinks) s.write(chunk);
+  }
+  end(): void {
+    for (const s of this.sinks) s.end();
+  }
+}
+
+function hexValue(b: number | undefined): number {
+  if (b === undefined) return -1;
+  if (b >= 0x30 && b <= 0x39) return b - 0x30;
+  if (b >= 0x41 && b <= 0x46) return b - 0x37;
+  if (b >= 0x61 && b <= 0x66) return b - 0x57;
+  return -1;
+}
+
+/**
+ * Percent-decoding (`%2B` -> `+`) and, when `plusIsSpace`, `+` -> space, as in
+ * application/x-www-form-urlencoded and query strings. Malformed escapes pass through.
+ */
+export class UrlDecoder implements Sink {
+  private pending: Buffer = Buffer.alloc(0);
+  /** True once an escape actually changed something. */
+  changed = false;
+
+  constructor(
+    private readonly next: Sink,
+    private readonly plusIsSpace = true,
+  ) {}
+
+  write(chunk: Buffer): void {
+    const buf = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk;
+    this.pending = Buffer.alloc(0);
+    const out = Buffer.allocUnsafe(buf.length);
+    let o = 0;
+    let i = 0;
+    while (i < buf.length) {
+      const b = buf[i] as number;
+      if (b === 0x25 /* % */) {
+        if (i + 2 >= buf.length) {
+          // Possibly an escape cut by the chunk boundary: hold it back.
+          this.pending = Buffer.from(buf.subarray(i));
+          break;
+        }
+        const hi = hexValue(buf[i + 1]);
+        const lo = hexValue(buf[i + 2]);
+        if (hi >= 0 && lo >= 0) {
+          out[o++] = hi * 16 + lo;
+          i += 3;
+          this.changed = true;
+          continue;
+        }
+      } else if (b === 0x2b /* + */ && this.plusIsSpace) {
+        out[o++] = 0x20;
+        i++;
+        this.changed = true;
+        continue;
+      }
+      out[o++] = b;
+      i++;
+    }
+    if (o > 0) this.next.write(out.subarray(0, o));
+  }
+
+  end(): void {
+    if (this.pending.length > 0) this.next.write(this.pending);
+    this.pending = Buffer.alloc(0);
+    this.next.end();
+  }
+}
+
+const SIMPLE_ESCAPES: Readonly<Record<number, number>> = {
+  0x22: 0x22, // \"
+  0x5c: 0x5c, // \\
+  0x2f: 0x2f, // \/
+  0x62: 0x08, // \b
+  0x66: 0x0c, // \f
+  0x6e: 0x0a, // \n
+  0x72: 0x0d, // \r
+  0x74: 0x09, // \t
+};
+
+function hex4(buf: Buffer, at: number): number {
+  let v = 0;
+  for (let k = 0; k < 4; k++) {
+    const h = hexValue(buf[at + k]);
+    if (h < 0) return -1;
+    v = v * 16 + h;
+  }
+  return v;
+}
+
+/**
+ * JSON string escapes resolved (`\n`, `\/`, `\"`, `\u002b`, surrogate pairs) so that a
+ * PEM key written with `\n` or a token with `\u002b` reads as it was before encoding.
+ * Escapes are only valid inside strings, so the whole text is decoded as one stream;
+ * everything that is not an escape passes through unchanged.
+ */
+export class JsonUnescaper implements Sink {
+  private pending: Buffer = Buffer.alloc(0);
+
+  constructor(private readonly next: Sink) {}
+
+  write(chunk: Buffer): void {
+    this.process(this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk, false);
+  }
+
+  end(): void {
+    if (this.pending.length > 0) this.process(this.pending, true);
+    this.pending = Buffer.alloc(0);
+    this.next.end();
+  }
+
+  private process(buf: Buffer, final: boolean): void {
+    this.pending = Buffer.alloc(0);
+    const parts: Buffer[] = [];
+    let last = 0;
+    let i = 0;
+    for (;;) {
+      const j = buf.indexOf(0x5c, i);
+      if (j < 0) break;
+      if (j > last) parts.push(buf.subarray(last, j));
+      const c = buf[j + 1];
+      if (c === undefined) {
+        if (!final) {
+          this.pending = Buffer.from(buf.subarray(j));
+          last = buf.length;
+          break;
+        }
+        parts.push(buf.subarray(j, j + 1));
+        last = i = j + 1;
+        continue;
+      }
+      const simple = SIMPLE_ESCAPES[c];
+      if (simple !== undefined) {
+        parts.push(Buffer.of(simple));
+        last = i = j + 2;
+        continue;
+      }
+      if (c === 0x75 /* u */) {
+        if (j + 6 > buf.length && !final) {
+          this.pending = Buffer.from(buf.subarray(j));
+          last = buf.length;
+          break;
+        }
+        const unit = hex4(buf, j + 2);
+        if (unit >= 0) {
+          let cp = unit;
+          let used = 6;
+          if (unit >= 0xd800 && unit <= 0xdbff) {
+            // High surrogate: its pair may be the next escape.
+            if (j + 12 > buf.length && !final) {
+              this.pending = Buffer.from(buf.subarray(j));
+              last = buf.length;
+              break;
+            }
+            const low = buf[j + 6] === 0x5c && buf[j + 7] === 0x75 ? hex4(buf, j + 8) : -1;
+            if (low >= 0xdc00 && low <= 0xdfff) {
+              cp = 0x10000 + ((unit - 0xd800) << 10) + (low - 0xdc00);
+              used = 12;
+            } else {
+              cp = 0xfffd;
+            }
+          } else if (unit >= 0xdc00 && unit <= 0xdfff) {
+            cp = 0xfffd;
+          }
+          parts.push(Buffer.from(String.fromCodePoint(cp), 'utf8'));
+          last = i = j + used;
+          continue;
+        }
+      }
+      // Not an escape we know: keep both bytes as they are.
+      parts.push(buf.subarray(j, j + 2));
+      last = i = j + 2;
+    }
+    if (last < buf.length) parts.push(buf.subarray(last));
+    if (parts.length === 1) this.next.write(parts[0] as Buffer);
+    else if (parts.length > 1) this.next.write(Buffer.concat(parts));
+  }
+}
+
+/** Base64 (standard and URL-safe) characters. */
+const B64 = new Uint8Array(256);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_') B64[c.charCodeAt(0)] = 1;
+
+/**
+ * Decodes base64 text (standard or URL-safe, padding and whitespace ignored) as a
+ * stream, in 4-character groups: used for a multipart part with
+ * `Content-Transfer-Encoding: base64`.
+ */
+export class Base64StreamDecoder implements Sink {
+  private carry = '';
+  constructor(private readonly next: Sink) {}
+
+  write(chunk: Buffer): void {
+    let text = this.carry;
+    for (const b of chunk) if (B64[b] === 1) text += String.fromCharCode(b);
+    const whole = text.length - (text.length % 4);
+    this.carry = text.slice(whole);
+    if (whole > 0) this.next.write(Buffer.from(text.slice(0, whole), 'base64'));
+  }
+
+  end(): void {
+    if (this.carry.length > 1) this.next.write(Buffer.from(this.carry, 'base64'));
+    this.carry = '';
+    this.next.end();
+  }
+}
+
+/** Share of bytes that read as text (printable ASCII, whitespace, and valid UTF-8). */
+export function printableRatio(buf: Buffer): number {
+  if (buf.length === 0) return 0;
+  const end = utf8SafeEnd(buf, 0, buf.length);
+  const utf8 = isUtf8(buf.subarray(0, end));
+  let ok = 0;
+  for (let i = 0; i < end; i++) {
+    const b = buf[i] as number;
+    if ((b >= 0x20 && b < 0x7f) || b === 0x09 || b === 0x0a || b === 0x0d || (b >= 0x80 && utf8)) ok++;
+  }
+  return ok / buf.length;
+}
+
+/** Decoded base64 is kept only when at least this share of it reads as text. */
+export const MIN_PRINTABLE_RATIO = 0.9;
+
+/** Where a blob starts in the stream the extractor reads. */
+export interface BlobLocation {
+  offset: number;
+  line: number;
+  column: number;
+}
+
+export interface Base64ExtractorOptions {
+  /** Runs shorter than this many base64 characters are not decoded. */
+  minChars: number;
+  /** Longer runs are decoded in pieces of this many characters (a multiple of 4). */
+  maxChars: number;
+  /** Called with the decoded bytes of a run (or piece) that reads as text. */
+  onBlob(decoded: Buffer, at: BlobLocation): void;
+}
+
+/** How many characters of a long run are decoded to decide whether it is text at all. */
+const PROBE_CHARS = 512;
+
+/**
+ * Finds runs of base64 / base64url characters in a stream (a `=` ends a run), decodes
+ * those of at least `minChars`, and passes on the decoded bytes that read as text.
+ * A long run that does not decode to text is skipped after its first PROBE_CHARS
+ * characters without being held, so image data costs little. Tracks line and column
+ * so that callers can say where in the stream an encoded blob began.
+ */
+export class Base64Extractor implements Sink {
+  private run: string[] = [];
+  private runChars = 0;
+  private runStart: BlobLocation | undefined;
+  private skipping = false;
+  private probed = false;
+  private pos = 0;
+  private line = 1;
+  private lineStart = 0;
+
+  constructor(private readonly opts: Base64ExtractorOptions) {}
+
+  write(chunk: Buffer): void {
+    let segStart = -1;
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i] as number;
+      if (B64[b] === 1) {
+        if (this.runStart === undefined) {
+          const offset = this.pos + i;
+          this.runStart = { offset, line: this.line, column: offset - this.lineStart + 1 };
+        }
+        if (segStart < 0 && !this.skipping) segStart = i;
+        continue;
+      }
+      if (segStart >= 0) this.append(chunk, segStart, i);
+      segStart = -1;
+      this.finishRun();
+      if (b === 0x0a) {
+        this.line++;
+        this.lineStart = this.pos + i + 1;
+      }
+    }
+    if (segStart >= 0) this.append(chunk, segStart, chunk.length);
+    this.pos += chunk.length;
+  }
+
+  end(): void {
+    this.finishRun();
+  }
+
+  private append(chunk: Buffer, from: number, to: number): void {
+    const text = chunk.toString('latin1', from, to);
+    this.run.push(text);
+    this.runChars += text.length;
+    if (!this.probed && this.runChars >= PROBE_CHARS) {
+      this.probed = true;
+      const joined = this.run.join('');
+      const probe = Buffer.from(joined.slice(0, PROBE_CHARS), 'base64');
+      if (printableRatio(probe) < MIN_PRINTABLE_RATIO) {
+        this.skipping = true;
+        this.run = [];
+        this.runChars = 0;
+        return;
+      }
+    }
+    if (this.runChars >= this.opts.maxChars) {
+      const joined = this.run.join('');
+      const piece = joined.slice(0, this.opts.maxChars);
+      const rest = joined.slice(this.opts.maxChars);
+      this.emit(piece);
+      this.run = rest.length > 0 ? [rest] : [];
+      this.runChars = rest.length;
+    }
+  }
+
+  private finishRun(): void {
+    if (this.runStart === undefined) return;
+    if (!this.skipping && this.runChars >= this.opts.minChars) this.emit(this.run.join(''));
+    this.run = [];
+    this.runChars = 0;
+    this.runStart = undefined;
+    this.skipping = false;
+    this.probed = false;
+  }
+
+  private emit(text: string): void {
+    const at = this.runStart;
+    if (at === undefined) return;
+    const usable = text.length - (text.length % 4 === 1 ? 1 : 0);
+    const decoded = Buffer.from(text.slice(0, usable), 'base64');
+    if (decoded.length === 0 || printableRatio(decoded) < MIN_PRINTABLE_RATIO) return;
+    this.opts.onBlob(decoded, at);
+  }
+}
+
+/** The headers of one multipart part that decoding cares about (names lower-cased). */
+export interface PartHeaders {
+  contentType?: string;
+  transferEncoding?: string;
+}
+
+/** Part headers longer than this end multipart parsing (the raw pass still sees the body). */
+const MAX_PART_HEADER_BYTES = 16 * 1024;
+
+/**
+ * multipart/form-data (and other multipart/*) parsed as a stream: each part's body is
+ * written to the sink `onPart` returns for its headers. Holds at most the delimiter
+ * length between chunks, plus one part's headers. Malformed input ends parsing quietly.
+ */
+export class MultipartParser implements Sink {
+  private state: 'preamble' | 'delimiter-line' | 'headers' | 'body' | 'done' = 'preamble';
+  private carry: Buffer = Buffer.alloc(0);
+  private part: Sink | undefined;
+  private readonly dash: Buffer;
+  private readonly delim: Buffer;
+
+  constructor(
+    boundary: string,
+    private readonly onPart: (headers: PartHeaders) => Sink,
+  ) {
+    this.dash = Buffer.from(`--${boundary}`, 'latin1');
+    this.delim = Buffer.from(`\r\n--${boundary}`, 'latin1');
+  }
+
+  write(chunk: Buffer): void {
+    if (this.state === 'done') return;
+    let buf = this.carry.length > 0 ? Buffer.concat([this.carry, chunk]) : chunk;
+    this.carry = Buffer.alloc(0);
+    for (;;) {
+      if (this.state === 'preamble') {
+        const at = buf.indexOf(this.dash);
+        if (at < 0) {
+          this.carry = Buffer.from(buf.subarray(Math.max(0, buf.length - this.dash.length + 1)));
+          return;
+        }
+        buf = buf.subarray(at + this.dash.length);
+        this.state = 'delimiter-line';
+      } else if (this.state === 'delimiter-line') {
+        // After a delimiter: `--` closes the body; anything else runs to the end of the line.
+        if (buf.length < 2) {
+          this.carry = Buffer.from(buf);
+          return;
+        }
+        if (buf[0] === 0x2d && buf[1] === 0x2d) {
+          this.state = 'done';
+          return;
+        }
+        const nl = buf.indexOf(0x0a);
+        if (nl < 0) {
+          if (buf.length > MAX_PART_HEADER_BYTES) this.state = 'done';
+          else this.carry = Buffer.from(buf);
+          return;
+        }
+        buf = buf.subarray(nl + 1);
+        this.state = 'headers';
+      } else if (this.state === 'headers') {
+        let end = buf.indexOf('\r\n\r\n', 0, 'latin1');
+        let sep = 4;
+        if (end < 0) {
+          end = buf.indexOf('\n\n', 0, 'latin1');
+          sep = 2;
+        }
+        if (buf.subarray(0, 2).toString('latin1') === '\r\n') {
+          end = 0;
+          sep = 2;
+        }
+        if (end < 0) {
+          if (buf.length > MAX_PART_HEADER_BYTES) this.state = 'done';
+          else this.carry = Buffer.from(buf);
+          return;
+        }
+        this.part = this.onPart(parsePartHeaders(buf.toString('latin1', 0, end)));
+        buf = buf.subarray(end + sep);
+        this.state = 'body';
+      } else if (this.state === 'body') {
+        const at = buf.indexOf(this.delim);
+        if (at < 0) {
+          const keep = Math.min(buf.length, this.delim.length - 1);
+          if (buf.length > keep) this.part?.write(buf.subarray(0, buf.length - keep));
+          this.carry = Buffer.from(buf.subarray(buf.length - keep));
+          return;
+        }
+        if (at > 0) this.part?.write(buf.subarray(0, at));
+        this.part?.end();
+        this.part = undefined;
+        buf = buf.subarray(at + this.delim.length);
+        this.state = 'delimiter-line';
+      } else {
+        return;
+      }
+    }
+  }
+
+  end(): void {
+    if (this.state === 'body' && this.carry.length > 0) this.part?.write(this.carry);
+    this.part?.end();
+    this.part = undefined;
+    this.carry = Buffer.alloc(0);
+    this.state = 'done';
+  }
+}
+
+function parsePartHeaders(text: string): PartHeaders {
+  const headers: PartHeaders = {};
+  for (const line of text.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon < 0) continue;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    if (name === 'content-type') headers.contentType = value;
+    else if (name === 'content-transfer-encoding') headers.transferEncoding = value.toLowerCase();
+  }
+  return headers;
+}
+
+/** A media type's essence (`application/json`) and its parameters (names lower-cased). */
+export function parseMediaType(value: string | undefined): { type: string; params: Map<string, string> } {
+  const params = new Map<string, string>();
+  if (value === undefined) return { type: '', params };
+  const [head = '', ...rest] = value.split(';');
+  for (const p of rest) {
+    const eq = p.indexOf('=');
+    if (eq < 0) continue;
+    let v = p.slice(eq + 1).trim();
+    if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
+    params.set(p.slice(0, eq).trim().toLowerCase(), v);
+  }
+  return { type: head.trim().toLowerCase(), params };
+}
