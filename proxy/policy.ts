@@ -152,7 +152,8 @@ export function decide({ pool, target, addresses, self }: DecideInput): Decision
   }
 
   // Every address must be allowed: by the host entry, or by an IP/CIDR entry. Special
-  // addresses are lifted only by an IP/CIDR entry that names them.
+  // addresses are lifted only by an IP/CIDR entry that names them. Nothing allowing the
+  // destination at all is `not-allowlisted`, whatever its addresses.
   let cidrLabel: string | undefined;
   let allByCidr = true;
   for (const ip of addrs) {
@@ -162,7 +163,8 @@ export function decide({ pool, target, addresses, self }: DecideInput): Decision
       continue;
     }
     allByCidr = false;
-    if (isSpecialAddress(ip)) return finish(pool, 'private-address', names.allow?.label ?? 'unlisted');
+    // An allowed name that leads to a special address: the address is the reason.
+    if (names.allow && isSpecialAddress(ip)) return finish(pool, 'private-address', names.allow.label);
   }
   if (names.allow) return { verdict: 'allow', destination: names.allow.label };
   if (allByCidr && cidrLabel !== undefined) return { verdict: 'allow', destination: cidrLabel };

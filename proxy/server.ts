@@ -51,7 +51,10 @@ export class ProxyServer {
       requestTimeout: 0, // uploads may be long; idle sockets are cut by server.timeout
       keepAliveTimeout: 5_000,
     });
-    this.server.timeout = timeouts.idle;
+    // No socket timeout on the client side: it would cut a client waiting for a slow
+    // upstream. Idle keep-alive connections close after keepAliveTimeout, slow headers after
+    // headersTimeout, and the upstream side has its own idle timeout (proxyTimeout).
+    this.server.timeout = 0;
     this.server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
@@ -173,12 +176,14 @@ export class ProxyServer {
   private forward(req: IncomingMessage, res: ServerResponse, ex: Exchange, admission: Extract<Admission, { ok: true }>): void {
     const host = admission.address.includes(':') ? `[${admission.address}]` : admission.address;
     const connectTimeout = this.runtime.config.timeouts.connect;
+    let timedOut = false;
     this.forwarder.web(
       req,
       res,
       { target: `http://${host}:${ex.port}` },
       (err: NodeJS.ErrnoException) => {
-        const reason = upstreamReason(err);
+        // http-proxy aborts on its idle timeout, which surfaces as a reset: say what it was.
+        const reason = timedOut ? 'upstream-timeout' : upstreamReason(err);
         if (!res.headersSent) this.refuse(res, ex, reason === 'upstream-timeout' ? 504 : 502, reason);
         else {
           ex.reason = reason;
@@ -190,9 +195,13 @@ export class ProxyServer {
     const onProxyReq = (proxyReq: http.ClientRequest, r: IncomingMessage): void => {
       if (r !== req) return;
       this.forwarder.off('proxyReq', onProxyReq);
+      proxyReq.once('timeout', () => (timedOut = true));
       proxyReq.once('socket', (socket: Socket) => {
         if (!socket.connecting) return;
-        const timer = setTimeout(() => proxyReq.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })), connectTimeout);
+        const timer = setTimeout(() => {
+          timedOut = true;
+          proxyReq.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' }));
+        }, connectTimeout);
         socket.once('connect', () => clearTimeout(timer));
         socket.once('close', () => clearTimeout(timer));
       });

@@ -100,9 +100,9 @@ describe('enforce pool', () => {
     ['registry.npmjs.org', 443, undefined, allow('@npm')],
     // IP entries and CIDRs, also for names that resolve into them
     ['203.0.113.7', 443, undefined, allow('203.0.113.7')], // a special range, named by an IP entry
-    ['203.0.113.8', 443, undefined, deny('private-address')],
+    ['203.0.113.8', 443, undefined, deny('not-allowlisted')],
     ['db.internal', 5432, ['10.20.1.9'], allow('@db')],
-    ['db.internal', 5433, ['10.20.1.9'], deny('private-address')], // named range, other port
+    ['db.internal', 5433, ['10.20.1.9'], deny('port-not-allowed')], // named range, other port
     ['db.public', 5433, ['140.82.112.5'], deny('not-allowlisted')],
     ['dns.public', 80, ['2001:4860:4860::8888'], deny('port-not-allowed')],
     ['db.internal', 5432, ['10.20.5.9'], deny('denylisted')],
@@ -112,7 +112,7 @@ describe('enforce pool', () => {
     ['api.github.com', 443, ['127.0.0.1'], deny('private-address')],
     ['api.github.com', 443, ['140.82.112.5', '10.0.0.1'], deny('private-address')],
     ['localhost', 18081, ['127.0.0.1'], deny('private-address')],
-    ['169.254.169.254', 80, undefined, deny('private-address')],
+    ['169.254.169.254', 80, undefined, deny('not-allowlisted')],
     ['api.github.com', 443, ['169.254.169.254'], deny('private-address')],
     ['api.github.com', 443, ['fd00:ec2::254'], deny('private-address')],
     ['api.github.com', 443, ['::ffff:10.1.1.1'], deny('private-address')],
@@ -121,13 +121,13 @@ describe('enforce pool', () => {
     // ...unless an IP/CIDR entry names the range
     ['127.0.0.1', 18080, undefined, allow('@origin')],
     ['origin.test', 18080, ['127.0.0.1'], allow('@origin')],
-    ['127.0.0.1', 18081, undefined, deny('private-address')],
+    ['127.0.0.1', 18081, undefined, deny('port-not-allowed')],
     // numeric forms are judged as the addresses they denote
     ['2130706433', 18080, undefined, allow('@origin')],
     ['0177.0.0.1', 18080, undefined, allow('@origin')],
     ['0x7f.1', 18080, undefined, allow('@origin')],
     ['[::ffff:127.0.0.1]', 18080, undefined, allow('@origin')],
-    ['0x7f.1', 80, undefined, deny('private-address')],
+    ['0x7f.1', 80, undefined, deny('port-not-allowed')],
   ] as const)('%s:%i (dns %j)', (host, port, dns, expected) => {
     expect(judge('strict', host, port, dns ? [...dns] : undefined)).toEqual(expected);
   });
