@@ -41,7 +41,7 @@ function report(s: CorpusScore): void {
     .map(([ctx, t]) => [ctx, String(t.expected), String(t.found), recall(t).toFixed(3)]);
   console.log(formatTable({ header: ['context', 'planted', 'found', 'recall'], rows: ctxRows }));
   console.log(
-    `base64-encoded placements flagged by engine.scan alone (no decoder; a docker `auth` rule may flag the blob): ${s.encoded.found}/${s.encoded.expected}` +
+    `base64-encoded placements flagged by engine.scan alone (no decoder; a docker-auth rule may flag the blob): ${s.encoded.found}/${s.encoded.expected}` +
       `\nfalse-positive files: ${s.falsePositiveFiles}/${s.files} (${pct(s.falsePositiveFiles / s.files)}); ` +
       `look-alike files with a finding: ${s.lookalikeFalsePositiveFiles}/${s.lookalikeFiles}`,
   );
