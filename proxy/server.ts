@@ -44,7 +44,11 @@ export class ProxyServer {
     const { limits, timeouts } = options.config;
     this.agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256, timeout: timeouts.idle });
     this.forwarder = httpProxy.createProxyServer({ agent: this.agent, xfwd: false, proxyTimeout: timeouts.idle });
-    this.forwarder.on('proxyRes', (proxyRes) => stripHopByHop(proxyRes.headers));
+    this.forwarder.on('proxyRes', (proxyRes, _req, res) => {
+      stripHopByHop(proxyRes.headers);
+      // http-proxy would otherwise announce keep-alive whatever the client asked for.
+      proxyRes.headers.connection = res.shouldKeepAlive && !this.draining ? 'keep-alive' : 'close';
+    });
     this.server = http.createServer({
       maxHeaderSize: limits.maxHeaderBytes,
       headersTimeout: timeouts.headers,
