@@ -277,27 +277,40 @@ export class Base64Extractor implements Sink {
   constructor(private readonly opts: Base64ExtractorOptions) {}
 
   write(chunk: Buffer): void {
+    // Hot loop: no allocation for the many short runs (words) of ordinary text.
     let segStart = -1;
-    for (let i = 0; i < chunk.length; i++) {
+    const n = chunk.length;
+    for (let i = 0; i < n; i++) {
       const b = chunk[i] as number;
       if (B64[b] === 1) {
-        if (this.runStart === undefined) {
-          const offset = this.pos + i;
-          this.runStart = { offset, line: this.line, column: offset - this.lineStart + 1 };
-        }
-        if (segStart < 0 && !this.skipping) segStart = i;
+        if (segStart < 0) segStart = i;
         continue;
       }
-      if (segStart >= 0) this.append(chunk, segStart, i);
-      segStart = -1;
-      this.finishRun();
+      if (segStart >= 0) {
+        if (this.runChars > 0 || this.skipping || i - segStart >= this.opts.minChars) {
+          this.markStart(segStart);
+          if (!this.skipping) this.append(chunk, segStart, i);
+          this.finishRun();
+        }
+        segStart = -1;
+      }
       if (b === 0x0a) {
         this.line++;
         this.lineStart = this.pos + i + 1;
       }
     }
-    if (segStart >= 0) this.append(chunk, segStart, chunk.length);
-    this.pos += chunk.length;
+    if (segStart >= 0) {
+      this.markStart(segStart);
+      if (!this.skipping) this.append(chunk, segStart, n);
+    }
+    this.pos += n;
+  }
+
+  private markStart(segStart: number): void {
+    if (this.runStart !== undefined) return;
+    // The first segment of a run: later segments (next chunks) find runStart set.
+    const offset = this.pos + segStart;
+    this.runStart = { offset, line: this.line, column: offset - this.lineStart + 1 };
   }
 
   end(): void {
