@@ -17,6 +17,7 @@ const commands: Record<string, Command> = {
     summary: 'policy suggest [LOGFILE...|-]   turn access logs into a per-pool allowlist',
     load: () => import('./commands/policy.js'),
   },
+  config: { summary: 'config schema                   print the JSON Schema of the config file', load: () => import('./commands/config.js') },
   scan: {
     summary: 'scan [--format text|jsonl|sarif] [--rules FILE]... PATH...|-   scan files for secrets',
     load: () => import('./commands/scan.js'),
