@@ -12,13 +12,15 @@ export interface AccessLogOptions {
 }
 
 export function createLogger(options: AccessLogOptions = {}): Logger {
+  const level = (options.level ?? 'info') as pino.Level;
+  // Each stream of a multistream filters by its own level (default info): give it ours.
   const streams: pino.StreamEntry[] = [
-    { stream: options.destination ?? pino.destination({ dest: 1, sync: false }) },
+    { level, stream: options.destination ?? pino.destination({ dest: 1, sync: false }) },
   ];
-  if (options.file) streams.push({ stream: pino.destination({ dest: options.file, sync: false, mkdir: true, append: true }) });
+  if (options.file) streams.push({ level, stream: pino.destination({ dest: options.file, sync: false, mkdir: true, append: true }) });
   return pino(
     {
-      level: options.level ?? 'info',
+      level,
       base: undefined,
       timestamp: pino.stdTimeFunctions.isoTime,
       // Belt and braces: no event carries these, and none ever may.
@@ -36,6 +38,13 @@ export function accessLogSink(logger: Logger): (event: ProxyEvent) => void {
       case 'egress': {
         const { type: _type, start: _start, ...fields } = event;
         logger.info(fields, 'egress');
+        return;
+      }
+      case 'finding': {
+        const { type: _type, ...fields } = event;
+        // Credential use is normal traffic: recorded, at a lower level than an alert.
+        if (event.verdict === 'credential-use') logger.debug(fields, 'finding');
+        else logger.warn(fields, 'finding');
         return;
       }
       case 'reload':

@@ -8,6 +8,8 @@ import { ConfigError, loadConfigFile } from '../config/index.js';
 import { accessLogSink, createLogger } from './access-log.js';
 import { createAdminServer } from './admin.js';
 import { EventBus } from './events.js';
+import { createLeafIssuer, loadCa, type LeafIssuer } from './ca.js';
+import { buildDetection } from './detection.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import type { Resolve } from './resolve.js';
 import { ProxyServer } from './server.js';
@@ -28,19 +30,31 @@ export interface App {
   logger: Logger;
   proxyAddress: AddressInfo;
   adminAddress: AddressInfo;
-  /** Reread the config file; a bad one changes nothing. Returns whether it took effect. */
-  reload(): boolean;
+  /** Reread the config file; a bad one changes nothing. Resolves whether it took effect. */
+  reload(): Promise<boolean>;
+  /** The interception CA's leaf issuer, when interception is on. */
+  issuer: LeafIssuer | undefined;
   close(deadlineMs?: number): Promise<void>;
 }
 
 export async function startApp(options: AppOptions): Promise<App> {
   const { config } = options;
   const logger = options.logger ?? createLogger({ level: config.log.level, ...(config.log.file ? { file: config.log.file } : {}) });
+  const env = options.env ?? process.env;
   ensureStateDir(config.stateDir);
-  loadFingerprintKey(config.stateDir, { create: true });
+  const fingerprintKey = loadFingerprintKey(config.stateDir, { create: true }) as Buffer;
+  const detection = await buildDetection(config, env, fingerprintKey);
+  for (const note of detection.notes) logger.warn(note);
+
+  let issuer: LeafIssuer | undefined;
+  if (interceptsAnywhere(config)) {
+    const { ca, certPath, created } = loadCa(config, { create: true });
+    issuer = createLeafIssuer(ca);
+    if (created) logger.info({ certificate: certPath }, 'made a new interception CA: runners must trust this certificate (chokepoint ca env)');
+  }
 
   const bus = new EventBus();
-  const proxy = new ProxyServer({ config, bus, ...(options.resolve ? { resolve: options.resolve } : {}) });
+  const proxy = new ProxyServer({ config, bus, engine: detection.engine, ...(issuer ? { issuer } : {}), ...(options.resolve ? { resolve: options.resolve } : {}) });
   const metrics = createMetrics({ activeTunnels: (pool) => proxy.activeTunnels(pool) });
   metrics.initPools(config);
   bus.subscribe(accessLogSink(logger));
@@ -62,14 +76,18 @@ export async function startApp(options: AppOptions): Promise<App> {
     throw err;
   }
 
-  const reload = (): boolean => {
+  let reloading: Promise<boolean> = Promise.resolve(true);
+  const reloadOnce = async (): Promise<boolean> => {
     if (!options.configPath) return false;
     try {
-      const next = loadConfigFile(options.configPath, options.env ?? process.env);
+      const next = loadConfigFile(options.configPath, env);
+      const nextDetection = await buildDetection(next, env, fingerprintKey);
+      for (const note of nextDetection.notes) logger.warn(note);
       if (next.listen !== proxy.config.listen || next.admin.listen !== proxy.config.admin.listen) {
         logger.warn('listen addresses changed in the config: they take effect on restart');
       }
-      proxy.reload(next);
+      if (interceptsAnywhere(next) && !issuer) logger.warn('interception turned on in the config: it takes effect on restart');
+      proxy.reload(next, nextDetection.engine);
       metrics.initPools(next);
       bus.emit({ type: 'reload', result: 'success', source: options.configPath });
       return true;
@@ -79,6 +97,8 @@ export async function startApp(options: AppOptions): Promise<App> {
       return false;
     }
   };
+  // Reloads run one after another, never interleaved.
+  const reload = (): Promise<boolean> => (reloading = reloading.then(reloadOnce, reloadOnce));
 
   // Editors replace files (rename) as often as they write them: watch again after each
   // change (the old inode may be gone) and debounce, so one save is one reload.
@@ -90,7 +110,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       watcher = watch(path, { persistent: false }, () => {
         clearTimeout(debounce);
         debounce = setTimeout(() => {
-          reload();
+          void reload();
           watchConfig(path);
         }, 200);
       });
@@ -113,6 +133,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     proxyAddress,
     adminAddress,
     reload,
+    issuer,
     async close(deadlineMs) {
       clearTimeout(debounce);
       watcher?.close();
@@ -121,4 +142,9 @@ export async function startApp(options: AppOptions): Promise<App> {
       logger.flush();
     },
   };
+}
+
+/** Does any pool (or the global default) open TLS? */
+export function interceptsAnywhere(config: Config): boolean {
+  return config.pools.some((p) => (p.tls.intercept ?? config.tls.intercept) !== 'none');
 }

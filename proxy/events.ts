@@ -1,6 +1,7 @@
 // The one typed stream of what happened. The proxy emits; the access log and the metrics
 // are sinks. No module logs or counts on its own.
 import type { Verdict } from './policy.js';
+import type { FindingAction, FindingSource, FindingVerdict } from './judge.js';
 
 export type EgressKind = 'http' | 'connect' | 'intercept' | 'websocket';
 
@@ -24,8 +25,10 @@ export type Reason =
   | 'upstream-tls-error'
   | 'too-many-tunnels'
   | 'internal-error'
+  | 'host-mismatch'
   | 'secret-exfiltration'
   | 'scan-error'
+  | 'body-too-large'
   | 'shutting-down';
 
 /** One request or tunnel, emitted once when it ends. */
@@ -42,6 +45,8 @@ export interface EgressEvent {
   /** The address connected to (or that would have been). */
   address?: string;
   sni?: string;
+  /** A CONNECT tunnel that was opened (TLS intercepted); its requests have lines of their own. */
+  intercepted?: boolean;
   /** Path without its query string (plain HTTP and intercepted requests). */
   path?: string;
   decision: Verdict;
@@ -55,6 +60,33 @@ export interface EgressEvent {
   findings: number;
 }
 
+/** One credential found in what leaves (or in a log). Never carries the value. */
+export interface FindingEvent {
+  type: 'finding';
+  pool: string;
+  client: string;
+  host: string;
+  kind: EgressKind | 'log';
+  source: FindingSource;
+  /** For header findings: which header. */
+  header?: string;
+  rule: string;
+  title: string;
+  severity: string;
+  verdict: FindingVerdict;
+  action: FindingAction;
+  fingerprint: string;
+  redacted: string;
+  /** Set for known-secret and canary matches. */
+  known?: 'secret' | 'canary';
+  decodedFrom?: string[];
+  /** Found while the body was already streaming upstream: part of it may have left. */
+  partial?: boolean;
+  /** For log findings: the job and its line. */
+  job?: string;
+  line?: number;
+}
+
 export interface ReloadEvent {
   type: 'reload';
   result: 'success' | 'failure';
@@ -63,7 +95,7 @@ export interface ReloadEvent {
   error?: string;
 }
 
-export type ProxyEvent = EgressEvent | ReloadEvent;
+export type ProxyEvent = EgressEvent | FindingEvent | ReloadEvent;
 
 export type Sink = (event: ProxyEvent) => void;
 

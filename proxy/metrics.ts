@@ -58,6 +58,18 @@ export function createMetrics(options: { activeTunnels: (pool: string) => number
       for (const pool of pools) this.set({ pool }, options.activeTunnels(pool));
     },
   });
+  const findings = new Counter({
+    name: 'chokepoint_secret_findings_total',
+    help: 'Credentials found in what leaves (url, header, body) or in CI logs, by rule and verdict.',
+    labelNames: ['pool', 'source', 'rule', 'severity', 'verdict', 'action'] as const,
+    registers: [registry],
+  });
+  const canaries = new Counter({
+    name: 'chokepoint_canary_triggers_total',
+    help: 'Sightings of a canary value: always an incident.',
+    labelNames: ['pool'] as const,
+    registers: [registry],
+  });
   const reloads = new Counter({
     name: 'chokepoint_config_reloads_total',
     help: 'Config reloads by result.',
@@ -97,12 +109,20 @@ export function createMetrics(options: { activeTunnels: (pool: string) => number
         }
         for (const direction of ['upstream', 'downstream']) bytes.inc({ pool, direction }, 0);
         newDestinations.inc({ pool }, 0);
+        canaries.inc({ pool }, 0);
       }
     },
     sink(event) {
       if (event.type === 'reload') {
         reloads.inc({ result: event.result });
         if (event.result === 'success') lastReload.setToCurrentTime();
+        return;
+      }
+      if (event.type === 'finding') {
+        const pool = event.pool || 'none';
+        // `rule` is bounded by the rule pack (shipped and the operator's files).
+        findings.inc({ pool, source: event.source, rule: event.rule, severity: event.severity, verdict: event.verdict, action: event.action });
+        if (event.known === 'canary') canaries.inc({ pool });
         return;
       }
       const pool = event.pool || 'none';

@@ -7,9 +7,13 @@ import type { AddressInfo, Socket } from 'node:net';
 import httpProxy from 'http-proxy';
 import type { Config } from '../config/index.js';
 import { parseListen } from '../config/index.js';
+import type { Engine } from '../detectors/index.js';
+import type { LeafIssuer } from './ca.js';
 import { EventBus, type EgressEvent, type EgressKind, type Reason } from './events.js';
+import { Forwarder, upstreamTrust } from './forward.js';
+import { BufferBudget, handleExchange, type ExchangeContext, type Refusal } from './http-exchange.js';
+import { Interceptor } from './intercept.js';
 import { admit, identifyPool, type Admission, type GateContext } from './gate.js';
-import { stripHopByHop } from './headers.js';
 import { systemResolver, type Resolve } from './resolve.js';
 import { compileRuntime, type PoolRuntime, type Runtime } from './runtime.js';
 import { normalizeHost, parsePort, type Target } from './target.js';
@@ -17,6 +21,10 @@ import { handleConnect } from './tunnel.js';
 
 export interface ProxyServerOptions {
   config: Config;
+  /** The detection engine requests are scanned with (see detection.ts). */
+  engine: Engine;
+  /** Leaf certificates for TLS interception; without it nothing is intercepted. */
+  issuer?: LeafIssuer;
   bus?: EventBus;
   /** Name resolution; tests pass one they control. Default: the system resolver or config dns.servers. */
   resolve?: Resolve;
@@ -30,8 +38,14 @@ export class ProxyServer {
   private runtime: Runtime;
   private readonly resolve: Resolve;
   private readonly server: http.Server;
-  private readonly forwarder: httpProxy;
+  /** WebSocket upgrades on plain HTTP (http-proxy). */
+  private readonly wsForwarder: httpProxy;
   private readonly agent: http.Agent;
+  /** HTTP requests, plain and intercepted (forward.ts). */
+  private forwarder: Forwarder;
+  private engine: Engine;
+  private readonly buffers: BufferBudget;
+  readonly interceptor: Interceptor | undefined;
   private readonly sockets = new Set<Socket>();
   private readonly tunnelCounts = new Map<string, number>();
   private self: Set<string> = new Set();
@@ -42,13 +56,12 @@ export class ProxyServer {
     this.runtime = compileRuntime(options.config);
     this.resolve = options.resolve ?? systemResolver(options.config.dns.servers);
     const { limits, timeouts } = options.config;
+    this.engine = options.engine;
     this.agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256, timeout: timeouts.idle });
-    this.forwarder = httpProxy.createProxyServer({ agent: this.agent, xfwd: false, proxyTimeout: timeouts.idle });
-    this.forwarder.on('proxyRes', (proxyRes, _req, res) => {
-      stripHopByHop(proxyRes.headers);
-      // http-proxy would otherwise announce keep-alive whatever the client asked for.
-      proxyRes.headers.connection = res.shouldKeepAlive && !this.draining ? 'keep-alive' : 'close';
-    });
+    this.wsForwarder = httpProxy.createProxyServer({ agent: this.agent, xfwd: false, proxyTimeout: timeouts.idle });
+    this.forwarder = new Forwarder(timeouts, upstreamTrust(options.config.tls.upstreamCAs));
+    this.buffers = new BufferBudget(options.config.scan.totalBufferBytes);
+    this.interceptor = options.issuer ? new Interceptor(this, options.issuer) : undefined;
     this.server = http.createServer({
       maxHeaderSize: limits.maxHeaderBytes,
       headersTimeout: timeouts.headers,
@@ -74,9 +87,30 @@ export class ProxyServer {
     return this.runtime.config;
   }
 
-  /** Take a new config for new connections; open ones keep theirs. */
-  reload(config: Config): void {
+  /** Take a new config (and engine) for new connections; open ones keep theirs. */
+  reload(config: Config, engine: Engine = this.engine): void {
     this.runtime = compileRuntime(config);
+    this.engine = engine;
+    const old = this.forwarder;
+    this.forwarder = new Forwarder(config.timeouts, upstreamTrust(config.tls.upstreamCAs));
+    // Let requests on the old pools finish; they hold their own sockets.
+    setTimeout(() => old.close(), config.timeouts.idle).unref();
+  }
+
+  /** What one HTTP exchange needs: the engine, forwarder and budget in force now. */
+  exchangeContext(pool: PoolRuntime): ExchangeContext {
+    return { config: this.runtime.config, pool, engine: this.engine, forwarder: this.forwarder, bus: this.bus, buffers: this.buffers, draining: this.draining };
+  }
+
+  /** TLS options for upstream connections made outside the forwarder (WebSocket in interception). */
+  upstreamTlsOptions(): { ca?: string[] } {
+    const ca = upstreamTrust(this.runtime.config.tls.upstreamCAs);
+    return ca ? { ca } : {};
+  }
+
+  /** Bytes currently held for scanning across all requests. */
+  get bufferedBytes(): number {
+    return this.buffers.inUse;
   }
 
   async listen(): Promise<AddressInfo> {
@@ -113,7 +147,9 @@ export class ProxyServer {
     await closed;
     clearTimeout(deadline);
     this.agent.destroy();
+    this.wsForwarder.close();
     this.forwarder.close();
+    this.interceptor?.close();
   }
 
   get isDraining(): boolean {
@@ -165,55 +201,21 @@ export class ProxyServer {
 
       // The absolute URI names the destination; a Host header saying otherwise is replaced.
       req.headers.host = parsed.authority;
-      req.url = parsed.path;
-      stripHopByHop(req.headers);
-      if (this.draining) res.setHeader('connection', 'close');
-      req.on('data', (chunk: Buffer) => (ex.bytesUp += chunk.length));
-      this.forward(req, res, ex, admission);
+      const pool = admission.pool;
+      await handleExchange(
+        this.exchangeContext(pool),
+        req,
+        res,
+        ex,
+        { secure: false, address: admission.address, port: parsed.target.port, host: parsed.target.host },
+        parsed.path,
+        (r) => this.refuseResponse(res, ex, r),
+      );
     } catch {
       // Fail closed: an internal error while deciding never lets a request through.
       if (!res.headersSent) this.refuse(res, ex, 500, 'internal-error');
       else res.destroy();
     }
-  }
-
-  private forward(req: IncomingMessage, res: ServerResponse, ex: Exchange, admission: Extract<Admission, { ok: true }>): void {
-    const host = admission.address.includes(':') ? `[${admission.address}]` : admission.address;
-    const connectTimeout = this.runtime.config.timeouts.connect;
-    let timedOut = false;
-    this.forwarder.web(
-      req,
-      res,
-      { target: `http://${host}:${ex.port}` },
-      (err: NodeJS.ErrnoException) => {
-        // http-proxy aborts on its idle timeout, which surfaces as a reset: say what it was.
-        const reason = timedOut ? 'upstream-timeout' : upstreamReason(err);
-        if (!res.headersSent) this.refuse(res, ex, reason === 'upstream-timeout' ? 504 : 502, reason);
-        else {
-          ex.reason = reason;
-          res.destroy();
-        }
-      },
-    );
-    // Count what comes back, and bound the time to connect.
-    const onProxyReq = (proxyReq: http.ClientRequest, r: IncomingMessage): void => {
-      if (r !== req) return;
-      this.forwarder.off('proxyReq', onProxyReq);
-      proxyReq.once('timeout', () => (timedOut = true));
-      proxyReq.once('socket', (socket: Socket) => {
-        if (!socket.connecting) return;
-        const timer = setTimeout(() => {
-          timedOut = true;
-          proxyReq.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' }));
-        }, connectTimeout);
-        socket.once('connect', () => clearTimeout(timer));
-        socket.once('close', () => clearTimeout(timer));
-      });
-      proxyReq.once('response', (proxyRes: IncomingMessage) => {
-        proxyRes.on('data', (chunk: Buffer) => (ex.bytesDown += chunk.length));
-      });
-    };
-    this.forwarder.on('proxyReq', onProxyReq);
   }
 
   private async onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
@@ -235,7 +237,7 @@ export class ProxyServer {
       ex.status = 101;
       socket.on('data', (chunk: Buffer) => (ex.bytesUp += chunk.length));
       const host = admission.address.includes(':') ? `[${admission.address}]` : admission.address;
-      this.forwarder.ws(req, socket, head, { target: `http://${host}:${ex.port}` }, (err: NodeJS.ErrnoException) => {
+      this.wsForwarder.ws(req, socket, head, { target: `http://${host}:${ex.port}` }, (err: NodeJS.ErrnoException) => {
         ex.reason = upstreamReason(err);
         ex.status = ex.reason === 'upstream-timeout' ? 504 : 502;
         if (socket.writable && ex.bytesDown === 0) refuseRaw(socket, ex, ex.status, ex.reason);
@@ -262,10 +264,29 @@ export class ProxyServer {
     return admission;
   }
 
-  private refuse(res: ServerResponse, ex: Exchange, status: number, reason: Reason): void {
+  /** Refuse an HTTP request (plain or intercepted), naming the finding that caused it if any. */
+  refuseResponse(res: ServerResponse, ex: Exchange, refusal: Refusal): void {
+    if (refusal.finding) {
+      // The rule and the fingerprint say which secret, never the secret itself.
+      res.setHeader('x-chokepoint-rule', refusal.finding.ruleId);
+      res.setHeader('x-chokepoint-fingerprint', refusal.finding.fingerprint);
+    }
+    if (refusal.reason === 'secret-exfiltration' || refusal.reason === 'scan-error' || refusal.reason === 'body-too-large') {
+      ex.decision = 'deny';
+      // The body may not have been read: the connection cannot be reused.
+      res.setHeader('connection', 'close');
+    }
+    this.refuse(res, ex, refusal.status, refusal.reason, refusal.finding ? ` (rule ${refusal.finding.ruleId}, fingerprint ${refusal.finding.fingerprint})` : '');
+  }
+
+  private refuse(res: ServerResponse, ex: Exchange, status: number, reason: Reason, detail = ''): void {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
     ex.reason = reason;
     if (status === 403 || status === 407) ex.decision = 'deny';
-    const body = refusalBody(ex.host, reason);
+    const body = refusalBody(ex.host, reason, detail);
     res.statusCode = status;
     res.setHeader('x-chokepoint-reason', reason);
     res.setHeader('content-type', 'text/plain; charset=utf-8');
@@ -307,8 +328,8 @@ export function newExchange(req: IncomingMessage | undefined, kind: EgressKind, 
 
 const STATUS_TEXT: Record<number, string> = http.STATUS_CODES as Record<number, string>;
 
-export function refusalBody(host: string, reason: Reason): string {
-  return `chokepoint: ${host || 'request'} refused: ${reason}\n`;
+export function refusalBody(host: string, reason: Reason, detail = ''): string {
+  return `chokepoint: ${host || 'request'} refused: ${reason}${detail}\n`;
 }
 
 /** Answer on a raw socket (CONNECT, upgrades, parse errors) and close it. */

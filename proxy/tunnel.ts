@@ -3,12 +3,14 @@
 // pipe bytes both ways until either side closes or the tunnel idles out.
 import type { IncomingMessage } from 'node:http';
 import net, { type Socket } from 'node:net';
+import { shouldIntercept } from './intercept.js';
 import { parseClientHello, type HelloResult } from './tls-hello.js';
 import { newExchange, refuseRaw, upstreamReason, type Exchange, type ProxyServer } from './server.js';
 import { normalizeHost, parseAuthority } from './target.js';
 
 export async function handleConnect(proxy: ProxyServer, req: IncomingMessage, client: Socket, head: Buffer): Promise<void> {
   const ex = newExchange(req, 'connect');
+  let answered = false; // 200 already sent (interception fell back to a plain tunnel)
   let finished = false;
   const finish = (): void => {
     if (finished) return;
@@ -31,6 +33,33 @@ export async function handleConnect(proxy: ProxyServer, req: IncomingMessage, cl
     if (!proxy.acquireTunnel(pool)) return refuseRaw(client, ex, 429, 'too-many-tunnels');
     client.once('close', () => proxy.releaseTunnel(pool));
 
+    if (proxy.interceptor && shouldIntercept(pool, proxy.config.tls, target.host)) {
+      // Opened here: no upstream connection until a request inside asks for one.
+      ex.status = 200;
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      const first = await readHello(client, head);
+      if (first.hello.kind === 'hello') {
+        if (first.hello.sni !== undefined) ex.sni = first.hello.sni;
+        const refusal = checkHello(first.hello, target.host, proxy.config.requireSni);
+        if (refusal) {
+          ex.decision = 'deny';
+          ex.reason = refusal;
+          client.destroy();
+          return;
+        }
+        client.once('close', () => {
+          ex.bytesUp = client.bytesRead;
+          ex.bytesDown = client.bytesWritten;
+        });
+        ex.intercepted = true;
+        proxy.interceptor.open(client, first.bytes, first.hello.sni, { target, admission, client: ex.client, connect: ex });
+        return;
+      }
+      // Not TLS: nothing to open; fall through to a plain tunnel (the 200 is already sent).
+      head = first.bytes;
+      answered = true;
+    }
+
     const { connect: connectTimeout, idle } = proxy.config.timeouts;
     const upstream = net.connect({ host: admission.address, port: target.port, noDelay: true });
     upstream.setTimeout(connectTimeout);
@@ -42,6 +71,10 @@ export async function handleConnect(proxy: ProxyServer, req: IncomingMessage, cl
     if (connected) {
       upstream.destroy();
       const reason = upstreamReason(connected);
+      if (answered) {
+        ex.reason = reason;
+        return void client.destroy();
+      }
       return refuseRaw(client, ex, reason === 'upstream-timeout' ? 504 : 502, reason);
     }
     if (client.destroyed) {
@@ -61,7 +94,7 @@ export async function handleConnect(proxy: ProxyServer, req: IncomingMessage, cl
     client.once('timeout', () => client.destroy());
 
     ex.status = 200;
-    client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (!answered) client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
 
     // Upstream bytes flow at once (protocols where the server speaks first); client
     // bytes wait until the first ones tell whether this is TLS and for which name.

@@ -57,7 +57,7 @@ describe('usage', () => {
 
 describe('check-config', () => {
   test('the reference config is valid once its environment variables are set', async () => {
-    const ref = join(import.meta.dirname, '..', '..', 'shared', 'examples', 'chokepoint.yaml');
+    const ref = join(import.meta.dirname, '..', 'docs', 'examples', 'chokepoint.yaml');
     const r = await run(['check-config', ref], { BUILDERS_TOKEN: 'b-token-0123456789', CHOKEPOINT_INGEST_TOKEN: 'i-token-0123456789', CHOKEPOINT_CANARY: 'canary-0123456789' });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);

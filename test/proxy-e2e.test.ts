@@ -251,19 +251,19 @@ describe('reload', () => {
 
     // New config: origin.test is now denied for the builders pool.
     const denied = configYaml().replace('    deny:\n      - blocked.test', '    deny:\n      - blocked.test\n      - origin.test');
-    expect(proxy.rewrite(denied)).toBe(true);
+    expect(await proxy.rewrite(denied)).toBe(true);
     expect(await get('/after-reload')).toContain('/after-reload'); // the open tunnel keeps going
     const fresh = await curl(['-x', proxy.url, '-U', creds(), `http://origin.test:${httpOrigin.port}/`]);
     expect(fresh.headers['x-chokepoint-reason']).toBe('denylisted');
 
     // A broken file is rejected, logged, and the running config stays.
-    expect(proxy.rewrite('pools: [{ name: broken, mode: sideways }]')).toBe(false);
+    expect(await proxy.rewrite('pools: [{ name: broken, mode: sideways }]')).toBe(false);
     const still = await curl(['-x', proxy.url, '-U', creds(), `http://origin.test:${httpOrigin.port}/`]);
     expect(still.headers['x-chokepoint-reason']).toBe('denylisted');
     expect(proxy.lines().some((l) => l.level === 'error' && String(l.msg).includes('reload rejected'))).toBe(true);
 
     // Back to the original config for the tests that follow.
-    expect(proxy.rewrite(configYaml())).toBe(true);
+    expect(await proxy.rewrite(configYaml())).toBe(true);
     t.destroy();
   });
 });

@@ -19,7 +19,7 @@ export async function run(argv: string[]): Promise<number> {
   const config: Config = values.config ? loadConfigFile(values.config) : defaultConfig();
   const app = await startApp({ config, ...(values.config ? { configPath: values.config } : {}) });
 
-  process.on('SIGHUP', () => app.reload());
+  process.on('SIGHUP', () => void app.reload());
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {

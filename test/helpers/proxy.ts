@@ -26,7 +26,7 @@ export interface TestProxy {
   /** Wait for the first egress line that matches. */
   waitForLine(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   /** Replace the config file (same substitutions) and reload. */
-  rewrite(yaml: string): boolean;
+  rewrite(yaml: string): Promise<boolean>;
   close(): Promise<void>;
 }
 

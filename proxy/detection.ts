@@ -1,0 +1,45 @@
+// The detection engine the proxy scans with: the shipped rule pack, the operator's rule
+// files, the known secrets (values of named environment variables and files) and the
+// canaries. Built at start and on every reload; reading files and env happens here, at
+// the edge, so the engine itself stays pure.
+import { readFileSync } from 'node:fs';
+import type { Config } from '../config/index.js';
+import { Engine, type KnownSecret } from '../detectors/index.js';
+import { loadRulesFile } from '../detectors/load-rules.js';
+import { defaultRules } from '../detectors/rules/index.js';
+
+export interface DetectionSetup {
+  engine: Engine;
+  /** What was left out and why (unset env vars...), for the start-up log. Never values. */
+  notes: string[];
+}
+
+export async function buildDetection(config: Config, env: NodeJS.ProcessEnv, fingerprintKey: Buffer): Promise<DetectionSetup> {
+  const notes: string[] = [];
+  const rules = [...defaultRules];
+  for (const file of config.scan.rules) {
+    const loaded = await loadRulesFile(file);
+    rules.push(...loaded.rules);
+    notes.push(...loaded.notes.map((n) => `${file}: ${n}`));
+  }
+
+  const known: KnownSecret[] = [];
+  for (const name of config.scan.knownSecrets.env) {
+    const value = env[name];
+    if (value === undefined || value === '') {
+      notes.push(`known secret env ${name} is not set: nothing to watch for`);
+      continue;
+    }
+    known.push({ name, value, kind: 'secret' });
+  }
+  for (const file of config.scan.knownSecrets.files) {
+    // One secret per line; blank lines and # comments skipped.
+    const lines = readFileSync(file, 'utf8').split('\n');
+    lines.forEach((line, i) => {
+      const value = line.trim();
+      if (value !== '' && !value.startsWith('#')) known.push({ name: `${file}:${i + 1}`, value, kind: 'secret' });
+    });
+  }
+  config.scan.canaries.forEach((value, i) => known.push({ name: `canary-${i + 1}`, value, kind: 'canary' }));
+  return { engine: new Engine({ rules, fingerprintKey, knownSecrets: known }), notes };
+}

@@ -1,0 +1,164 @@
+// The upstream client for HTTP requests (plain and intercepted): node:http(s) request to
+// the address the gate checked, never a second lookup. TLS goes out with SNI and
+// verification against the host name, over a socket connected to the checked address.
+// Keep-alive pools are keyed by address (and SNI), so a socket opened for one checked
+// address is never reused for another.
+//
+// Why not http-proxy here: it cannot pin an HTTPS request to an address while sending
+// SNI for the name, and the scanner must hold or stream the body itself. http-proxy
+// still carries WebSocket upgrades (server.ts).
+import { readFileSync } from 'node:fs';
+import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { Socket } from 'node:net';
+import { rootCertificates } from 'node:tls';
+import type { Reason } from './events.js';
+import { stripHopByHop } from './headers.js';
+
+export interface UpstreamTarget {
+  secure: boolean;
+  /** The checked address to connect to. */
+  address: string;
+  port: number;
+  /** The host name: SNI and certificate identity for TLS. */
+  host: string;
+}
+
+export interface ForwardTimeouts {
+  connect: number;
+  idle: number;
+}
+
+/** The failure of an upstream exchange, classified for the refusal the client gets. */
+export class UpstreamError extends Error {
+  constructor(
+    readonly reason: Reason,
+    readonly status: 502 | 504,
+  ) {
+    super(reason);
+  }
+}
+
+const TLS_ERRORS = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  'EPROTO',
+]);
+
+export function classifyUpstreamError(err: NodeJS.ErrnoException, timedOut: boolean): UpstreamError {
+  if (timedOut) return new UpstreamError('upstream-timeout', 504);
+  const code = err.code ?? '';
+  if (code === 'ECONNREFUSED') return new UpstreamError('upstream-refused', 502);
+  if (code === 'ECONNRESET' || code === 'EPIPE') return new UpstreamError('upstream-reset', 502);
+  if (code === 'ETIMEDOUT') return new UpstreamError('upstream-timeout', 504);
+  if (TLS_ERRORS.has(code) || code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS')) return new UpstreamError('upstream-tls-error', 502);
+  return new UpstreamError('upstream-error', 502);
+}
+
+/** The CAs upstream TLS is verified against: the system store plus the operator's extras. */
+export function upstreamTrust(extraFiles: readonly string[]): string[] | undefined {
+  if (extraFiles.length === 0) return undefined; // node's default store
+  let system: string[] = [...rootCertificates];
+  try {
+    system = [readFileSync('/etc/ssl/certs/ca-certificates.crt', 'utf8')];
+  } catch {
+    // no Debian-style bundle: node's bundled roots
+  }
+  return [...system, ...extraFiles.map((f) => readFileSync(f, 'utf8'))];
+}
+
+export class Forwarder {
+  private readonly httpAgent: http.Agent;
+  private readonly httpsAgent: https.Agent;
+
+  constructor(
+    private readonly timeouts: ForwardTimeouts,
+    ca: string[] | undefined,
+  ) {
+    const common = { keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256, timeout: timeouts.idle };
+    this.httpAgent = new http.Agent(common);
+    this.httpsAgent = new https.Agent({ ...common, ...(ca ? { ca } : {}), ALPNProtocols: ['http/1.1'] });
+  }
+
+  /**
+   * Send a request upstream. Resolves with the upstream response (headers received), or
+   * rejects with an UpstreamError. The caller writes the body to the returned request.
+   */
+  request(
+    target: UpstreamTarget,
+    method: string,
+    path: string,
+    headers: OutgoingHttpHeaders,
+  ): { upstream: http.ClientRequest; response: Promise<IncomingMessage> } {
+    let timedOut = false;
+    const options: https.RequestOptions = {
+      host: target.address,
+      port: target.port,
+      method,
+      path,
+      headers,
+      agent: target.secure ? this.httpsAgent : this.httpAgent,
+      timeout: this.timeouts.idle,
+      ...(target.secure ? { servername: target.host } : {}),
+    };
+    const upstream = target.secure ? https.request(options) : http.request(options);
+    const response = new Promise<IncomingMessage>((resolve, reject) => {
+      upstream.once('response', resolve);
+      upstream.once('error', (err: NodeJS.ErrnoException) => reject(classifyUpstreamError(err, timedOut)));
+    });
+    response.catch(() => undefined); // handled by the caller; never an unhandled rejection
+    upstream.once('timeout', () => {
+      timedOut = true;
+      upstream.destroy(Object.assign(new Error('upstream idle timeout'), { code: 'ETIMEDOUT' }));
+    });
+    upstream.once('socket', (socket: Socket) => {
+      if (!socket.connecting) return;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' }));
+      }, this.timeouts.connect);
+      socket.once(target.secure ? 'secureConnect' : 'connect', () => clearTimeout(timer));
+      socket.once('close', () => clearTimeout(timer));
+    });
+    return { upstream, response };
+  }
+
+  close(): void {
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+}
+
+/** Copy an upstream response to the client: status, end-to-end headers, body with counting. */
+export function relayResponse(upstreamRes: IncomingMessage, res: ServerResponse, keepAlive: boolean, count: (n: number) => void): void {
+  const headers: IncomingHttpHeaders = { ...upstreamRes.headers };
+  stripHopByHop(headers);
+  headers.connection = keepAlive ? 'keep-alive' : 'close';
+  res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, rawHeaderPairs(upstreamRes, headers));
+  upstreamRes.on('data', (chunk: Buffer) => count(chunk.length));
+  upstreamRes.pipe(res);
+  upstreamRes.once('error', () => res.destroy());
+  upstreamRes.once('aborted', () => res.destroy());
+}
+
+/** Keep the upstream's header names and order (some clients care), minus what was stripped: a flat name, value list. */
+function rawHeaderPairs(upstreamRes: IncomingMessage, kept: IncomingHttpHeaders): string[] {
+  const out: string[] = [];
+  const raw = upstreamRes.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] as string;
+    const lower = name.toLowerCase();
+    if (lower !== 'connection' && Object.hasOwn(kept, lower)) out.push(name, raw[i + 1] as string);
+  }
+  out.push('Connection', String(kept.connection));
+  return out;
+}

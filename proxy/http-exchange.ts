@@ -1,0 +1,257 @@
+// One HTTP request on its way out, plain or intercepted: scan the URL and headers, hold
+// (or stream) and scan the body, judge every credential by its destination, then
+// forward, alert or refuse. The access decision (gate) has already been made.
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Config } from '../config/index.js';
+import { createContentScanner, scanContent, scanHeaders, scanUrl, type ContentScanResult } from '../detectors/decode.js';
+import type { Engine, Finding } from '../detectors/index.js';
+import type { EventBus, Reason } from './events.js';
+import { relayResponse, UpstreamError, type Forwarder, type UpstreamTarget } from './forward.js';
+import { stripHopByHop } from './headers.js';
+import { judge, type FindingSource, type Judgement } from './judge.js';
+import type { PoolRuntime } from './runtime.js';
+import type { Exchange } from './server.js';
+
+/** What an exchange needs from the proxy around it. */
+export interface ExchangeContext {
+  config: Config;
+  pool: PoolRuntime;
+  engine: Engine;
+  forwarder: Forwarder;
+  bus: EventBus;
+  /** Bytes held for scanning across all requests: the global cap. */
+  buffers: BufferBudget;
+  draining: boolean;
+}
+
+export class BufferBudget {
+  private used = 0;
+  constructor(private readonly limit: number) {}
+  take(n: number): boolean {
+    if (this.used + n > this.limit) return false;
+    this.used += n;
+    return true;
+  }
+  give(n: number): void {
+    this.used -= n;
+  }
+  get inUse(): number {
+    return this.used;
+  }
+}
+
+interface Judged {
+  finding: Finding;
+  source: FindingSource;
+  header?: string;
+  judgement: Judgement;
+}
+
+export interface Refusal {
+  status: number;
+  reason: Reason;
+  finding?: Finding;
+}
+
+/** Answer a refusal; the connection is closed when the request body was not read. */
+export type Refuse = (refusal: Refusal) => void;
+
+export async function handleExchange(
+  ctx: ExchangeContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  ex: Exchange,
+  target: UpstreamTarget,
+  path: string,
+  refuse: Refuse,
+): Promise<void> {
+  const { engine, pool } = ctx;
+  const enforce = pool.config.mode === 'enforce';
+  const onError = ctx.config.scan.onError ?? (enforce ? 'block' : 'allow');
+
+  const record = (found: Finding[], source: FindingSource, header?: string, partial = false): Judged[] =>
+    found.map((finding) => {
+      const judgement = judge(finding, source, target.host, pool.config);
+      // In an audit pool nothing is blocked: what would be is alerted and the request audited.
+      const action = !enforce && judgement.action === 'block' ? 'alert' : judgement.action;
+      ex.findings++;
+      ctx.bus.emit({
+        type: 'finding',
+        pool: pool.config.name,
+        client: ex.client,
+        host: target.host,
+        kind: ex.kind,
+        source,
+        ...(header ? { header } : {}),
+        rule: finding.ruleId,
+        title: finding.title,
+        severity: finding.severity,
+        verdict: judgement.verdict,
+        action,
+        fingerprint: finding.fingerprint,
+        redacted: finding.redacted,
+        ...(finding.known ? { known: finding.known } : {}),
+        ...(finding.decodedFrom ? { decodedFrom: finding.decodedFrom } : {}),
+        ...(partial ? { partial } : {}),
+      });
+      return { finding, source, ...(header ? { header } : {}), judgement };
+    });
+
+  /** The first finding whose action is block, or undefined. Audit pools record it instead. */
+  const blocking = (judged: Judged[]): Finding | undefined => {
+    const hit = judged.find((j) => j.judgement.action === 'block');
+    if (!hit) return undefined;
+    if (enforce) return hit.finding;
+    ex.decision = 'audit';
+    ex.reason = 'secret-exfiltration';
+    return undefined;
+  };
+
+  // 1. The request line and headers are known before any byte goes out: always blockable.
+  const head = [
+    ...record(scanUrl(engine, path), 'url'),
+    ...scanHeaders(engine, req.headers as Record<string, string | string[] | undefined>).flatMap((f) => record([f], 'header', f.header)),
+  ];
+  const headBlock = blocking(head);
+  if (headBlock) return refuse({ status: 403, reason: 'secret-exfiltration', finding: headBlock });
+
+  const headers: OutgoingHttpHeaders = { ...req.headers };
+  stripHopByHop(headers as Record<string, string>);
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  const meta = {
+    ...(req.headers['content-encoding'] ? { contentEncoding: req.headers['content-encoding'] } : {}),
+    ...(req.headers['content-type'] ? { contentType: req.headers['content-type'] } : {}),
+  };
+
+  if (!hasBody) return send(undefined);
+
+  // 2. Hold the body up to the scan limit (and while the global budget allows).
+  const held: Buffer[] = [];
+  let heldBytes = 0;
+  let taken = 0; // bytes counted against the global budget
+  const max = ctx.config.scan.maxBufferBytes;
+  const fits = await new Promise<boolean>((resolve) => {
+    const onData = (chunk: Buffer): void => {
+      ex.bytesUp += chunk.length;
+      const ok = heldBytes + chunk.length <= max && ctx.buffers.take(chunk.length);
+      if (ok) taken += chunk.length;
+      held.push(chunk);
+      heldBytes += chunk.length;
+      if (!ok) done(false);
+    };
+    const done = (ok: boolean): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.pause();
+      resolve(ok);
+    };
+    const onEnd = (): void => done(true);
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', () => done(false));
+  });
+  const release = (): void => ctx.buffers.give(taken);
+  if (!fits && req.destroyed && !req.readableEnded) {
+    release(); // the client went away mid-body: nothing to send
+    return;
+  }
+
+  if (fits) {
+    const body = held.length === 1 ? (held[0] as Buffer) : Buffer.concat(held, heldBytes);
+    let result: ContentScanResult;
+    try {
+      result = await scanContent(engine, body, meta);
+    } catch {
+      result = { findings: [], errors: [{ code: 'undecodable-encoding', message: 'scanner failed' }], scannedBytes: 0, truncated: true };
+    }
+    release();
+    const bodyBlock = blocking(record(result.findings, 'body'));
+    if (bodyBlock) return refuse({ status: 403, reason: 'secret-exfiltration', finding: bodyBlock });
+    if (result.errors.length > 0 && onError === 'block') return refuse({ status: 403, reason: 'scan-error' });
+    headers['content-length'] = String(body.length);
+    delete headers['transfer-encoding'];
+    return send(body);
+  }
+
+  // 3. Over the limit: refuse, or forward while scanning and cut on a blocking finding.
+  release();
+  if (ctx.config.scan.oversize === 'block') return refuse({ status: 413, reason: 'body-too-large' });
+  return sendStreaming();
+
+  function send(body: Buffer | undefined): void {
+    const { upstream, response } = ctx.forwarder.request(target, req.method ?? 'GET', path, headers);
+    waitForResponse(response);
+    upstream.end(body);
+  }
+
+  function waitForResponse(response: Promise<IncomingMessage>): void {
+    response.then(
+      (upstreamRes) => {
+        ex.status = upstreamRes.statusCode ?? 0;
+        relayResponse(upstreamRes, res, !ctx.draining && res.shouldKeepAlive, (n) => (ex.bytesDown += n));
+      },
+      (err: unknown) => {
+        const e = err instanceof UpstreamError ? err : new UpstreamError('upstream-error', 502);
+        if (ex.reason === 'secret-exfiltration' && ex.decision === 'deny') return; // we cut it
+        if (!res.headersSent) refuse({ status: e.status, reason: e.reason });
+        else {
+          ex.reason = e.reason;
+          res.destroy();
+        }
+      },
+    );
+  }
+
+  function sendStreaming(): void {
+    const { upstream, response } = ctx.forwarder.request(target, req.method ?? 'GET', path, headers);
+    waitForResponse(response);
+    let cut = false;
+    const scanner = createContentScanner(engine, meta, {
+      onFinding: (finding) => {
+        if (cut) return;
+        const block = blocking(record([finding], 'body', undefined, true));
+        if (!block) return;
+        // Part of the body may have left: stop the rest, close both sides.
+        cut = true;
+        ex.decision = 'deny';
+        ex.reason = 'secret-exfiltration';
+        upstream.destroy();
+        if (!res.headersSent) refuse({ status: 403, reason: 'secret-exfiltration', finding: block });
+        else res.destroy();
+        req.destroy();
+      },
+    });
+    for (const chunk of held) {
+      scanner.write(chunk);
+      if (!cut) upstream.write(chunk);
+    }
+    req.on('data', (chunk: Buffer) => {
+      ex.bytesUp += chunk.length;
+      scanner.write(chunk);
+      if (!cut && !upstream.write(chunk)) {
+        req.pause();
+        upstream.once('drain', () => req.resume());
+      }
+    });
+    req.once('end', () => {
+      scanner.end().then(
+        (result) => {
+          if (cut) return;
+          if (result.errors.length > 0 && onError === 'block' && enforce) {
+            // Too late to refuse cleanly: the body has streamed. Cut before the upstream sees its end.
+            cut = true;
+            ex.decision = 'deny';
+            ex.reason = 'scan-error';
+            upstream.destroy();
+            if (!res.headersSent) refuse({ status: 403, reason: 'scan-error' });
+            else res.destroy();
+            return;
+          }
+          upstream.end();
+        },
+        () => upstream.destroy(),
+      );
+    });
+    req.resume();
+  }
+}

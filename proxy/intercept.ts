@@ -1,0 +1,164 @@
+// TLS interception: a CONNECT tunnel the pool may open is terminated here with a leaf
+// certificate from our CA, and the HTTP/1.1 inside is served by an inner HTTP server,
+// request by request, through the same scanning and forwarding as plain HTTP.
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import tls from 'node:tls';
+import type { InterceptSetting } from '../config/index.js';
+import { parseEntry } from '../config/index.js';
+import type { LeafIssuer } from './ca.js';
+import type { Admission } from './gate.js';
+import { handleExchange } from './http-exchange.js';
+import { hostMatches } from './policy.js';
+import type { PoolRuntime } from './runtime.js';
+import { newExchange, type Exchange, type ProxyServer } from './server.js';
+import { normalizeHost, type Target } from './target.js';
+
+/** What the inner server knows of the tunnel a request arrived on. */
+interface TunnelInfo {
+  target: Target;
+  admission: Extract<Admission, { ok: true }>;
+  client: string;
+  /** The CONNECT exchange, to count the intercepted requests' bytes on it. */
+  connect: Exchange;
+}
+
+/** Should this pool's tunnel to this host be opened? Bypass wins over intercept. */
+export function shouldIntercept(pool: PoolRuntime, global: { intercept: InterceptSetting; bypass: readonly string[] }, host: string): boolean {
+  const setting = pool.config.tls.intercept ?? global.intercept;
+  if (setting === 'none') return false;
+  const matches = (patterns: readonly string[]): boolean =>
+    patterns.some((p) => {
+      const e = parseEntry(p);
+      return e.kind === 'host' && hostMatches(e.match, host);
+    });
+  if (matches(pool.config.tls.bypass) || matches(global.bypass)) return false;
+  return setting === 'all' || matches(setting);
+}
+
+export class Interceptor {
+  private readonly inner: http.Server;
+  private readonly tunnels = new WeakMap<Socket, TunnelInfo>();
+
+  constructor(
+    private readonly proxy: ProxyServer,
+    private readonly issuer: LeafIssuer,
+  ) {
+    this.inner = http.createServer({ maxHeaderSize: proxy.config.limits.maxHeaderBytes, requestTimeout: 0 });
+    this.inner.keepAliveTimeout = 5_000;
+    this.inner.on('request', (req: IncomingMessage, res: ServerResponse) => void this.onRequest(req, res));
+    this.inner.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.onUpgrade(req, socket, head));
+    this.inner.on('clientError', (_err: Error, socket: Socket) => socket.destroy());
+  }
+
+  /**
+   * Take over a client socket after `200 Connection Established`: `first` holds the bytes
+   * already read (the ClientHello), `sni` the name it asked for.
+   */
+  open(client: Socket, first: Buffer, sni: string | undefined, info: TunnelInfo): void {
+    if (first.length > 0) client.unshift(first);
+    const name = sni ?? info.target.host;
+    const tlsSocket = new tls.TLSSocket(client, {
+      isServer: true,
+      secureContext: this.issuer.contextFor(name),
+      ALPNProtocols: ['http/1.1'],
+    });
+    tlsSocket.on('error', () => tlsSocket.destroy());
+    tlsSocket.once('close', () => client.destroy());
+    this.tunnels.set(tlsSocket, info);
+    this.inner.emit('connection', tlsSocket);
+  }
+
+  get leafIssuer(): LeafIssuer {
+    return this.issuer;
+  }
+
+  private info(req: IncomingMessage): TunnelInfo | undefined {
+    return this.tunnels.get(req.socket);
+  }
+
+  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const info = this.info(req);
+    const ex = newExchange(req, 'intercept', info?.client);
+    res.once('close', () => {
+      ex.status = res.headersSent ? res.statusCode : 499;
+      this.proxy.finish(ex);
+    });
+    if (!info) return this.proxy.refuseResponse(res, ex, { status: 500, reason: 'internal-error' });
+    const { target, admission } = info;
+    ex.pool = admission.pool.config.name;
+    ex.host = target.host;
+    ex.port = target.port;
+    ex.address = admission.address;
+    ex.decision = admission.verdict;
+    ex.destination = admission.destination;
+    if (admission.reason) ex.reason = admission.reason;
+    const path = req.url ?? '/';
+    ex.path = path.split('?', 1)[0] ?? '/';
+    try {
+      // The tunnel was admitted for one host: a request inside it naming another is not
+      // smuggled past the policy (it would have to come through its own CONNECT).
+      const hostHeader = req.headers.host;
+      const named = hostHeader === undefined ? undefined : normalizeHost(stripPort(hostHeader));
+      if (!path.startsWith('/') || !named || named.host !== target.host) {
+        return this.proxy.refuseResponse(res, ex, { status: 403, reason: 'host-mismatch' });
+      }
+      const ctx = this.proxy.exchangeContext(admission.pool);
+      await handleExchange(ctx, req, res, ex, { secure: true, address: admission.address, port: target.port, host: target.host }, path, (r) =>
+        this.proxy.refuseResponse(res, ex, r),
+      );
+    } catch {
+      if (!res.headersSent) this.proxy.refuseResponse(res, ex, { status: 500, reason: 'internal-error' });
+      else res.destroy();
+    }
+  }
+
+  /** WebSocket inside an intercepted tunnel: relayed to the upstream over TLS (frames not scanned yet). */
+  private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    const info = this.info(req);
+    if (!info) return void socket.destroy();
+    const ex = newExchange(req, 'websocket', info.client);
+    ex.pool = info.admission.pool.config.name;
+    ex.host = info.target.host;
+    ex.port = info.target.port;
+    ex.address = info.admission.address;
+    ex.decision = info.admission.verdict;
+    ex.destination = info.admission.destination;
+    ex.path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+    socket.once('close', () => this.proxy.finish(ex));
+    const upstream = tls.connect({ host: info.admission.address, port: info.target.port, servername: info.target.host, ALPNProtocols: ['http/1.1'], ...this.proxy.upstreamTlsOptions() });
+    upstream.on('error', () => socket.destroy());
+    socket.on('error', () => upstream.destroy());
+    upstream.once('close', () => socket.destroy());
+    socket.once('close', () => upstream.destroy());
+    upstream.once('secureConnect', () => {
+      const lines = [`${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/1.1`];
+      for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+        const name = req.rawHeaders[i] as string;
+        if (name.toLowerCase() === 'proxy-authorization') continue;
+        lines.push(`${name}: ${req.rawHeaders[i + 1] as string}`);
+      }
+      upstream.write(lines.join('\r\n') + '\r\n\r\n');
+      if (head.length > 0) upstream.write(head);
+      ex.status = 101;
+      upstream.on('data', (c: Buffer) => (ex.bytesDown += c.length));
+      socket.on('data', (c: Buffer) => (ex.bytesUp += c.length));
+      upstream.pipe(socket);
+      socket.pipe(upstream);
+    });
+  }
+
+  close(): void {
+    this.inner.close();
+    this.inner.closeAllConnections();
+  }
+}
+
+function stripPort(hostHeader: string): string {
+  if (hostHeader.startsWith('[')) {
+    const end = hostHeader.indexOf(']');
+    return end < 0 ? hostHeader : hostHeader.slice(0, end + 1);
+  }
+  const colon = hostHeader.lastIndexOf(':');
+  return colon < 0 ? hostHeader : hostHeader.slice(0, colon);
+}
