@@ -1,6 +1,7 @@
 // Boring protocols done right: keep-alive reuse, WebSocket upgrades, chunked bodies,
 // per-pool tunnel limits, IPv6 literals, and the file watcher's reload.
 import http from 'node:http';
+import type { Socket } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { WebSocketServer } from 'ws';
@@ -104,7 +105,7 @@ describe('plain HTTP', () => {
 
 describe('WebSocket', () => {
   test('an upgrade through the proxy carries frames both ways and is logged as websocket', async () => {
-    const socket = await new Promise<import('node:net').Socket>((resolve, reject) => {
+    const socket = await new Promise<Socket>((resolve, reject) => {
       const req = http.request({
         host: '127.0.0.1',
         port: proxy.port,
