@@ -2,6 +2,8 @@
 // CA, reach HTTPS origins on loopback through it, and planted credentials are found,
 // judged by their destination, and blocked (enforce) or recorded (audit).
 import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import https from 'node:https';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { gzipSync } from 'node:zlib';
@@ -281,6 +283,54 @@ describe('credentials on their way out', () => {
     const findings = proxy.lines().filter((l) => l.msg === 'finding').slice(findingsBefore);
     expect(findings.filter((l) => l.rule === 'github-pat-classic')).toHaveLength(1);
   });
+});
+
+describe('bounded memory', () => {
+  test('a 200 MiB upload in stream mode is forwarded whole without holding it', async () => {
+    // A sink origin: counts bytes, keeps none.
+    const leaf = upstreamCa.issue(['sink.test']);
+    let received = 0;
+    const sink = https.createServer({ cert: leaf.certPem, key: leaf.keyPem }, (req, res) => {
+      req.on('data', (c: Buffer) => (received += c.length));
+      req.on('end', () => res.end('ok'));
+    });
+    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+    const port = (sink.address() as { port: number }).port;
+    const base = `pools:
+  - name: enforce
+    token: enforce-token-0123456789
+    mode: enforce
+    allow: ["sink.test:${port}", "127.0.0.1/32:${port}"]
+    tls: { intercept: all }
+    secrets: { action: block }
+tls:
+  upstreamCAs: [${upstreamCaFile}]
+scan:
+  maxBufferBytes: 1MiB
+  oversize: stream
+`;
+    const big = await startTestProxy(base, { resolve: fakeResolver({ 'sink.test': ['127.0.0.1'] }) });
+    const caFile = writeCa(big.dir, readFileSync(join(big.dir, 'state', 'ca.pem'), 'utf8'));
+    global.gc?.();
+    const baseline = process.memoryUsage().rss;
+    let peak = baseline;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+    const size = 200 * 1024 * 1024;
+    const r = await new Promise<{ code: number; out: string }>((resolve) => {
+      const child = spawn('sh', ['-c', `head -c ${size} /dev/zero | tr '\\0' 'a' | curl -s -o - -w ' %{http_code}' -T - -H 'Content-Type: text/plain' -x ${big.url} --proxy-user enforce:enforce-token-0123456789 --cacert ${caFile} https://sink.test:${port}/upload`]);
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      child.on('close', (code) => resolve({ code: code ?? -1, out }));
+    });
+    clearInterval(sampler);
+    await big.close();
+    await new Promise<void>((resolve) => sink.close(() => resolve()));
+    expect(r.out.trim()).toBe('ok 200');
+    expect(received).toBe(size);
+    const grewMiB = (peak - baseline) / 1024 / 1024;
+    console.log(`200 MiB streamed upload: RSS grew ${grewMiB.toFixed(1)} MiB at peak`);
+    expect(grewMiB).toBeLessThan(100);
+  }, 120_000);
 });
 
 describe('never written down', () => {
