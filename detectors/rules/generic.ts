@@ -16,7 +16,7 @@ const END = String.raw`(?:["'\x60\s,;&)\]}]|\x1b|\\|$)`;
 /** Values that are references, identifiers, paths, versions or flags, never secrets. */
 const NOT_SECRET_VALUES = [
   String.raw`^[A-Za-z]+(?:[_.-][A-Za-z]+)*$`, // words and identifiers: my-deploy-key, config.db.password
-  String.raw`^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$`, // dotted references: process.env.TOKEN2
+  String.raw`^[A-Za-z_]+(?:\.[A-Za-z_][A-Za-z0-9_]*)+$`, // dotted references: process.env.TOKEN2, this._token
   String.raw`^v?[0-9]+(?:\.[0-9]+)+(?:[-+][0-9A-Za-z.-]*)?$`, // versions
   String.raw`^[0-9]+(?:[smhdw]|ms)?$`, // numbers and durations
   String.raw`(?i)^(?:true|false|null|none|nil|undefined|yes|no|on|off|enabled|disabled)$`,

@@ -416,7 +416,6 @@ export const rules: RuleSpec[] = [
     ['listener.logz.io', '*.logz.io'],
     ['LOGZIO_TOKEN=@@logzio-token@@', 'logzio_api_token: "@@logzio-token@@"'],
     ['LOGZIO_LISTENER=listener.logz.io', 'LOGZIO_TOKEN=@@logzio-token@@x'],
-    { entropy: 3.5 },
   ),
   named(
     'sumologic-access-key',

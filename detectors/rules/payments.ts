@@ -377,7 +377,7 @@ export const rules: RuleSpec[] = [
     ['api.checkout.com', 'api.sandbox.checkout.com', '*.api.checkout.com'],
     ['CHECKOUT_SECRET_KEY=@@checkout-secret-key@@', 'checkout_com_secret_key: "@@checkout-secret-key@@"'],
     ['CHECKOUT_PUBLIC_KEY=pk_sbox_abcdefghijklmnopqrstuvwxyz0', 'CHECKOUT_SECRET_KEY=sk_sbox_<secret>'],
-    { entropy: 3.5 },
+    { entropy: 3.2 },
   ),
   prefixed(
     'paddle-api-key',
@@ -412,6 +412,6 @@ export const rules: RuleSpec[] = [
     ['api.authorize.net', 'apitest.authorize.net'],
     ['AUTHORIZE_NET_TRANSACTION_KEY=@@authorizenet-transaction-key@@', 'authorizenet_transaction_key: "@@authorizenet-transaction-key@@"'],
     ['AUTHORIZE_NET_API_LOGIN_ID=5KP3u95bQpv', 'AUTHORIZE_NET_TRANSACTION_KEY=@@authorizenet-transaction-key@@abc'],
-    { entropy: 3.3 },
+    { entropy: 3 },
   ),
 ];
