@@ -86,7 +86,8 @@ beforeAll(() => {
   writeFileSync(join(tree, 'config', 'ci.env'), `# CI settings\nNODE_ENV=test\nGITHUB_TOKEN=${secrets.env}\n`);
   writeFileSync(
     join(tree, 'config', 'secret.yaml'),
-    `apiVersion: v1\nkind: Secret\ndata:\n  token: ${Buffer.from(`export GH=${secrets.b64}\n`).toString('base64')}\n`,
+    // The key is neutral on purpose: under `token:` the generic rule also (rightly) flags the blob itself.
+    `apiVersion: v1\nkind: ConfigMap\nbinaryData:\n  setup.sh: ${Buffer.from(`export GH=${secrets.b64}\n`).toString('base64')}\n`,
   );
   writeFileSync(join(tree, 'logo.bin'), Buffer.concat([Buffer.from([0x89, 0x50, 0x00, 0x01]), Buffer.from(`GITHUB_TOKEN=${secrets.binary}`)]));
   writeFileSync(join(tree, 'node_modules', 'pkg', 'index.js'), `const t = "${secrets.vendored}";\n`);
@@ -124,7 +125,7 @@ describe('chokepoint scan', () => {
         fingerprint: hmac16(secrets.env),
       },
       expect.objectContaining({
-        path: join('repo', 'config', 'secret.yaml'), line: 4, column: 10, rule: 'github-pat-classic',
+        path: join('repo', 'config', 'secret.yaml'), line: 4, column: 13, rule: 'github-pat-classic',
         fingerprint: hmac16(secrets.b64), decodedFrom: ['base64'],
       }),
     ]);
