@@ -11,6 +11,7 @@ import { stripHopByHop } from './headers.js';
 import { judge, type FindingSource, type Judgement } from './judge.js';
 import type { PoolRuntime } from './runtime.js';
 import type { Exchange } from './server.js';
+import { safely, type BodyTap, type Taps } from './taps.js';
 
 /** What an exchange needs from the proxy around it. */
 export interface ExchangeContext {
@@ -22,6 +23,8 @@ export interface ExchangeContext {
   /** Bytes held for scanning across all requests: the global cap. */
   buffers: BufferBudget;
   draining: boolean;
+  /** Observers of forwarded requests (CI log recognisers). */
+  taps?: Taps;
 }
 
 export class BufferBudget {
@@ -123,6 +126,28 @@ export async function handleExchange(
     ...(req.headers['content-type'] ? { contentType: req.headers['content-type'] } : {}),
   };
 
+  // Observers see the request once it is sure to be forwarded (after the head passed).
+  let tap: BodyTap | undefined;
+  safely(() => {
+    tap = ctx.taps?.request?.({
+      pool: pool.config.name,
+      client: ex.client,
+      host: target.host,
+      port: target.port,
+      method: req.method ?? 'GET',
+      path,
+      headers: req.headers,
+      kind: ex.kind,
+    });
+  });
+  const tapWrite = (chunk: Buffer): void => {
+    if (tap) safely(() => tap?.write(chunk));
+  };
+  const tapEnd = (ok: boolean): void => {
+    if (tap) safely(() => (ok ? tap?.end() : tap?.abort()));
+    tap = undefined;
+  };
+
   if (!hasBody) return send(undefined);
 
   // 2. Hold the body up to the scan limit (and while the global budget allows).
@@ -166,8 +191,14 @@ export async function handleExchange(
     }
     release();
     const bodyBlock = blocking(record(result.findings, 'body'));
-    if (bodyBlock) return refuse({ status: 403, reason: 'secret-exfiltration', finding: bodyBlock });
-    if (result.errors.length > 0 && onError === 'block') return refuse({ status: 403, reason: 'scan-error' });
+    if (bodyBlock) {
+      tapEnd(false);
+      return refuse({ status: 403, reason: 'secret-exfiltration', finding: bodyBlock });
+    }
+    if (result.errors.length > 0 && onError === 'block') {
+      tapEnd(false);
+      return refuse({ status: 403, reason: 'scan-error' });
+    }
     headers['content-length'] = String(body.length);
     delete headers['transfer-encoding'];
     return send(body);
@@ -175,12 +206,17 @@ export async function handleExchange(
 
   // 3. Over the limit: refuse, or forward while scanning and cut on a blocking finding.
   release();
-  if (ctx.config.scan.oversize === 'block') return refuse({ status: 413, reason: 'body-too-large' });
+  if (ctx.config.scan.oversize === 'block') {
+    tapEnd(false);
+    return refuse({ status: 413, reason: 'body-too-large' });
+  }
   return sendStreaming();
 
   function send(body: Buffer | undefined): void {
     const { upstream, response } = ctx.forwarder.request(target, req.method ?? 'GET', path, headers);
     waitForResponse(response);
+    if (body) tapWrite(body);
+    tapEnd(true);
     upstream.end(body);
   }
 
@@ -216,6 +252,7 @@ export async function handleExchange(
         ex.decision = 'deny';
         ex.reason = 'secret-exfiltration';
         upstream.destroy();
+        tapEnd(false);
         if (!res.headersSent) refuse({ status: 403, reason: 'secret-exfiltration', finding: block });
         else res.destroy();
         req.destroy();
@@ -223,11 +260,15 @@ export async function handleExchange(
     });
     for (const chunk of held) {
       scanner.write(chunk);
-      if (!cut) upstream.write(chunk);
+      if (!cut) {
+        tapWrite(chunk);
+        upstream.write(chunk);
+      }
     }
     req.on('data', (chunk: Buffer) => {
       ex.bytesUp += chunk.length;
       scanner.write(chunk);
+      if (!cut) tapWrite(chunk);
       if (!cut && !upstream.write(chunk)) {
         req.pause();
         upstream.once('drain', () => req.resume());
@@ -243,13 +284,18 @@ export async function handleExchange(
             ex.decision = 'deny';
             ex.reason = 'scan-error';
             upstream.destroy();
+            tapEnd(false);
             if (!res.headersSent) refuse({ status: 403, reason: 'scan-error' });
             else res.destroy();
             return;
           }
+          tapEnd(true);
           upstream.end();
         },
-        () => upstream.destroy(),
+        () => {
+          tapEnd(false);
+          upstream.destroy();
+        },
       );
     });
     req.resume();

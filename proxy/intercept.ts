@@ -12,6 +12,7 @@ import { handleExchange } from './http-exchange.js';
 import { hostMatches } from './policy.js';
 import type { PoolRuntime } from './runtime.js';
 import { newExchange, type Exchange, type ProxyServer } from './server.js';
+import { safely, type StreamTap } from './taps.js';
 import { normalizeHost, type Target } from './target.js';
 
 /** What the inner server knows of the tunnel a request arrived on. */
@@ -141,8 +142,28 @@ export class Interceptor {
       upstream.write(lines.join('\r\n') + '\r\n\r\n');
       if (head.length > 0) upstream.write(head);
       ex.status = 101;
+      let tap: StreamTap | undefined;
+      safely(() => {
+        tap = this.proxy.taps?.upgrade?.({
+          pool: ex.pool,
+          client: ex.client,
+          host: ex.host,
+          port: ex.port,
+          method: req.method ?? 'GET',
+          path: req.url ?? '/',
+          headers: req.headers,
+          kind: 'websocket',
+        });
+      });
+      if (head.length > 0 && tap) safely(() => tap?.clientBytes(head));
       upstream.on('data', (c: Buffer) => (ex.bytesDown += c.length));
-      socket.on('data', (c: Buffer) => (ex.bytesUp += c.length));
+      socket.on('data', (c: Buffer) => {
+        ex.bytesUp += c.length;
+        if (tap) safely(() => tap?.clientBytes(c));
+      });
+      socket.once('close', () => {
+        if (tap) safely(() => tap?.close());
+      });
       upstream.pipe(socket);
       socket.pipe(upstream);
     });

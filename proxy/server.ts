@@ -13,6 +13,7 @@ import { EventBus, type EgressEvent, type EgressKind, type Reason } from './even
 import { Forwarder, upstreamTrust } from './forward.js';
 import { BufferBudget, handleExchange, type ExchangeContext, type Refusal } from './http-exchange.js';
 import { Interceptor } from './intercept.js';
+import type { Taps } from './taps.js';
 import { admit, identifyPool, type Admission, type GateContext } from './gate.js';
 import { systemResolver, type Resolve } from './resolve.js';
 import { compileRuntime, type PoolRuntime, type Runtime } from './runtime.js';
@@ -50,6 +51,8 @@ export class ProxyServer {
   private readonly tunnelCounts = new Map<string, number>();
   private self: Set<string> = new Set();
   private draining = false;
+  /** Observers of forwarded traffic (CI log recognisers); set by the app. */
+  taps: Taps | undefined;
 
   constructor(options: ProxyServerOptions) {
     this.bus = options.bus ?? new EventBus();
@@ -99,7 +102,7 @@ export class ProxyServer {
 
   /** What one HTTP exchange needs: the engine, forwarder and budget in force now. */
   exchangeContext(pool: PoolRuntime): ExchangeContext {
-    return { config: this.runtime.config, pool, engine: this.engine, forwarder: this.forwarder, bus: this.bus, buffers: this.buffers, draining: this.draining };
+    return { config: this.runtime.config, pool, engine: this.engine, forwarder: this.forwarder, bus: this.bus, buffers: this.buffers, draining: this.draining, ...(this.taps ? { taps: this.taps } : {}) };
   }
 
   /** TLS options for upstream connections made outside the forwarder (WebSocket in interception). */
