@@ -87,6 +87,8 @@ function named(
 const STRIPE = ['api.stripe.com', 'files.stripe.com', 'connect.stripe.com'];
 const BRAINTREE = ['api.braintreegateway.com', 'payments.braintree-api.com', 'api.sandbox.braintreegateway.com'];
 const SQUARE = ['connect.squareup.com', 'connect.squareupsandbox.com'];
+/** `checkout` alone is in every `actions/checkout` log line: the keywords include what follows it. */
+const CHECKOUT_KEYWORDS = ['', '_', '-', '.'].flatMap((sep) => ['com', 'api', 'secret', 'sk'].map((w) => `checkout${sep}${w}`));
 
 export const rules: RuleSpec[] = [
   // Before Stripe: a Paystack key is `sk_live_` + 40 lower-case hex, which Stripe's shape also covers.
@@ -371,8 +373,8 @@ export const rules: RuleSpec[] = [
     'checkout-secret-key',
     'Checkout.com secret key',
     'critical',
-    ['checkout'],
-    String.raw`checkout(?:[_.-]?com)?[\w.-]{0,16}?(?:secret|sk)`,
+    CHECKOUT_KEYWORDS,
+    String.raw`checkout[_.-]?(?:com[_.-]?)?(?:api[_.-]?)?(?:secret|sk)`,
     String.raw`sk_(?:sbox_|test_)?(?:[a-z0-9]{26,40}|${UUID})`,
     ['api.checkout.com', 'api.sandbox.checkout.com', '*.api.checkout.com'],
     ['CHECKOUT_SECRET_KEY=@@checkout-secret-key@@', 'checkout_com_secret_key: "@@checkout-secret-key@@"'],
