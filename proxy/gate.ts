@@ -54,9 +54,16 @@ export async function admit(ctx: GateContext, pool: PoolRuntime, target: Target)
     try {
       answers = await resolveWithin(ctx.resolve, target.host, ctx.runtime.config.dns.timeout);
     } catch (err) {
+      // A name that nothing allows is refused as such, whether or not it resolves: the
+      // lookup only happened because an IP/CIDR entry might have admitted its addresses.
+      const byName = decide({ pool: pool.policy, target, addresses: [], self: ctx.self });
+      if (byName !== 'resolve' && byName.verdict === 'deny') {
+        return { ok: false, pool, status: 403, verdict: 'deny', reason: byName.reason ?? 'not-allowlisted', destination: byName.destination };
+      }
       const reason = err instanceof ResolveError ? err.code : 'dns-failure';
-      const destination = first === 'resolve' ? 'unlisted' : first.destination;
-      return { ok: false, pool, status: reason === 'dns-timeout' ? 504 : 502, verdict: first === 'resolve' ? 'allow' : first.verdict, reason, destination };
+      const verdict = byName === 'resolve' ? 'allow' : byName.verdict;
+      const destination = byName === 'resolve' ? 'unlisted' : byName.destination;
+      return { ok: false, pool, status: reason === 'dns-timeout' ? 504 : 502, verdict, reason, destination };
     }
     addresses = answers.map(parseAddress).filter((ip): ip is Ip => ip !== undefined);
     if (addresses.length === 0) {

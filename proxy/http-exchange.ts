@@ -110,16 +110,18 @@ export async function handleExchange(
     return undefined;
   };
 
-  // 1. The request line and headers are known before any byte goes out: always blockable.
+  // 1. The request line and the headers that will be forwarded (not Proxy-Authorization,
+  // which is ours, nor other hop-by-hop headers) are known before any byte goes out:
+  // always blockable.
+  const headers: OutgoingHttpHeaders = { ...req.headers };
+  stripHopByHop(headers as Record<string, string>);
   const head = [
     ...record(scanUrl(engine, path), 'url'),
-    ...scanHeaders(engine, req.headers as Record<string, string | string[] | undefined>).flatMap((f) => record([f], 'header', f.header)),
+    ...scanHeaders(engine, headers as Record<string, string | string[] | undefined>).flatMap((f) => record([f], 'header', f.header)),
   ];
   const headBlock = blocking(head);
   if (headBlock) return refuse({ status: 403, reason: 'secret-exfiltration', finding: headBlock });
 
-  const headers: OutgoingHttpHeaders = { ...req.headers };
-  stripHopByHop(headers as Record<string, string>);
   const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
   const meta = {
     ...(req.headers['content-encoding'] ? { contentEncoding: req.headers['content-encoding'] } : {}),

@@ -49,6 +49,8 @@ pools:
       ${extraAllow}
     deny:
       - blocked.test
+    secrets:
+      action: block   # the pool's own Proxy-Authorization is never mistaken for an outgoing secret
   - name: sandbox
     sources: [127.0.0.0/8]
     mode: audit
@@ -108,6 +110,14 @@ describe('plain HTTP', () => {
     expect(seen.headers).not.toHaveProperty('proxy-authorization');
     expect(seen.headers).not.toHaveProperty('x-hop');
     expect(seen.headers).not.toHaveProperty('proxy-connection');
+  });
+
+  test('an unlisted name gets 403 not-allowlisted even when it does not resolve', async () => {
+    // The pool has IP entries, so unlisted names are looked up; a failed lookup must not
+    // turn a policy refusal into a gateway error.
+    const r = await curl(['-x', proxy.url, '-U', creds(), 'http://pastebin.test/']);
+    expect(r.status).toBe(403);
+    expect(r.headers['x-chokepoint-reason']).toBe('not-allowlisted');
   });
 
   test('an unlisted destination gets 403 with the reason, and never reaches an origin', async () => {
