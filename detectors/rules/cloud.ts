@@ -19,6 +19,9 @@ const ASSIGN = String.raw`["']?\s{0,4}(?:=>|:=|[=:]|\s)\s{0,4}["'\x60]?${SGR}`;
 const TAIL = String.raw`[\w.-]{0,30}?`;
 const UUID = String.raw`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`;
 
+/** More than 1600 base64 characters (exact counts, anchored: one RE2 thread). */
+const B64_OVER_1600 = String.raw`[A-Za-z0-9/+]{1000}[A-Za-z0-9/+]{601}`;
+
 const AWS = ['*.amazonaws.com', '*.amazonaws.com.cn', '*.aws', 'amazonaws.com'];
 const GOOGLE = ['*.googleapis.com', 'googleapis.com', 'accounts.google.com', 'oauth2.googleapis.com'];
 const AZURE_LOGIN = ['login.microsoftonline.com', '*.microsoftonline.com', 'management.azure.com', 'graph.microsoft.com'];
@@ -81,10 +84,14 @@ export const rules: RuleSpec[] = [
     id: 'aws-session-token-prefixed',
     title: 'AWS session token (STS)',
     severity: 'high',
-    regex: String.raw`(?:^|\x1b\[[0-9;]{0,12}m|[^A-Za-z0-9/+])((?:IQoJb3JpZ2luX2Vj|FwoGZXIvYXdzE)[A-Za-z0-9/+]{200,1000}[A-Za-z0-9/+]{0,600}={0,2})${E64}`,
+    // 200 to 1600 base64 characters after the prefix. A bounded `{200,1000}{0,600}` costs
+    // RE2 ~15 ms per match (hundreds of live NFA threads while it finds the capture), so
+    // the regex takes the whole run with `*` and the allowlist drops runs over 1600.
+    regex: String.raw`(?:^|\x1b\[[0-9;]{0,12}m|[^A-Za-z0-9/+])((?:IQoJb3JpZ2luX2Vj|FwoGZXIvYXdzE)[A-Za-z0-9/+]{200}[A-Za-z0-9/+]*={0,2})${E64}`,
     secretGroup: 1,
     keywords: ['IQoJb3JpZ2luX2Vj', 'FwoGZXIvYXdzE'],
     entropy: 4,
+    allowlist: { regexes: [String.raw`^(?:IQoJb3JpZ2luX2Vj|FwoGZXIvYXdzE)${B64_OVER_1600}`] },
     maxLength: 1700,
     destinations: AWS,
     examples: {
@@ -96,10 +103,13 @@ export const rules: RuleSpec[] = [
     id: 'aws-session-token',
     title: 'AWS session token',
     severity: 'high',
-    regex: String.raw`(?i:aws_?session_?token|aws_?security_?token|x-amz-security-token|sessiontoken|session_token)${TAIL}${ASSIGN}([A-Za-z0-9/+]{100,1000}[A-Za-z0-9/+]{0,600}={0,2})${E64}`,
+    // 100 to 1600 base64 characters: the whole run with `*`, runs over 1600 dropped by the
+    // allowlist (see aws-session-token-prefixed).
+    regex: String.raw`(?i:aws_?session_?token|aws_?security_?token|x-amz-security-token|sessiontoken|session_token)${TAIL}${ASSIGN}([A-Za-z0-9/+]{100}[A-Za-z0-9/+]*={0,2})${E64}`,
     secretGroup: 1,
     keywords: ['session_token', 'sessiontoken', 'security_token', 'security-token'],
     entropy: 4,
+    allowlist: { regexes: [String.raw`^${B64_OVER_1600}`] },
     maxLength: 1700,
     destinations: AWS,
     examples: {

@@ -1,0 +1,34 @@
+// Rules for long base64 tokens (AWS session tokens) take the whole base64 run with `*`
+// (bounded counted repeats cost RE2 milliseconds per match) and drop runs over their
+// documented maximum with an allowlist regex: the lengths they accept are unchanged.
+import { describe, expect, test } from 'vitest';
+import { Engine } from '../detectors/index.js';
+import { defaultRules } from '../detectors/rules/index.js';
+import { BASE64, createRng } from './corpus/rng.js';
+
+const rng = createRng(7);
+const only = (id: string): Engine =>
+  new Engine({ rules: defaultRules.filter((r) => r.id === id), fingerprintKey: Buffer.alloc(32, 1) });
+
+describe('aws-session-token lengths', () => {
+  const e = only('aws-session-token');
+  const scan = (n: number): number[] => e.scan(Buffer.from(`AWS_SESSION_TOKEN=${rng.chars(BASE64, n)}\nnext line\n`)).map((f) => f.length);
+  test.each([100, 488, 1000, 1001, 1599, 1600])('%i base64 characters are one finding of that length', (n) => {
+    expect(scan(n)).toEqual([n]);
+  });
+  test.each([99, 1601, 1700, 3000])('%i base64 characters are no finding', (n) => {
+    expect(scan(n)).toEqual([]);
+  });
+});
+
+describe('aws-session-token-prefixed lengths', () => {
+  const e = only('aws-session-token-prefixed');
+  const scan = (n: number): number[] =>
+    e.scan(Buffer.from(`token: IQoJb3JpZ2luX2Vj${rng.chars(BASE64, n)}==\n`)).map((f) => f.length);
+  test.each([200, 1000, 1600])('prefix + %i base64 characters + padding is one finding', (n) => {
+    expect(scan(n)).toEqual([16 + n + 2]);
+  });
+  test.each([199, 1601, 2500])('prefix + %i base64 characters is no finding', (n) => {
+    expect(scan(n)).toEqual([]);
+  });
+});
