@@ -22,6 +22,11 @@ export interface AppOptions {
   logger?: Logger;
   resolve?: Resolve;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Start the admin listener (default true). A cluster worker passes false: the primary
+   * serves /metrics (aggregated over the workers), /healthz and /readyz (proxy/cluster.ts).
+   */
+  admin?: boolean;
 }
 
 export interface App {
@@ -29,6 +34,7 @@ export interface App {
   metrics: Metrics;
   logger: Logger;
   proxyAddress: AddressInfo;
+  /** Port 0 when this process runs no admin listener (a cluster worker). */
   adminAddress: AddressInfo;
   /** Reread the config file; a bad one changes nothing. Resolves whether it took effect. */
   reload(): Promise<boolean>;
@@ -55,22 +61,30 @@ export async function startApp(options: AppOptions): Promise<App> {
 
   const bus = new EventBus();
   const proxy = new ProxyServer({ config, bus, engine: detection.engine, ...(issuer ? { issuer } : {}), ...(options.resolve ? { resolve: options.resolve } : {}) });
-  const metrics = createMetrics({ activeTunnels: (pool) => proxy.activeTunnels(pool) });
+  const caIssuer = issuer;
+  const metrics = createMetrics({
+    activeTunnels: (pool) => proxy.activeTunnels(pool),
+    // Only when interception is on: without a CA there is no expiry to export.
+    ...(caIssuer ? { caNotAfter: () => caIssuer.caNotAfter } : {}),
+  });
   metrics.initPools(config);
   bus.subscribe(accessLogSink(logger));
   bus.subscribe(metrics.sink);
 
   const proxyAddress = await proxy.listen();
-  const admin = createAdminServer({
-    listen: config.admin.listen,
-    token: config.admin.token,
-    metricsToken: config.admin.metricsToken,
-    registry: metrics.registry,
-    ready: () => !proxy.isDraining,
-  });
-  let adminAddress: AddressInfo;
+  const admin =
+    options.admin === false
+      ? undefined
+      : createAdminServer({
+          listen: config.admin.listen,
+          token: config.admin.token,
+          metricsToken: config.admin.metricsToken,
+          registry: metrics.registry,
+          ready: () => !proxy.isDraining,
+        });
+  let adminAddress: AddressInfo = { address: '', family: '', port: 0 };
   try {
-    adminAddress = await admin.listen();
+    if (admin) adminAddress = await admin.listen();
   } catch (err) {
     await proxy.close(0);
     throw err;
@@ -122,7 +136,11 @@ export async function startApp(options: AppOptions): Promise<App> {
   if (options.configPath) watchConfig(options.configPath);
 
   logger.info(
-    { listen: `${proxyAddress.address}:${proxyAddress.port}`, admin: `${adminAddress.address}:${adminAddress.port}`, pools: config.pools.map((p) => `${p.name}(${p.mode})`) },
+    {
+      listen: `${proxyAddress.address}:${proxyAddress.port}`,
+      ...(admin ? { admin: `${adminAddress.address}:${adminAddress.port}` } : {}),
+      pools: config.pools.map((p) => `${p.name}(${p.mode})`),
+    },
     'chokepoint started',
   );
 
@@ -138,7 +156,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       clearTimeout(debounce);
       watcher?.close();
       await proxy.close(deadlineMs);
-      await admin.close();
+      await admin?.close();
       logger.flush();
     },
   };
