@@ -1,6 +1,7 @@
 // The one typed stream of what happened. The proxy emits; the access log and the metrics
 // are sinks. No module logs or counts on its own.
 import type { Verdict } from './policy.js';
+import type { ContentScanErrorCode } from '../detectors/decode.js';
 import type { FindingAction, FindingSource, FindingVerdict } from './judge.js';
 
 export type EgressKind = 'http' | 'connect' | 'intercept' | 'websocket';
@@ -58,6 +59,72 @@ export interface EgressEvent {
   bytesDown: number;
   durationMs: number;
   findings: number;
+  /**
+   * Time spent resolving the destination name (ms), when a lookup happened. Set by the
+   * gate (proxy/gate.ts `admit(..., timing)`): the caller passes the exchange as `timing`.
+   */
+  dnsMs?: number;
+  /**
+   * Time to connect upstream (ms): TCP, plus the TLS handshake for HTTPS. Only when a new
+   * connection was made (a reused keep-alive socket has none). HTTP requests: set by
+   * proxy/forward.ts (`Forwarder.request(..., timing)`: the exchange passes itself).
+   * CONNECT tunnels: set by proxy/tunnel.ts as `ex.connectMs` once `net.connect` to the
+   * checked address succeeds (TCP only; the client does its own TLS).
+   */
+  connectMs?: number;
+  /** Bytes the secret scanner read, by where they were (see `noteScanned`). */
+  scanned?: ScanBytes;
+  /** Content the scanner could not (wholly) read, and why (see `noteScanSkipped`). */
+  scanSkipped?: ScanSkipReason[];
+}
+
+/** Where scanned bytes were: request target, forwarded headers, body; `log` for CI logs. */
+export type ScanSource = FindingSource;
+export type ScanBytes = Partial<Record<ScanSource, number>>;
+
+/**
+ * Why content was not (wholly) scanned. A closed set: it is a metric label.
+ * - `oversize`: a body over scan.maxBufferBytes (refused, or streamed and scanned raw).
+ * - `undecodable-encoding`, `unknown-encoding`, `decoded-too-large`, `depth-limit`: the
+ *   content scanner's error codes (detectors/decode.ts ContentScanErrorCode).
+ */
+export type ScanSkipReason = 'oversize' | ContentScanErrorCode;
+export const SCAN_SKIP_REASONS: readonly ScanSkipReason[] = ['oversize', 'undecodable-encoding', 'unknown-encoding', 'decoded-too-large', 'depth-limit'];
+export const SCAN_SOURCES: readonly ScanSource[] = ['url', 'header', 'body', 'log'];
+
+/**
+ * Record scanned bytes on an exchange (or anything carrying `scanned`). Where the HTTP
+ * exchange (proxy/http-exchange.ts) calls it: after scanUrl, `noteScanned(ex, 'url',
+ * Buffer.byteLength(path))`; after scanHeaders, the bytes of the scanned header names and
+ * values; for a held body, `result.scannedBytes` of scanContent; for a streamed body, the
+ * scanner's `scannedBytes` at the end.
+ */
+export function noteScanned(ex: { scanned?: ScanBytes }, source: ScanSource, bytes: number): void {
+  if (!(bytes > 0)) return;
+  const scanned = (ex.scanned ??= {});
+  scanned[source] = (scanned[source] ?? 0) + bytes;
+}
+
+/**
+ * Record content that was not (wholly) scanned. The HTTP exchange calls it for each
+ * `result.errors[].code` of a body scan, and with `oversize` when a body passes
+ * scan.maxBufferBytes (refused with 413 or streamed).
+ */
+export function noteScanSkipped(ex: { scanSkipped?: ScanSkipReason[] }, reason: ScanSkipReason): void {
+  (ex.scanSkipped ??= []).push(reason);
+}
+
+/**
+ * Scanning that belongs to no egress event: CI log streams (source `log`). The log ingest
+ * emits one when it has scanned a chunk (or at the end of a stream); `skipped` says a
+ * part was not scanned and why.
+ */
+export interface ScanEvent {
+  type: 'scan';
+  pool: string;
+  source: ScanSource;
+  bytes: number;
+  skipped?: ScanSkipReason;
 }
 
 /** One credential found in what leaves (or in a log). Never carries the value. */
@@ -95,7 +162,7 @@ export interface ReloadEvent {
   error?: string;
 }
 
-export type ProxyEvent = EgressEvent | FindingEvent | ReloadEvent;
+export type ProxyEvent = EgressEvent | FindingEvent | ReloadEvent | ScanEvent;
 
 export type Sink = (event: ProxyEvent) => void;
 

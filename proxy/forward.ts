@@ -24,6 +24,11 @@ export interface UpstreamTarget {
   host: string;
 }
 
+/** Where the forwarder notes how long a new upstream connection took (an exchange passes itself). */
+export interface ForwardTiming {
+  connectMs?: number;
+}
+
 export interface ForwardTimeouts {
   connect: number;
   idle: number;
@@ -98,6 +103,7 @@ export class Forwarder {
     method: string,
     path: string,
     headers: OutgoingHttpHeaders,
+    timing?: ForwardTiming,
   ): { upstream: http.ClientRequest; response: Promise<IncomingMessage> } {
     let timedOut = false;
     const options: https.RequestOptions = {
@@ -121,12 +127,17 @@ export class Forwarder {
       upstream.destroy(Object.assign(new Error('upstream idle timeout'), { code: 'ETIMEDOUT' }));
     });
     upstream.once('socket', (socket: Socket) => {
-      if (!socket.connecting) return;
+      if (!socket.connecting) return; // a reused keep-alive socket: no connect to time
+      const started = performance.now();
       const timer = setTimeout(() => {
         timedOut = true;
         upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' }));
       }, this.timeouts.connect);
-      socket.once(target.secure ? 'secureConnect' : 'connect', () => clearTimeout(timer));
+      socket.once(target.secure ? 'secureConnect' : 'connect', () => {
+        clearTimeout(timer);
+        // TCP, plus the TLS handshake for HTTPS.
+        if (timing) timing.connectMs = performance.now() - started;
+      });
       socket.once('close', () => clearTimeout(timer));
     });
     return { upstream, response };

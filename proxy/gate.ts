@@ -40,7 +40,12 @@ export function identifyPool(runtime: Runtime, proxyAuthorization: string | unde
   return pool && runtime.pools.get(pool.name);
 }
 
-export async function admit(ctx: GateContext, pool: PoolRuntime, target: Target): Promise<Admission> {
+/** Where the gate notes how long its name lookup took (an exchange passes itself). */
+export interface GateTiming {
+  dnsMs?: number;
+}
+
+export async function admit(ctx: GateContext, pool: PoolRuntime, target: Target, timing?: GateTiming): Promise<Admission> {
   const first = decide({ pool: pool.policy, target, self: ctx.self });
   if (first !== 'resolve' && first.verdict === 'deny') {
     return { ok: false, pool, status: 403, verdict: 'deny', reason: first.reason ?? 'not-allowlisted', destination: first.destination };
@@ -51,9 +56,13 @@ export async function admit(ctx: GateContext, pool: PoolRuntime, target: Target)
     addresses = [target.ip];
   } else {
     let answers: string[];
+    const started = performance.now();
     try {
       answers = await resolveWithin(ctx.resolve, target.host, ctx.runtime.config.dns.timeout);
+      if (timing) timing.dnsMs = performance.now() - started;
     } catch (err) {
+      // A failed lookup took time too (a timeout most of all): it is part of the histogram.
+      if (timing) timing.dnsMs = performance.now() - started;
       // A name that nothing allows is refused as such, whether or not it resolves: the
       // lookup only happened because an IP/CIDR entry might have admitted its addresses.
       const byName = decide({ pool: pool.policy, target, addresses: [], self: ctx.self });
