@@ -19,7 +19,7 @@ import type { CompiledRule } from './compile.js';
 import { shannonEntropy } from './entropy.js';
 import type { KnownForm, KnownSecret } from './known.js';
 import { isPlaceholder } from './placeholders.js';
-import type { Prefilter } from './prefilter.js';
+import type { LiteralTarget, Prefilter } from './prefilter.js';
 import { fingerprint, redactedPreview } from './redact.js';
 import type { Finding, Severity } from './types.js';
 import { utf8SafeEnd } from './utf8.js';
@@ -140,41 +140,70 @@ export class ScanState {
   private runPrefilter(buf: Buffer, base: number, final: boolean): void {
     const { prefilter } = this.core;
     const re = prefilter.re;
+    const direct = prefilter.direct;
     const safeLen = utf8SafeEnd(buf, 0, buf.length);
     const safe = base + safeLen;
-    if (re === undefined) {
+    if (re === undefined && direct.length === 0) {
       this.pfPos = safe;
       return;
     }
     const maxLit = prefilter.maxLiteralBytes;
     const view = safeLen === buf.length ? buf : buf.subarray(0, safeLen);
     let from = this.pfPos - base;
+    // Next occurrence of each indexOf literal at or after `from` (-1: none). These hits
+    // are interleaved with the alternation's in offset order, so each rule sees its
+    // hits in the same order whatever the chunking.
+    const next: number[] = direct.map((d) => (from <= safeLen ? view.indexOf(d.bytes, from) : -1));
+    /** Report the indexOf hits before relative offset `upTo`. */
+    const flushDirect = (upTo: number): void => {
+      for (;;) {
+        let best = -1;
+        let pos = upTo;
+        for (let i = 0; i < next.length; i++) {
+          const p = next[i] as number;
+          if (p >= 0 && p < pos) {
+            pos = p;
+            best = i;
+          }
+        }
+        if (best < 0) return;
+        const d = direct[best] as (typeof direct)[number];
+        this.onTarget(d.target, base + pos, d.bytes.length);
+        next[best] = view.indexOf(d.bytes, pos + 1);
+      }
+    };
     for (;;) {
       if (from > safeLen) break;
-      re.lastIndex = from;
-      const m = re.exec(view);
+      if (re !== undefined) re.lastIndex = from;
+      const m = re === undefined ? null : re.exec(view);
       if (m === null) {
         this.pfPos = final ? safe : Math.max(this.pfPos, safe - maxLit + 1);
+        flushDirect(this.pfPos - base);
         return;
       }
       const start = m.index;
       if (!final && start + maxLit > safeLen) {
         this.pfPos = base + start;
+        flushDirect(start);
         return;
       }
+      flushDirect(start);
       this.onHit(view, base, start, m[0]);
       from = start + 1;
       this.pfPos = base + from;
     }
     if (final) this.pfPos = Math.max(this.pfPos, safe);
+    flushDirect(this.pfPos - base);
   }
 
   private onHit(view: Buffer, base: number, start: number, match: Buffer): void {
     const abs = base + start;
-    for (const target of this.core.prefilter.targetsAt(view, start, match)) {
-      for (const r of target.rules) this.addWindow(r, abs, match.length);
-      for (const f of target.knownForms) this.addKnown(f, abs);
-    }
+    for (const target of this.core.prefilter.targetsAt(view, start, match)) this.onTarget(target, abs, match.length);
+  }
+
+  private onTarget(target: LiteralTarget, abs: number, len: number): void {
+    for (const r of target.rules) this.addWindow(r, abs, len);
+    for (const f of target.knownForms) this.addKnown(f, abs);
   }
 
   private addWindow(r: number, hit: number, len: number): void {

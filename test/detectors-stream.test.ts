@@ -29,6 +29,11 @@ const rules: RuleSpec[] = [
     id: 'pypi-token', title: 'PyPI token', severity: 'high', maxLength: 300,
     regex: 'pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,220}', keywords: ['pypi-AgEIcHlwaS5vcmc'], examples: ex,
   },
+  {
+    // `://` is found with Buffer.indexOf, `amqp` by the alternation: both hit streams interleave.
+    id: 'url-password', title: 'Password in a URL', severity: 'high', generic: true, secretGroup: 1,
+    regex: '[a-z]{2,10}://[^\\s:@/]{1,32}:([^\\s:@/]{6,64})@[a-z0-9.-]+', keywords: ['://', 'amqp'], examples: ex,
+  },
 ];
 const canary = 'canary-Hq7Zm2Kx9Pw4';
 const engine = new Engine({
@@ -52,11 +57,14 @@ const planted = [
   `pypi-AgEIcHlwaS5vcmc${rng.chars(BASE64URL, 180)}`,
   canary,
   Buffer.from(`user:${canary}`).toString('base64'),
+  `https://ci:${rng.chars(ALPHA_NUM, 16)}@repo.internal.net`,
+  `amqp://app:${rng.chars(ALPHA_NUM, 20)}@mq.internal.net`,
 ];
 /** Filler: log text, multi-byte characters, line breaks, lone keywords that match nothing. */
 const filler = [
   ' ', '\n', '\r\n', ' ok ', ' é ', ' € ', ' 𝄞 ', ' 日本語 ', '\n##[group]Run npm ci\n', ' token: ', ' secret ',
   ' ghp_ ', ' -----BEGIN ', ' password= ', ' \t', '\nStep 3/9 : RUN make build\n', ' pypi-AgEIcHlwaS5vcmc ',
+  ' :// ', ' https://registry.npmjs.org/pkg ', ' amqp ', '://',
 ];
 
 /** Pieces are drawn as indices, so a failing case prints numbers, never secret-shaped values. */
@@ -99,6 +107,14 @@ describe('stream findings equal whole-input findings', () => {
       ),
       { numRuns: 200, seed: 20240611 },
     );
+  });
+
+  test('indexOf literals (`://`) next to alternation hits, at every chunk size up to 64', () => {
+    const url = `https://ci:${rng.chars(ALPHA_NUM, 16)}@repo.internal.net`;
+    const input = Buffer.from(`x ${url} ghp_ secret ${url}\nghp_ ${url} pypi-AgEIcHlwaS5vcmc ${url}ghp_\n`);
+    const whole = engine.scan(input);
+    expect(whole.filter((f) => f.ruleId === 'url-password')).toHaveLength(4);
+    for (let n = 1; n <= 64; n++) expect(shape(streamScan(input, [n]))).toEqual(shape(whole));
   });
 
   test('one byte at a time, through a 4096-bit RSA key and multi-byte text', () => {
