@@ -75,6 +75,9 @@ export class ProxyServer {
     // upstream. Idle keep-alive connections close after keepAliveTimeout, slow headers after
     // headersTimeout, and the upstream side has its own idle timeout (proxyTimeout).
     this.server.timeout = 0;
+    // One more than we accept, so that a request over the limit is seen (node drops the
+    // excess silently) and refused instead of forwarded with headers missing.
+    this.server.maxHeadersCount = MAX_HEADER_LINES + 1;
     this.server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
@@ -193,6 +196,8 @@ export class ProxyServer {
       this.finish(ex);
     });
     try {
+      const malformed = headerProblem(req);
+      if (malformed) return this.refuse(res, ex, malformed, 'bad-request');
       const parsed = parseAbsoluteUri(req.url ?? '');
       if (!parsed) return this.refuse(res, ex, 400, 'bad-request');
       ex.host = parsed.target.host;
@@ -226,6 +231,8 @@ export class ProxyServer {
     socket.once('close', () => this.finish(ex));
     socket.on('error', () => socket.destroy());
     try {
+      const malformed = headerProblem(req);
+      if (malformed) return refuseRaw(socket, ex, malformed, 'bad-request');
       const parsed = parseAbsoluteUri(req.url ?? '');
       if (!parsed) return refuseRaw(socket, ex, 400, 'bad-request');
       ex.host = parsed.target.host;
@@ -288,14 +295,14 @@ export class ProxyServer {
       return;
     }
     ex.reason = reason;
-    if (status === 403 || status === 407) ex.decision = 'deny';
+    if (status === 403 || status === 407 || status === 400 || status === 431) ex.decision = 'deny';
     const body = refusalBody(ex.host, reason, detail);
     res.statusCode = status;
     res.setHeader('x-chokepoint-reason', reason);
     res.setHeader('content-type', 'text/plain; charset=utf-8');
     res.setHeader('content-length', Buffer.byteLength(body));
     if (status === 407) res.setHeader('proxy-authenticate', 'Basic realm="chokepoint"');
-    if (this.draining || status === 400) res.setHeader('connection', 'close');
+    if (this.draining || status === 400 || status === 431) res.setHeader('connection', 'close');
     res.end(body);
   }
 
@@ -309,6 +316,23 @@ export class ProxyServer {
     refuseRaw(socket, ex, status, 'bad-request');
     this.finish(ex);
   }
+}
+
+/** Most header lines a request may carry (beyond it: 431). */
+export const MAX_HEADER_LINES = 1000;
+
+/**
+ * What the parser lets through but a proxy must not: more header lines than we keep
+ * (431), and more than one Host (400, RFC 9112 §3.2: which one would the origin use?).
+ */
+export function headerProblem(req: IncomingMessage): 400 | 431 | undefined {
+  const raw = req.rawHeaders;
+  if (raw.length / 2 > MAX_HEADER_LINES) return 431;
+  let hosts = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    if ((raw[i] as string).length === 4 && (raw[i] as string).toLowerCase() === 'host') hosts++;
+  }
+  return hosts > 1 ? 400 : undefined;
 }
 
 export function newExchange(req: IncomingMessage | undefined, kind: EgressKind, client?: string): Exchange {
@@ -339,7 +363,7 @@ export function refusalBody(host: string, reason: Reason, detail = ''): string {
 export function refuseRaw(socket: Socket, ex: Exchange, status: number, reason: Reason): void {
   ex.status = status;
   ex.reason = reason;
-  if (status === 403 || status === 407 || status === 400) ex.decision = 'deny';
+  if (status === 403 || status === 407 || status === 400 || status === 431) ex.decision = 'deny';
   const body = refusalBody(ex.host, reason);
   const lines = [
     `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}`,

@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import net, { type Socket } from 'node:net';
 import { shouldIntercept } from './intercept.js';
 import { parseClientHello, type HelloResult } from './tls-hello.js';
-import { newExchange, refuseRaw, upstreamReason, type Exchange, type ProxyServer } from './server.js';
+import { headerProblem, newExchange, refuseRaw, upstreamReason, type Exchange, type ProxyServer } from './server.js';
 import { normalizeHost, parseAuthority } from './target.js';
 
 export async function handleConnect(proxy: ProxyServer, req: IncomingMessage, client: Socket, head: Buffer): Promise<void> {
@@ -21,6 +21,8 @@ export async function handleConnect(proxy: ProxyServer, req: IncomingMessage, cl
   client.on('error', () => client.destroy());
 
   try {
+    const malformed = headerProblem(req);
+    if (malformed) return refuseRaw(client, ex, malformed, 'bad-request');
     const target = parseAuthority(req.url ?? '');
     if (!target) return refuseRaw(client, ex, 400, 'bad-request');
     ex.host = target.host;
