@@ -14,7 +14,7 @@ import {
 import { chmodSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import tls from 'node:tls';
 import { LRUCache } from 'lru-cache';
 import forge from 'node-forge';
@@ -349,7 +349,3 @@ export function createLeafIssuer(ca: CaMaterial, options: LeafIssuerOptions = {}
   };
 }
 
-/** Convenience for the CLI: where `ca init` writes by default. */
-export function stateCaPaths(stateDir: string): { certPath: string; keyPath: string } {
-  return { certPath: resolve(join(stateDir, CA_CERT_FILE)), keyPath: resolve(join(stateDir, CA_KEY_FILE)) };
-}
