@@ -68,6 +68,9 @@ export class ProxyServer {
     this.server = http.createServer({
       maxHeaderSize: limits.maxHeaderBytes,
       headersTimeout: timeouts.headers,
+      // node checks header deadlines on this interval (default 30 s): a slow client would
+      // hold its socket up to 30 s past timeouts.headers. Check often enough to cut on time.
+      connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(timeouts.headers / 2))),
       requestTimeout: 0, // uploads may be long; idle sockets are cut by server.timeout
       keepAliveTimeout: 5_000,
     });
