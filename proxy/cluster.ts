@@ -127,6 +127,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
       }
     }, config.timeouts.shutdown + KILL_GRACE_MS);
     kill.unref();
+    startFailed(new Error(`stopped (${signal}) while starting`)); // no-op once started
     finishIfAllGone();
   };
 
@@ -145,8 +146,11 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   });
   cluster.on('exit', (worker, code, signal) => {
     listening.delete(worker.id);
-    exitCodes.set(worker.id, code ?? (signal ? 1 : 0));
-    if (stopping) return finishIfAllGone();
+    if (stopping) {
+      // How the drain went: a worker that crashed earlier and was replaced does not count.
+      exitCodes.set(worker.id, code ?? (signal ? 1 : 0));
+      return finishIfAllGone();
+    }
     if (!everListened.has(worker.id)) {
       // It never started (bad listen address, unreadable state): more forks would fail too.
       failed = true;
@@ -158,11 +162,20 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     fork();
   });
 
+  // Signals are ours from the start: SIGHUP's default action would end the primary.
+  process.on('SIGHUP', () => {
+    if (stopping) return;
+    logger.info({ workers: alive().length }, 'reloading every worker');
+    for (const worker of alive()) send(worker, RELOAD);
+  });
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+
   for (let i = 0; i < count; i++) fork();
   try {
     await started;
   } catch (err) {
-    logger.error({ error: (err as Error).message }, 'workers failed to start');
+    if (!stopping || failed) logger.error({ error: (err as Error).message }, 'workers failed to start');
     return done;
   }
 
@@ -175,13 +188,6 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     stop('admin-failed');
     return done;
   }
-
-  process.on('SIGHUP', () => {
-    logger.info({ workers: alive().length }, 'reloading every worker');
-    for (const worker of alive()) send(worker, RELOAD);
-  });
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
 
   const bound = proxyAddress as AddressInfo | undefined;
   logger.info(

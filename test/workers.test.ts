@@ -80,7 +80,8 @@ pools:
 
   const child: ChildProcess = spawn(process.execPath, [CLI, 'start', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
   cleanup.push(() => child.kill('SIGKILL'));
-  const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
+  // 'close': the exit code, once stdout has been read to its end.
+  const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
   const lines: Array<Record<string, unknown>> = [];
@@ -95,7 +96,9 @@ pools:
   const adminPort = Number(String(started.admin).split(':').pop());
   expect(port).toBeGreaterThan(0);
   expect(adminPort).toBeGreaterThan(0);
-  const workerStarts = lines.filter((l) => l.msg === 'chokepoint started' && l.workers === undefined);
+  const workerStarted = (): Array<Record<string, unknown>> => lines.filter((l) => l.msg === 'chokepoint started' && l.workers === undefined);
+  await until('both workers to log their start', async () => (workerStarted().length >= 2 ? true : undefined));
+  const workerStarts = workerStarted();
   expect(workerStarts).toHaveLength(2);
   // Both workers listen on the primary's port; neither runs an admin listener.
   for (const w of workerStarts) {
@@ -148,6 +151,8 @@ pools:
     return sample(text, 'chokepoint_config_reloads_total{result="success"}') === 2 ? text : undefined;
   });
   expect(sample(reloaded, 'chokepoint_config_reloads_total{result="failure"}')).toBe(0);
+  // Log lines are written asynchronously: wait for both.
+  await until('both workers to log the reload', async () => (lines.filter((l) => l.msg === 'config reloaded').length >= 2 ? true : undefined));
   expect(lines.filter((l) => l.msg === 'config reloaded')).toHaveLength(2);
 
   // SIGTERM: both drain (the tunnels are closed by their clients) and the primary exits 0.
