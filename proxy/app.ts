@@ -10,6 +10,7 @@ import { createAdminServer } from './admin.js';
 import { EventBus } from './events.js';
 import { createLeafIssuer, loadCa, type LeafIssuer } from './ca.js';
 import { buildDetection } from './detection.js';
+import { createLogScanning, type LogStreams } from './logs/index.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import type { Resolve } from './resolve.js';
 import { ProxyServer } from './server.js';
@@ -36,6 +37,10 @@ export interface App {
   proxyAddress: AddressInfo;
   /** Port 0 when this process runs no admin listener (a cluster worker). */
   adminAddress: AddressInfo;
+  /** The ingest listener (POST /v1/logs), when `ingest` is configured. */
+  ingestAddress: AddressInfo | undefined;
+  /** The CI log streams being scanned. */
+  logStreams: LogStreams;
   /** Reread the config file; a bad one changes nothing. Resolves whether it took effect. */
   reload(): Promise<boolean>;
   /** The interception CA's leaf issuer, when interception is on. */
@@ -61,9 +66,13 @@ export async function startApp(options: AppOptions): Promise<App> {
 
   const bus = new EventBus();
   const proxy = new ProxyServer({ config, bus, engine: detection.engine, ...(issuer ? { issuer } : {}), ...(options.resolve ? { resolve: options.resolve } : {}) });
+  // CI log streams: recognised uploads in traffic (taps) and the ingest listener.
+  const logs = createLogScanning({ config, engine: detection.engine, bus, pools: () => proxy.config.pools.map((p) => p.name) });
+  proxy.taps = logs.taps;
   const caIssuer = issuer;
   const metrics = createMetrics({
     activeTunnels: (pool) => proxy.activeTunnels(pool),
+    logStreamsActive: () => logs.activeStreams(),
     // Only when interception is on: without a CA there is no expiry to export.
     ...(caIssuer ? { caNotAfter: () => caIssuer.caNotAfter } : {}),
   });
@@ -83,10 +92,14 @@ export async function startApp(options: AppOptions): Promise<App> {
           ready: () => !proxy.isDraining,
         });
   let adminAddress: AddressInfo = { address: '', family: '', port: 0 };
+  let ingestAddress: AddressInfo | undefined;
   try {
     if (admin) adminAddress = await admin.listen();
+    ingestAddress = await logs.listen();
   } catch (err) {
     await proxy.close(0);
+    await admin?.close();
+    await logs.close();
     throw err;
   }
 
@@ -102,6 +115,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       }
       if (interceptsAnywhere(next) && !issuer) logger.warn('interception turned on in the config: it takes effect on restart');
       proxy.reload(next, nextDetection.engine);
+      logs.setEngine(nextDetection.engine);
       metrics.initPools(next);
       bus.emit({ type: 'reload', result: 'success', source: options.configPath });
       return true;
@@ -139,6 +153,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     {
       listen: `${proxyAddress.address}:${proxyAddress.port}`,
       ...(admin ? { admin: `${adminAddress.address}:${adminAddress.port}` } : {}),
+      ...(ingestAddress ? { ingest: `${ingestAddress.address}:${ingestAddress.port}` } : {}),
       pools: config.pools.map((p) => `${p.name}(${p.mode})`),
     },
     'chokepoint started',
@@ -150,6 +165,8 @@ export async function startApp(options: AppOptions): Promise<App> {
     logger,
     proxyAddress,
     adminAddress,
+    ingestAddress,
+    logStreams: logs.streams,
     reload,
     issuer,
     async close(deadlineMs) {
@@ -157,6 +174,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       watcher?.close();
       await proxy.close(deadlineMs);
       await admin?.close();
+      await logs.close();
       logger.flush();
     },
   };
