@@ -1,7 +1,7 @@
 // `workers: 2` as an operator runs it: the built CLI forks two workers sharing the proxy
 // port; the primary's admin listener serves the metrics of both, aggregated by the right
 // rule; SIGHUP reloads both; SIGTERM drains both and the primary exits 0.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { Socket } from 'node:net';
@@ -43,6 +43,16 @@ function sumOf(text: string, name: string): number {
     .split('\n')
     .filter((l) => l.startsWith(name + '{') || l.startsWith(name + ' '))
     .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
+/** The lines `promtool check metrics` reports for a scrape. */
+function promtoolProblems(text: string): Promise<string[]> {
+  return new Promise((resolve) => {
+    const child = execFile('promtool', ['check', 'metrics'], { encoding: 'utf8' }, (_err, stdout, stderr) =>
+      resolve(`${stdout}${stderr}`.split('\n').filter((l) => l.trim() !== '')),
+    );
+    child.stdin?.end(text);
+  });
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
@@ -140,6 +150,9 @@ pools:
   const lastReload = sample(scrape, 'chokepoint_config_last_reload_success_timestamp_seconds') ?? 0;
   expect(lastReload).toBeGreaterThan(1_600_000_000);
   expect(lastReload).toBeLessThan(Date.now() / 1000 + 60);
+  // The aggregate is as clean as one process's scrape: nothing of ours for promtool to fix.
+  const problems = await promtoolProblems(scrape);
+  expect(problems.filter((l) => l.startsWith('chokepoint_'))).toEqual([]);
   // Each metric appears once: one HELP line per name, not one per worker.
   const helps = scrape.split('\n').filter((l) => l.startsWith('# HELP chokepoint_'));
   expect(new Set(helps).size).toBe(helps.length);
