@@ -44,6 +44,8 @@ export class ProxyServer {
   private readonly agent: http.Agent;
   /** HTTP requests, plain and intercepted (forward.ts). */
   private forwarder: Forwarder;
+  /** The upstream trust the forwarder was built with (to tell whether a reload changes it). */
+  private trustKey: string;
   private engine: Engine;
   private readonly buffers: BufferBudget;
   readonly interceptor: Interceptor | undefined;
@@ -62,7 +64,9 @@ export class ProxyServer {
     this.engine = options.engine;
     this.agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256, timeout: timeouts.idle });
     this.wsForwarder = httpProxy.createProxyServer({ agent: this.agent, xfwd: false, proxyTimeout: timeouts.idle });
-    this.forwarder = new Forwarder(timeouts, upstreamTrust(options.config.tls.upstreamCAs));
+    const trust = upstreamTrust(options.config.tls.upstreamCAs);
+    this.trustKey = trust?.join('\n') ?? '';
+    this.forwarder = new Forwarder(timeouts, trust);
     this.buffers = new BufferBudget(options.config.scan.totalBufferBytes);
     this.interceptor = options.issuer ? new Interceptor(this, options.issuer) : undefined;
     this.server = http.createServer({
@@ -98,10 +102,20 @@ export class ProxyServer {
 
   /** Take a new config (and engine) for new connections; open ones keep theirs. */
   reload(config: Config, engine: Engine = this.engine): void {
+    const previous = this.runtime.config;
     this.runtime = compileRuntime(config);
     this.engine = engine;
+    // The forwarder (and its keep-alive pools) only changes with what it is built from:
+    // a new one per reload would leave a pool of idle upstream sockets behind each reload
+    // until timeouts.idle.
+    // (The CA files are reread: a rotated file with the same name is a change.)
+    const trust = upstreamTrust(config.tls.upstreamCAs);
+    const trustKey = trust?.join('\n') ?? '';
+    const same = previous.timeouts.connect === config.timeouts.connect && previous.timeouts.idle === config.timeouts.idle && trustKey === this.trustKey;
+    if (same) return;
+    this.trustKey = trustKey;
     const old = this.forwarder;
-    this.forwarder = new Forwarder(config.timeouts, upstreamTrust(config.tls.upstreamCAs));
+    this.forwarder = new Forwarder(config.timeouts, trust);
     // Let requests on the old pools finish; they hold their own sockets.
     setTimeout(() => old.close(), config.timeouts.idle).unref();
   }

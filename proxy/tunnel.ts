@@ -63,10 +63,14 @@ export async function handleConnect(proxy: ProxyServer, req: IncomingMessage, cl
     }
 
     const { connect: connectTimeout, idle } = proxy.config.timeouts;
+    const connectStarted = performance.now();
     const upstream = net.connect({ host: admission.address, port: target.port, noDelay: true });
     upstream.setTimeout(connectTimeout);
     const connected = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
-      upstream.once('connect', () => resolve(undefined));
+      upstream.once('connect', () => {
+        ex.connectMs = performance.now() - connectStarted; // TCP only: the client does its own TLS
+        resolve(undefined);
+      });
       upstream.once('error', (err) => resolve(err));
       upstream.once('timeout', () => resolve(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })));
     });
