@@ -5,7 +5,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import type { Config } from '../config/index.js';
 import { createContentScanner, scanContent, scanHeaders, scanUrl, type ContentScanResult } from '../detectors/decode.js';
 import type { Engine, Finding } from '../detectors/index.js';
-import type { EventBus, Reason } from './events.js';
+import { noteScanned, noteScanSkipped, type EventBus, type Reason } from './events.js';
 import { relayResponse, UpstreamError, type Forwarder, type UpstreamTarget } from './forward.js';
 import { stripHopByHop } from './headers.js';
 import { judge, type FindingSource, type Judgement } from './judge.js';
@@ -119,6 +119,8 @@ export async function handleExchange(
     ...record(scanUrl(engine, path), 'url'),
     ...scanHeaders(engine, headers as Record<string, string | string[] | undefined>).flatMap((f) => record([f], 'header', f.header)),
   ];
+  noteScanned(ex, 'url', Buffer.byteLength(path));
+  noteScanned(ex, 'header', headerBytes(headers));
   const headBlock = blocking(head);
   if (headBlock) return refuse({ status: 403, reason: 'secret-exfiltration', finding: headBlock });
 
@@ -192,6 +194,7 @@ export async function handleExchange(
       result = { findings: [], errors: [{ code: 'undecodable-encoding', message: 'scanner failed' }], scannedBytes: 0, truncated: true };
     }
     release();
+    noteScan(result);
     const bodyBlock = blocking(record(result.findings, 'body'));
     if (bodyBlock) {
       tapEnd(false);
@@ -208,14 +211,20 @@ export async function handleExchange(
 
   // 3. Over the limit: refuse, or forward while scanning and cut on a blocking finding.
   release();
+  noteScanSkipped(ex, 'oversize');
   if (ctx.config.scan.oversize === 'block') {
     tapEnd(false);
     return refuse({ status: 413, reason: 'body-too-large' });
   }
   return sendStreaming();
 
+  function noteScan(result: ContentScanResult): void {
+    noteScanned(ex, 'body', result.scannedBytes);
+    for (const e of result.errors) noteScanSkipped(ex, e.code);
+  }
+
   function send(body: Buffer | undefined): void {
-    const { upstream, response } = ctx.forwarder.request(target, req.method ?? 'GET', path, headers);
+    const { upstream, response } = ctx.forwarder.request(target, req.method ?? 'GET', path, headers, ex);
     waitForResponse(response);
     if (body) tapWrite(body);
     tapEnd(true);
@@ -241,7 +250,7 @@ export async function handleExchange(
   }
 
   function sendStreaming(): void {
-    const { upstream, response } = ctx.forwarder.request(target, req.method ?? 'GET', path, headers);
+    const { upstream, response } = ctx.forwarder.request(target, req.method ?? 'GET', path, headers, ex);
     waitForResponse(response);
     let cut = false;
     const scanner = createContentScanner(engine, meta, {
@@ -279,6 +288,7 @@ export async function handleExchange(
     req.once('end', () => {
       scanner.end().then(
         (result) => {
+          noteScan(result);
           if (cut) return;
           if (result.errors.length > 0 && onError === 'block' && enforce) {
             // Too late to refuse cleanly: the body has streamed. Cut before the upstream sees its end.
@@ -302,4 +312,14 @@ export async function handleExchange(
     });
     req.resume();
   }
+}
+
+/** Bytes of `name: value` lines the header scan read. */
+function headerBytes(headers: OutgoingHttpHeaders): number {
+  let n = 0;
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) n += name.length + 2 + Buffer.byteLength(String(v));
+  }
+  return n;
 }
