@@ -283,6 +283,8 @@ function reportedFinding(item: unknown): Reported | undefined {
   const fingerprint = str('fingerprint', 64);
   const line = o['line'];
   if (!rule || !severity || !SEVERITIES.has(severity) || !redacted || !fingerprint) return undefined;
+  // A redacted preview has the shape `ghp_…(40)`: anything else could be a value itself.
+  if (redacted.length > 24 || !redacted.includes('…(') || !redacted.endsWith(')')) return undefined;
   if (typeof line !== 'number' || !Number.isSafeInteger(line) || line < 1) return undefined;
   return { rule, title: str('title', 200) ?? rule, severity, line, redacted, fingerprint };
 }
