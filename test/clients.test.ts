@@ -348,8 +348,7 @@ describe.each(['tunnel', 'intercept'] as const)('%s mode', (mode) => {
 
   test('curl (https_proxy, CURL_CA_BUNDLE / SSL_CERT_FILE)', async () => {
     const r = await run('curl', ['-sS', '--fail', '--max-time', '20', url('curl.test', `/curl-${mode}`)], { env: clientEnv(mode) });
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ host: 'curl.test', method: 'GET', path: `/curl-${mode}` });
     await expectPath(mode, 'curl.test', 'intercept', `/curl-${mode}`);
   });
@@ -365,7 +364,7 @@ describe.each(['tunnel', 'intercept'] as const)('%s mode', (mode) => {
   test('wget (https_proxy, --ca-certificate from SSL_CERT_FILE)', async () => {
     const ca = trustEnv(mode).SSL_CERT_FILE ?? '';
     const r = await run('wget', ['-q', '-O', '-', '--timeout=20', '--tries=1', `--ca-certificate=${ca}`, url('wget.test', `/wget-${mode}`)], { env: clientEnv(mode) });
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ host: 'wget.test', path: `/wget-${mode}` });
     await expectPath(mode, 'wget.test', 'intercept', `/wget-${mode}`);
   });
@@ -373,7 +372,7 @@ describe.each(['tunnel', 'intercept'] as const)('%s mode', (mode) => {
   test('Python urllib.request (HTTPS_PROXY, SSL_CERT_FILE)', async () => {
     const script = 'import sys, urllib.request\nwith urllib.request.urlopen(sys.argv[1], data=b"from urllib", timeout=20) as r:\n    print(r.status)\n    print(r.read().decode())\n';
     const r = await run(PYTHON, ['-c', script, url('urllib.test', `/urllib-${mode}`)], { env: clientEnv(mode) });
-    expect(r.stderr).toBe('');
+    expect(r.code, r.stderr).toBe(0);
     const [status, body = ''] = r.stdout.split('\n');
     expect(status).toBe('200');
     expect(JSON.parse(body)).toMatchObject({ host: 'urllib.test', method: 'POST', path: `/urllib-${mode}`, body: 'from urllib' });
@@ -385,7 +384,7 @@ describe.each(['tunnel', 'intercept'] as const)('%s mode', (mode) => {
     const env = clientEnv(mode);
     delete env.SSL_CERT_FILE; // requests reads REQUESTS_CA_BUNDLE, not SSL_CERT_FILE
     const r = await run(PYTHON, ['-c', script, url('requests.test', `/requests-${mode}`)], { env });
-    expect(r.stderr).toBe('');
+    expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ host: 'requests.test', path: `/requests-${mode}` });
     await expectPath(mode, 'requests.test', 'intercept', `/requests-${mode}`);
   });
@@ -402,7 +401,7 @@ describe.each(['tunnel', 'intercept'] as const)('%s mode', (mode) => {
       'console.log(JSON.stringify(out));',
     ].join('\n');
     const r = await run(process.execPath, ['--input-type=module', '-e', script, url('fetch.test', `/fetch-${mode}`)], { env: clientEnv(mode) });
-    expect(r.stderr).toBe('');
+    expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual([
       { status: 200, body: expect.objectContaining({ host: 'fetch.test', path: `/fetch-${mode}/proxy-agent` }) },
       { status: 200, body: expect.objectContaining({ host: 'fetch.test', path: `/fetch-${mode}/env-agent` }) },
@@ -431,8 +430,7 @@ describe.each(['tunnel', 'intercept'] as const)('%s mode', (mode) => {
       'req.end();',
     ].join('\n');
     const r = await run(process.execPath, ['--input-type=module', '-e', script, `wss://ws.test:${originPort}/ws-${mode}`], { env: clientEnv(mode) });
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe(`echo from ws.test:${originPort}/ws-${mode}: hello over websocket`);
     await expectPath(mode, 'ws.test', 'websocket', `/ws-${mode}`);
   });
@@ -444,8 +442,7 @@ describe.each(['tunnel', 'intercept'] as const)('%s mode', (mode) => {
     const env = clientEnv(mode, { GIT_AUTHOR_NAME: 'CI', GIT_AUTHOR_EMAIL: 'ci@example.invalid', GIT_COMMITTER_NAME: 'CI', GIT_COMMITTER_EMAIL: 'ci@example.invalid' });
     delete env.SSL_CERT_FILE; // git reads GIT_SSL_CAINFO
     const clone = await run('git', ['clone', '-q', remote, dir], { env, cwd: work });
-    expect(clone.stderr).toBe('');
-    expect(clone.code).toBe(0);
+    expect(clone.code, clone.stderr).toBe(0);
     expect(readFileSync(join(dir, 'README.md'), 'utf8')).toBe('# project\n');
 
     writeFileSync(join(dir, `${mode}.txt`), `pushed through chokepoint in ${mode} mode\n`);
@@ -454,8 +451,7 @@ describe.each(['tunnel', 'intercept'] as const)('%s mode', (mode) => {
     // The push names the proxy in git's own config, with no proxy variables at all.
     const noProxyVars = Object.fromEntries(Object.entries(env).filter(([k]) => !k.toLowerCase().endsWith('_proxy')));
     const push = await run('git', ['-c', `http.proxy=${proxyUrl(mode)}`, 'push', '-q', 'origin', `HEAD:refs/heads/${mode}`], { env: noProxyVars, cwd: dir });
-    expect(push.stderr).toBe('');
-    expect(push.code).toBe(0);
+    expect(push.code, push.stderr).toBe(0);
 
     const local = (await run('git', ['rev-parse', 'HEAD'], { env, cwd: dir })).stdout.trim();
     const pushed = (await git(['rev-parse', `refs/heads/${mode}`], join(repoRoot, 'project.git'))).stdout.trim();
@@ -479,8 +475,7 @@ describe.each(['tunnel', 'intercept'] as const)('%s mode', (mode) => {
       ['install', PKG.name, '--registry', `https://registry.test:${originPort}/`, '--proxy', proxyArg, '--https-proxy', proxyArg, '--cache', join(work, `npm-cache-${mode}`), '--prefer-online', '--fetch-retries=0', '--no-audit', '--no-fund', '--no-update-notifier', '--loglevel=error'],
       { env, cwd: project, timeoutMs: 60_000 },
     );
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const installed = JSON.parse(readFileSync(join(project, 'node_modules', PKG.name, 'package.json'), 'utf8')) as { version: string };
     expect(installed.version).toBe(PKG.version);
     expect(readdirSync(join(project, 'node_modules', PKG.name))).toContain('index.js');
