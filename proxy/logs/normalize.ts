@@ -28,6 +28,8 @@ const State = {
   Osc: 3,
   /** In OSC, after ESC (expecting a backslash). */
   OscEsc: 4,
+  /** After ESC and intermediate bytes (`ESC ( B`: character set designation). */
+  EscInter: 5,
 } as const;
 type State = (typeof State)[keyof typeof State];
 
@@ -57,7 +59,8 @@ export class AnsiNormalizer {
           else if (b === 0x5d /* ] */) {
             this.state = State.Osc;
             this.oscLength = 0;
-          } else if (b >= 0x20 && b <= 0x7e) this.state = State.Text; // two-byte escape: dropped
+          } else if (b >= 0x20 && b <= 0x2f) this.state = State.EscInter;
+          else if (b >= 0x30 && b <= 0x7e) this.state = State.Text; // two-byte escape: dropped
           else {
             // ESC followed by a control or non-ASCII byte: not a sequence; keep the byte.
             this.state = State.Text;
@@ -76,6 +79,13 @@ export class AnsiNormalizer {
           if (b === BEL) this.state = State.Text;
           else if (b === ESC) this.state = State.OscEsc;
           else if (++this.oscLength > MAX_OSC || b === 0x0a) {
+            this.state = State.Text;
+            i--;
+          }
+          break;
+        case State.EscInter:
+          if (b >= 0x30 && b <= 0x7e) this.state = State.Text;
+          else if (b < 0x20 || b > 0x7e) {
             this.state = State.Text;
             i--;
           }

@@ -56,32 +56,16 @@ export class RangeReassembler {
       out.dropped = bytes.length;
       return out;
     }
-    let piece: Piece | undefined = { offset, bytes };
-    piece = this.trim(piece, out);
+    const piece = this.trim({ offset, bytes }, out);
     if (!piece) return out;
     if (piece.offset === this.next) {
       this.deliver(piece.bytes, out);
       this.drain(out);
       return out;
     }
-    // Past the end: hold it, making room by skipping the oldest gap if needed.
-    while (this.pendingBytes + piece.bytes.length > this.maxPendingBytes && this.pending.length > 0) {
-      this.skipGap(out);
-      piece = this.trim(piece, out);
-      if (!piece) return out;
-      if (piece.offset === this.next) {
-        this.deliver(piece.bytes, out);
-        this.drain(out);
-        return out;
-      }
-    }
-    if (piece.bytes.length > this.maxPendingBytes) {
-      // Nothing else is held and this piece alone exceeds the bound: skip the gap before it now.
-      this.recordGap(piece.offset, out);
-      this.deliver(piece.bytes, out);
-      return out;
-    }
+    // Past the end: hold it; over the bound, skip the oldest gaps until what is held fits.
     this.insert(piece);
+    while (this.pendingBytes > this.maxPendingBytes && this.pending.length > 0) this.skipGap(out);
     return out;
   }
 
