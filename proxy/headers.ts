@@ -14,13 +14,20 @@ const HOP_BY_HOP = [
   'upgrade',
 ];
 
+/**
+ * End-to-end headers a client cannot turn hop-by-hop by naming them in Connection: without
+ * Host the origin would see the checked IP address as the host, and the message framing is
+ * the proxy's to set.
+ */
+const NEVER_BY_CONNECTION = new Set(['host', 'content-length']);
+
 /** Remove hop-by-hop headers, and those the Connection header names, in place. */
 export function stripHopByHop(headers: IncomingHttpHeaders): void {
   const connection = headers.connection;
   if (connection) {
     for (const name of connection.split(',')) {
       const n = name.trim().toLowerCase();
-      if (n) delete headers[n];
+      if (n && !NEVER_BY_CONNECTION.has(n)) delete headers[n];
     }
   }
   for (const name of HOP_BY_HOP) delete headers[name];

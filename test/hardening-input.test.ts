@@ -283,6 +283,15 @@ describe('malformed requests get a clear 4xx and a log line', () => {
   });
 });
 
+test('Connection naming Host or Content-Length does not strip them from what is forwarded', async () => {
+  const r = await raw(`POST http://${o()}/conn-host HTTP/1.1\r\nHost: ${o()}\r\nConnection: close, host, content-length\r\nContent-Length: 3\r\n\r\nabc`);
+  expect(r.status).toBe(200);
+  const seen = origin.received.at(-1);
+  expect(seen?.url).toBe('/conn-host');
+  expect(seen?.headers.host).toBe(o());
+  expect(seen?.body).toBe('abc');
+});
+
 describe('request smuggling is refused with 400 and never forwarded', () => {
   const post = (headers: string, body: string): string => `POST http://@@O@@/smuggle HTTP/1.1\r\nHost: @@O@@\r\n${headers}\r\n${body}`;
   const smuggled = `GET http://@@O@@/smuggled HTTP/1.1\r\nHost: @@O@@\r\n\r\n`;
