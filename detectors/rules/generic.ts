@@ -41,7 +41,7 @@ interface AssignmentSpec {
   keywords: string[];
   /** RE2 (case-insensitive) for the end of the name: `password|passwd`. The name may have any prefix. */
   name: string;
-  /** Extra name alternatives, matched as written (`[A-Z0-9_]{1,40}_TOKEN`). */
+  /** Extra name alternatives, matched as written (`[A-Z0-9_]_TOKEN`). */
   exactName?: string;
   /** RE2 (case-insensitive) for the end of a `--flag` name; `name` by default. */
   flagName?: string;
@@ -52,9 +52,15 @@ interface AssignmentSpec {
   stopwords?: string[];
 }
 
-/** `NAME=value`, `NAME: value`, `"name": "value"`, `name := "value"`, `--name value`. */
+/**
+ * `NAME=value`, `NAME: value`, `"name": "value"`, `name := "value"`, `--name value`.
+ * The match starts at the end of the name (`token`, not `DEPLOY_TOKEN`): the secret is
+ * group 1, so where the name begins changes no finding, and a leading
+ * `[A-Za-z0-9_.-]{0,40}?` kept dozens of overlapping partial matches alive in RE2 at
+ * every identifier character of the window (generic-token cost 6x more).
+ */
 function assignment(s: AssignmentSpec): RuleSpec {
-  const name = `(?i:[A-Za-z0-9_.-]{0,40}?(?:${s.name}))` + (s.exactName !== undefined ? `|${s.exactName}` : '');
+  const name = `(?i:${s.name})` + (s.exactName !== undefined ? `|${s.exactName}` : '');
   const flag = `(?i:--[a-z0-9-]{0,30}?(?:${s.flagName ?? s.name}))(?:=|[ \\t]+)["']?`;
   const assign = `(?:${name})["']?[ \\t]{0,4}(?:=|:=|=>|:)[ \\t]{0,4}["'\\x60]?${SGR}`;
   return {
@@ -226,7 +232,7 @@ export const rules: RuleSpec[] = [
     severity: 'high',
     keywords: ['token'],
     name: String.raw`(?:auth|access|api|bearer|bot|session|refresh|personal|private|deploy|service|app|oauth|registry|ci|secret|upload|webhook|admin|master|client|agent|runner|integration|user)[_.-]?token`,
-    exactName: String.raw`[A-Z0-9_]{1,40}_TOKEN|(?i:(?:^|[^A-Za-z0-9_.-])token)`,
+    exactName: String.raw`[A-Z0-9_]_TOKEN|(?i:(?:^|[^A-Za-z0-9_.-])token)`,
     flagName: 'token',
     minLength: 12,
     entropy: 3.5,
