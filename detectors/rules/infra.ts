@@ -19,6 +19,8 @@ interface Extra {
   entropy?: number;
   maxLength?: number;
   validator?: RuleSpec['validator'];
+  /** Allowlist regexes over the secret (e.g. dropping runs over a maximum length). */
+  allowRegexes?: string[];
 }
 
 /** A token with a literal prefix: `token` is the RE2 of the whole token, `end` its right boundary. */
@@ -43,6 +45,7 @@ function tok(
     entropy: extra.entropy ?? 3,
     ...(extra.maxLength !== undefined ? { maxLength: extra.maxLength } : {}),
     ...(extra.validator !== undefined ? { validator: extra.validator } : {}),
+    ...(extra.allowRegexes !== undefined ? { allowlist: { regexes: extra.allowRegexes } } : {}),
     destinations,
     examples,
   };
@@ -300,10 +303,13 @@ export const rules: RuleSpec[] = [
     positive: ['AUTH0_CLIENT_SECRET=@@auth0-client-secret@@', 'auth0_client_secret: "@@auth0-client-secret@@"'],
     negative: ['AUTH0_CLIENT_ID=@@auth0-client-secret|t@@', 'AUTH0_CLIENT_SECRET=@@auth0-client-secret|t@@'],
   }, 3.5),
-  tok('onepassword-service-account-token', '1Password service account token', 'critical', ['ops_eyJ'], String.raw`ops_eyJ[A-Za-z0-9+/]{200,1000}[A-Za-z0-9+/]{0,1000}={0,3}`, ['*.1password.com', '*.1password.eu', '*.1password.ca'], {
+  // 200 to 2000 base64 characters after `ops_eyJ`. A bounded `{200,1000}{0,1000}` costs RE2
+  // ~10 ms per match (hundreds of live NFA threads while it finds the capture), so the
+  // regex takes the whole run with `*` and the allowlist drops runs over 2000.
+  tok('onepassword-service-account-token', '1Password service account token', 'critical', ['ops_eyJ'], String.raw`ops_eyJ[A-Za-z0-9+/]{200}[A-Za-z0-9+/]*={0,3}`, ['*.1password.com', '*.1password.eu', '*.1password.ca'], {
     positive: ['OP_SERVICE_ACCOUNT_TOKEN=@@onepassword-service-account-token@@'],
     negative: ['OP_SERVICE_ACCOUNT_TOKEN=ops_eyJshort'],
-  }, { entropy: 4, maxLength: 2100 }, String.raw`(?:[^A-Za-z0-9+/=]|$)`),
+  }, { entropy: 4, maxLength: 2100, allowRegexes: [String.raw`^ops_eyJ[A-Za-z0-9+/]{1000}[A-Za-z0-9+/]{1000}[A-Za-z0-9+/]`] }, String.raw`(?:[^A-Za-z0-9+/=]|$)`),
   // ---------------------------------------------------------------- Networking
   tok('tailscale-api-key', 'Tailscale API access token', 'high', ['tskey-api-'], String.raw`tskey-api-[A-Za-z0-9]{7,20}-[A-Za-z0-9]{20,40}`, TAILSCALE, {
     positive: ['TS_API_KEY=@@tailscale-api-key@@'],
