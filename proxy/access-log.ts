@@ -47,6 +47,11 @@ export function accessLogSink(logger: Logger): (event: ProxyEvent) => void {
         else logger.warn(fields, 'finding');
         return;
       }
+      case 'log-drop': {
+        const { type: _type, ...fields } = event;
+        logger.warn(fields, 'log stream drop');
+        return;
+      }
       case 'reload':
         if (event.result === 'success') logger.info({ source: event.source }, 'config reloaded');
         else logger.error({ source: event.source, error: event.error }, 'config reload rejected; the running config stays');

@@ -127,6 +127,19 @@ export interface ScanEvent {
   skipped?: ScanSkipReason;
 }
 
+/**
+ * Something a CI log stream could not take: a refused stream, unscanned bytes, an idle
+ * stream closed, a gap that never filled, malformed lines. Counted, logged, never fatal.
+ */
+export interface LogDropEvent {
+  type: 'log-drop';
+  pool: string;
+  /** DropReason of proxy/logs/streams.ts: too-many-streams | oversize | idle-expired | gap | malformed. */
+  reason: string;
+  count: number;
+  job?: string;
+}
+
 /** One credential found in what leaves (or in a log). Never carries the value. */
 export interface FindingEvent {
   type: 'finding';
@@ -162,7 +175,7 @@ export interface ReloadEvent {
   error?: string;
 }
 
-export type ProxyEvent = EgressEvent | FindingEvent | ReloadEvent | ScanEvent;
+export type ProxyEvent = EgressEvent | FindingEvent | ReloadEvent | ScanEvent | LogDropEvent;
 
 export type Sink = (event: ProxyEvent) => void;
 

@@ -134,6 +134,13 @@ export function createMetrics(options: MetricsOptions): Metrics {
     labelNames: ['reason'] as const,
     registers: [registry],
   });
+  const logDrops = new Counter({
+    name: 'chokepoint_log_dropped_total',
+    help: 'What CI log streams could not take, by reason (too-many-streams, oversize, idle-expired, gap, malformed).',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  for (const reason of ['too-many-streams', 'oversize', 'idle-expired', 'gap', 'malformed']) logDrops.inc({ reason }, 0);
   const reloads = new Counter({
     name: 'chokepoint_config_reloads_total',
     help: 'Config reloads by result.',
@@ -205,6 +212,10 @@ export function createMetrics(options: MetricsOptions): Metrics {
         // `rule` is bounded by the rule pack (shipped and the operator's files).
         findings.inc({ pool, source: event.source, rule: event.rule, severity: event.severity, verdict: event.verdict, action: event.action });
         if (event.known === 'canary') canaries.inc({ pool });
+        return;
+      }
+      if (event.type === 'log-drop') {
+        logDrops.inc({ reason: event.reason }, event.count);
         return;
       }
       if (event.type === 'scan') {

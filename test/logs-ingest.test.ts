@@ -131,6 +131,11 @@ test('NDJSON: records with a message are scanned at their record line; malformed
   expect(r.status).toBe(200);
   expect(r.body).toMatchObject({ job: 'nd-1', records: 7, malformed: 3 });
   expect((r.body.findings as Array<Record<string, unknown>>).map((f) => f.line)).toEqual([3, 6]);
+  // What was skipped is logged, and counted for the metrics.
+  const drops = proxy.lines().filter((l) => l.msg === 'log stream drop' && l.reason === 'malformed' && l.job === 'nd-1');
+  expect(drops.reduce((n, l) => n + Number(l.count), 0)).toBe(3);
+  const metrics = await (await fetch(`http://127.0.0.1:${proxy.adminPort}/metrics`)).text();
+  expect(metrics).toMatch(/chokepoint_log_dropped_total\{reason="malformed"\} [1-9]/);
 });
 
 test('findings reach the access log as log leaks with job and line', async () => {

@@ -36,7 +36,8 @@ export function createLogScanning(options: { config: Config; engine: Engine; bus
     maxStreams: config.ingest?.maxStreams ?? 1000,
     onFinding: (event) => bus.emit(event),
     onScan: (event) => bus.emit(event),
-    onDrop: (reason, _count, labels) => {
+    onDrop: (reason, count, labels) => {
+      bus.emit({ type: 'log-drop', pool: labels?.pool ?? '', reason, count, ...(labels?.job ? { job: labels.job } : {}) });
       if (UNSCANNED.has(reason)) bus.emit({ type: 'scan', pool: labels?.pool ?? '', source: 'log', bytes: 0, skipped: 'oversize' });
     },
   });
