@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates } from 'node:tls';
 import type { Reason } from './events.js';
 import { stripHopByHop } from './headers.js';
 
@@ -91,7 +91,12 @@ export class Forwarder {
   ) {
     const common = { keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256, timeout: timeouts.idle };
     this.httpAgent = new http.Agent(common);
-    this.httpsAgent = new https.Agent({ ...common, ...(ca ? { ca } : {}), ALPNProtocols: ['http/1.1'] });
+    // One secure context for every upstream connection, built once. Passing `ca` instead
+    // would parse the whole trust store (~150 certificates) on each new connection, and
+    // https.Agent puts `ca` into its pool key, concatenating ~200 KB of PEM per request
+    // (profiled: that alone held intercepted keep-alive to ~1k req/s).
+    const secureContext = createSecureContext(ca ? { ca } : {});
+    this.httpsAgent = new https.Agent({ ...common, secureContext, ALPNProtocols: ['http/1.1'] });
   }
 
   /**
