@@ -178,6 +178,7 @@ async function main(): Promise<void> {
     writeFileSync(caFile, ca.certPem);
 
     const origin = { http: await freePort(), https: await freePort(), extraIps };
+    const sinkPort = await freePort(); // the upload sink of test 7 (a Node server in this process)
     writeFileSync(join(dir, 'nginx.conf'), nginxConf(dir, origin));
     await startServer('nginx', 'nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], origin.http);
 
@@ -193,7 +194,7 @@ async function main(): Promise<void> {
       const file = join(dir, `${id}.yaml`);
       writeFileSync(
         file,
-        chokepointConf({ port, stateDir: join(dir, `${id}-state`), upstreamCa: caFile, originPorts: [origin.http, origin.https], intercept, workers, ...(ingest ? { ingest: { port: ip, token: ingestToken } } : {}) }),
+        chokepointConf({ port, stateDir: join(dir, `${id}-state`), upstreamCa: caFile, originPorts: [origin.http, origin.https, sinkPort], intercept, workers, ...(ingest ? { ingest: { port: ip, token: ingestToken } } : {}) }),
       );
       const server = await startServer(name, process.execPath, [...profArgs, cli, 'start', '--config', file], port);
       return { name, port, server };
@@ -409,6 +410,15 @@ end
         await sleep(2000);
       }
       const chunk = generateCiLog({ bytes: MiB, seed: 7 }).text;
+      // The upload goes to a sink that reads the whole body before it answers (nginx's
+      // `return` answers at once and the proxies then cut the upload short).
+      const sink = http.createServer((req, res) => {
+        let n = 0;
+        req.on('data', (b: Buffer) => (n += b.length));
+        req.once('end', () => res.end(`${n}\n`));
+      });
+      await new Promise<void>((r) => sink.listen(sinkPort, '127.0.0.1', r));
+      try {
       for (const t of proxies.filter((x) => x.name !== 'chokepoint-w2')) {
         const pid = t.server?.pid as number;
         const before = treeRss(pid);
@@ -417,7 +427,7 @@ end
         const t0 = performance.now();
         let status = 0;
         try {
-          status = await postRepeated(t.port as number, `http://127.0.0.1:${origin.http}/upload`, chunk, P.uploadBytes);
+          status = await postRepeated(t.port as number, `http://127.0.0.1:${sinkPort}/upload`, chunk, P.uploadBytes);
         } catch (err) {
           console.warn(`${t.name}: upload failed: ${(err as Error).message}`);
           notes.push(`${t.name}: the ${P.uploadBytes / MiB} MiB upload failed (${(err as Error).message}).`);
@@ -432,6 +442,10 @@ end
         record(`7 memory: ${P.uploadBytes / MiB} MiB streamed upload`, 'MiB RSS added (peak)', 'lower', t.name, (peak - before) / MiB);
         record(`7 memory: ${P.uploadBytes / MiB} MiB streamed upload`, 'MB/s', 'higher', t.name, P.uploadBytes / 1e6 / secs, true);
         console.log(`7 ${t.name}: upload peak +${((peak - before) / MiB).toFixed(1)} MiB at ${(P.uploadBytes / 1e6 / secs).toFixed(0)} MB/s`);
+      }
+      } finally {
+        sink.closeAllConnections();
+        sink.close();
       }
     }
 
@@ -515,12 +529,15 @@ function postBody(port: number, path: string, headers: http.OutgoingHttpHeaders,
 function postRepeated(proxyPort: number, url: string, chunk: Buffer, total: number): Promise<number> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
+    let sentAll = false;
     const req = http.request({ host: '127.0.0.1', port: proxyPort, path: url, method: 'POST', headers: { host: u.host, 'content-type': 'text/plain', 'content-length': total } }, (res) => {
       res.resume();
-      res.once('end', () => resolve(res.statusCode ?? 0));
+      res.once('end', () => (sentAll ? resolve(res.statusCode ?? 0) : reject(new Error(`answered ${res.statusCode} before the body was sent`))));
     });
+    req.once('finish', () => (sentAll = true));
     req.once('error', reject);
-    req.setTimeout(300_000, () => req.destroy(new Error('timeout')));
+    // Bounded: a proxy that buffers the whole body may take long; it is reported, not waited for.
+    req.setTimeout(120_000, () => req.destroy(new Error('no progress for 120 s')));
     let sent = 0;
     const write = (): void => {
       while (sent < total) {
