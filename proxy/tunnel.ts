@@ -64,7 +64,9 @@ export async function handleConnect(proxy: ProxyServer, req: IncomingMessage, cl
 
     const { connect: connectTimeout, idle } = proxy.config.timeouts;
     const connectStarted = performance.now();
-    const upstream = net.connect({ host: admission.address, port: target.port, noDelay: true });
+    const down = relayDown(client, (n) => (ex.bytesDown += n));
+    const upstream = net.connect({ host: admission.address, port: target.port, noDelay: true, onread: down.onread });
+    down.source = upstream;
     upstream.setTimeout(connectTimeout);
     const connected = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
       upstream.once('connect', () => {
@@ -94,6 +96,7 @@ export async function handleConnect(proxy: ProxyServer, req: IncomingMessage, cl
       ex.reason ??= upstreamReason(err);
       client.destroy();
     });
+    upstream.once('end', () => client.end()); // what pipe did: the upstream's FIN reaches the client
     upstream.once('close', () => client.destroy());
     client.once('close', () => upstream.destroy());
     upstream.once('timeout', () => upstream.destroy());
@@ -102,9 +105,9 @@ export async function handleConnect(proxy: ProxyServer, req: IncomingMessage, cl
     ex.status = 200;
     if (!answered) client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
 
-    // Upstream bytes flow at once (protocols where the server speaks first); client
-    // bytes wait until the first ones tell whether this is TLS and for which name.
-    pipeCounted(upstream, client, (n) => (ex.bytesDown += n));
+    // Upstream bytes flow at once (protocols where the server speaks first: relayDown is
+    // reading since the connect); client bytes wait until the first ones tell whether this
+    // is TLS and for which name.
     const first = await readHello(client, head);
     if (first.hello.kind === 'hello' && first.hello.sni !== undefined) ex.sni = first.hello.sni;
     const refusal = checkHello(first.hello, target.host, proxy.config.requireSni);
@@ -160,6 +163,46 @@ export function checkHello(hello: HelloResult, host: string, requireSni: boolean
     return sni && sni.host === host ? undefined : 'sni-mismatch';
   }
   return requireSni ? 'sni-required' : undefined;
+}
+
+/**
+ * Reads of every tunnel's upstream land in this one buffer and are written to the client
+ * at once. A piped socket gets a fresh 64 KiB buffer per read instead: allocation and
+ * page faults made up most of a tunnel's CPU (profiled: ~0.6 ms per MiB with pipe,
+ * ~0.35 with this). Safe because the callback writes synchronously: when the kernel
+ * takes all of it, the buffer is free again before the next read of any socket; when
+ * not, the written bytes stay referenced by the client's queue, so that tunnel reads
+ * into a buffer of its own next, and stops reading while the client is over its
+ * high-water mark (backpressure, as pipe does).
+ */
+const SHARED_READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
+interface RelayDown {
+  onread: net.OnReadOpts;
+  /** The upstream socket, once made (to resume it on drain). */
+  source: Socket | undefined;
+}
+
+/** Upstream → client relay with byte counting and backpressure, for `net.connect({ onread })`. */
+function relayDown(client: Socket, count: (n: number) => void): RelayDown {
+  let pending = false; // the last chunk still sits in the client's write queue
+  const relay: RelayDown = {
+    source: undefined,
+    onread: {
+      buffer: () => (pending ? Buffer.allocUnsafe(64 * 1024) : SHARED_READ_BUFFER),
+      callback: (n: number, buf: Uint8Array): boolean => {
+        if (client.destroyed) return false;
+        count(n);
+        const ok = client.write(buf.subarray(0, n));
+        pending = client.writableLength > 0;
+        if (ok) return true;
+        client.once('drain', () => relay.source?.resume());
+        return false;
+      },
+    },
+  };
+  client.once('close', () => relay.source?.destroy());
+  return relay;
 }
 
 /** Pipe with byte counting and backpressure. */
