@@ -1,7 +1,7 @@
 // Chokepoint side by side with the proxies fleets deploy today (squid, tinyproxy,
 // mitmproxy) and with no proxy at all (direct), on loopback against an nginx origin.
 // See --help. Every process it starts is stopped at the end, also on error.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -85,13 +85,9 @@ function ensurePackages(): void {
 }
 
 function versionOf(cmd: string, args: string[], pattern: RegExp): string {
-  try {
-    const out = execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    return pattern.exec(out)?.[1] ?? 'unknown';
-  } catch (err) {
-    const e = err as { stderr?: string };
-    return pattern.exec(e.stderr ?? '')?.[1] ?? 'unknown';
-  }
+  // nginx prints its version on stderr, wrk exits 1 after printing it: read both streams.
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  return pattern.exec(`${r.stdout ?? ''}${r.stderr ?? ''}`)?.[1] ?? 'unknown';
 }
 
 // ---- results ----
@@ -458,7 +454,7 @@ end
       tinyproxy: versionOf('tinyproxy', ['-v'], /tinyproxy (\S+)/),
       mitmproxy: versionOf('mitmdump', ['--version'], /Mitmproxy: (\S+)/),
       nginx: versionOf('nginx', ['-v'], /nginx\/(\S+)/),
-      wrk: versionOf('wrk', ['-v'], /wrk (\S+)/),
+      wrk: versionOf('wrk', ['-v'], /wrk (?:debian\/)?(\S+)/),
       curl: versionOf('curl', ['--version'], /curl (\S+)/),
     };
     const m = machine();
@@ -538,6 +534,8 @@ function postRepeated(proxyPort: number, url: string, chunk: Buffer, total: numb
     req.once('error', reject);
     // Bounded: a proxy that buffers the whole body may take long; it is reported, not waited for.
     req.setTimeout(120_000, () => req.destroy(new Error('no progress for 120 s')));
+    const deadline = setTimeout(() => req.destroy(new Error('not done after 240 s')), 240_000);
+    req.once('close', () => clearTimeout(deadline));
     let sent = 0;
     const write = (): void => {
       while (sent < total) {
