@@ -3,7 +3,7 @@
 // config for that port: another build) on one nginx origin,
 // interleaved. Prints req/s and CPU µs/request per run.
 //
-//   npx tsx bench/peers/ab.ts [--rounds N] [--seconds S] [--workers N] [--cpu-prof DIR] ['bare=node /tmp/fwd.mjs {port}']
+//   npx tsx bench/peers/ab.ts [--rounds N] [--seconds S] [--workers N] [--npm-headers] [--cpu-prof DIR] ['bare=node /tmp/fwd.mjs {port}']
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -16,6 +16,8 @@ const rounds = opt('--rounds', 3);
 const seconds = opt('--seconds', 4);
 const workers = opt('--workers', 1);
 const extras = argv.filter((a) => a.includes('='));
+// --npm-headers: the headers npm sends with each request (User-Agent, Accept, ...), not just Host.
+const npmHeaders = argv.includes('--npm-headers');
 const prof = argv.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', resolve(argv[argv.indexOf('--cpu-prof') + 1] as string)] : [];
 
 async function main(): Promise<void> {
@@ -42,7 +44,12 @@ async function main(): Promise<void> {
       list.push({ name, port: p, server: await startServer(name, parts[0] as string, parts.slice(1), p) });
     }
     const lua = join(dir, 'wrk.lua');
-    writeFileSync(lua, `wrk.headers["Host"] = "127.0.0.1:${origin.http}"\nlocal req = wrk.format("GET", "http://127.0.0.1:${origin.http}/1k")\nrequest = function() return req end\n`);
+    const extraHeaders = npmHeaders
+      ? Object.entries({ 'User-Agent': 'npm/10.8.2 node/v20.18.0 linux x64 workspaces/false', Accept: 'application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*', 'Accept-Encoding': 'gzip, deflate', 'npm-command': 'install', 'npm-session': 'a1b2c3d4e5f60718' })
+          .map(([k, v]) => `wrk.headers["${k}"] = "${v}"\n`)
+          .join('')
+      : '';
+    writeFileSync(lua, `${extraHeaders}wrk.headers["Host"] = "127.0.0.1:${origin.http}"\nlocal req = wrk.format("GET", "http://127.0.0.1:${origin.http}/1k")\nrequest = function() return req end\n`);
     for (let r = 0; r < rounds; r++) {
       for (const t of r % 2 === 0 ? list : [...list].reverse()) {
         const c0 = cpuMs(t.server.pid);
