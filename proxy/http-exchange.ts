@@ -117,7 +117,7 @@ export async function handleExchange(
   const headers: OutgoingHttpHeaders = { ...req.headers };
   stripHopByHop(headers as Record<string, string>);
   const head = [
-    ...record(scanUrl(engine, path), 'url'),
+    ...record(scanUrlCached(engine, path), 'url'),
     ...scanHeadersCached(engine, headers as Record<string, string | string[] | undefined>).flatMap((f) => record([f], 'header', f.header)),
   ];
   noteScanned(ex, 'url', Buffer.byteLength(path));
@@ -326,11 +326,32 @@ export async function handleExchange(
 const CLEAN_LINES_MAX = 10_000;
 const cleanLineKey = randomBytes(32);
 const cleanLines = new WeakMap<Engine, Set<string>>();
+const cleanUrls = new WeakMap<Engine, Set<string>>();
 
 function lineDigest(name: string, value: string | string[]): string {
   const h = createHmac('sha256', cleanLineKey).update(name);
   for (const v of Array.isArray(value) ? value : [value]) h.update('\0').update(v);
   return h.digest('base64');
+}
+
+/**
+ * scanUrl, skipping a request target seen clean before (the same keyed-hash memory as for
+ * header lines, kept apart): the jobs of a fleet fetch the same package and image URLs.
+ */
+export function scanUrlCached(engine: Engine, path: string): Finding[] {
+  let clean = cleanUrls.get(engine);
+  if (!clean) {
+    clean = new Set();
+    cleanUrls.set(engine, clean);
+  }
+  const digest = lineDigest('', path);
+  if (clean.has(digest)) return [];
+  const found = scanUrl(engine, path);
+  if (found.length === 0) {
+    if (clean.size >= CLEAN_LINES_MAX) clean.clear();
+    clean.add(digest);
+  }
+  return found;
 }
 
 /** scanHeaders (each header on its own, as it scans them), skipping lines seen clean before. */
