@@ -2,88 +2,11 @@
 // Telegram, Microsoft Teams / Power Automate webhooks, Mattermost, Rocket.Chat,
 // Zulip, Gitter, Pushbullet, Pushover, Webex. Example values are synthetic: the
 // `@@rule-id@@` markers are expanded from test/corpus/gen/chat.ts.
-import type { RuleSpec, Severity, ValidatorName } from '../types.js';
+import type { RuleSpec } from '../types.js';
+import { UUID, prefixed, named } from './build.js';
 
-/** Left boundary: start, an ANSI colour sequence, or a non-word character. */
-const L = String.raw`(?:^|\x1b\[[0-9;]*m|[^A-Za-z0-9_])`;
-/** Right boundary for tokens whose alphabet includes `-`. */
-const R = String.raw`(?:[^A-Za-z0-9_-]|$)`;
 /** Right boundary for URLs. */
 const RU = String.raw`(?:[^A-Za-z0-9_/?&=%.-]|$)`;
-const SGR = String.raw`(?:\x1b\[[0-9;]*m)?`;
-/** `=`, `:`, `:=`, `=>` or whitespace between a name and its value, quotes and a colour code allowed. */
-const ASSIGN = String.raw`["']?\s{0,4}(?:=>|:=|[=:]|\s)\s{0,4}["'\x60]?${SGR}`;
-const TAIL = String.raw`[\w.-]{0,32}?`;
-const UUID = String.raw`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`;
-
-interface Opts {
-  entropy?: number;
-  maxLength?: number;
-  validator?: ValidatorName;
-  allowlist?: RuleSpec['allowlist'];
-  right?: string;
-  left?: string;
-}
-
-function extra(o: Opts): Partial<RuleSpec> {
-  return {
-    entropy: o.entropy ?? 3,
-    ...(o.maxLength !== undefined ? { maxLength: o.maxLength } : {}),
-    ...(o.validator !== undefined ? { validator: o.validator } : {}),
-    ...(o.allowlist !== undefined ? { allowlist: o.allowlist } : {}),
-  };
-}
-
-/** A token with a literal prefix (the keyword); `token` is the RE2 of the whole token. */
-function prefixed(
-  id: string,
-  title: string,
-  severity: Severity,
-  keywords: string[],
-  token: string,
-  destinations: string[],
-  positive: string[],
-  negative: string[],
-  o: Opts = {},
-): RuleSpec {
-  return {
-    id,
-    title,
-    severity,
-    regex: `${o.left ?? L}(${token})${o.right ?? R}`,
-    secretGroup: 1,
-    keywords,
-    ...extra(o),
-    destinations,
-    examples: { positive, negative },
-  };
-}
-
-/** A value without a prefix, recognised by the variable or header name it is assigned to. */
-function named(
-  id: string,
-  title: string,
-  severity: Severity,
-  keywords: string[],
-  name: string,
-  value: string,
-  destinations: string[],
-  positive: string[],
-  negative: string[],
-  o: Opts = {},
-): RuleSpec {
-  return {
-    id,
-    title,
-    severity,
-    regex: `(?i:${name})${TAIL}${ASSIGN}(${value})${o.right ?? R}`,
-    secretGroup: 1,
-    keywords,
-    ...extra(o),
-    destinations,
-    examples: { positive, negative },
-  };
-}
 
 const SLACK = ['slack.com', '*.slack.com'];
 const DISCORD = ['discord.com', '*.discord.com', 'discordapp.com', '*.discordapp.com'];
