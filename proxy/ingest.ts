@@ -261,7 +261,8 @@ async function findingsReport(options: IngestOptions, labels: IngestLabels, req:
   reply(res, 200, { accepted, rejected });
 }
 
-interface Reported {
+/** A finding as `chokepoint mask --report` sends it to `POST /v1/findings`: redacted, never the value. */
+export interface ReportedFinding {
   rule: string;
   title: string;
   severity: string;
@@ -270,7 +271,7 @@ interface Reported {
   fingerprint: string;
 }
 
-function reportedFinding(item: unknown): Reported | undefined {
+function reportedFinding(item: unknown): ReportedFinding | undefined {
   if (typeof item !== 'object' || item === null) return undefined;
   const o = item as Record<string, unknown>;
   const str = (k: string, max: number): string | undefined => {

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Engine, type Finding, type KnownSecret } from '../../detectors/index.js';
 import { defaultRules } from '../../detectors/rules/index.js';
+import type { ReportedFinding } from '../../proxy/ingest.js';
 import { Exit, parseCommandArgs, UsageError } from '../usage.js';
 
 const HELP = `Usage: some-command 2>&1 | chokepoint mask [options]
@@ -37,14 +38,8 @@ const MAX_BLOCK_LINES = 200;
 const MAX_BLOCK_BYTES = 64 * 1024;
 const MASK = Buffer.from('***');
 
-export interface MaskedFinding {
-  rule: string;
-  title: string;
-  severity: string;
-  line: number;
-  redacted: string;
-  fingerprint: string;
-}
+/** What mask reports is what the ingest endpoint accepts: one shape for both ends. */
+export type MaskedFinding = ReportedFinding;
 
 /**
  * The masking state machine, without I/O: feed lines (each with its `\n`), get back the
