@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
-import { createSecureContext, rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import type { Reason } from './events.js';
 import { stripHopByHop } from './headers.js';
 
@@ -84,6 +84,8 @@ export function upstreamTrust(extraFiles: readonly string[]): string[] | undefin
 export class Forwarder {
   private readonly httpAgent: http.Agent;
   private readonly httpsAgent: https.Agent;
+  /** The upstream trust, built once: also for upstream TLS made outside the agent (WebSocket). */
+  readonly secureContext: SecureContext;
 
   constructor(
     private readonly timeouts: ForwardTimeouts,
@@ -95,8 +97,8 @@ export class Forwarder {
     // would parse the whole trust store (~150 certificates) on each new connection, and
     // https.Agent puts `ca` into its pool key, concatenating ~200 KB of PEM per request
     // (profiled: that alone held intercepted keep-alive to ~1k req/s).
-    const secureContext = createSecureContext(ca ? { ca } : {});
-    this.httpsAgent = new https.Agent({ ...common, secureContext, ALPNProtocols: ['http/1.1'] });
+    this.secureContext = createSecureContext(ca ? { ca } : {});
+    this.httpsAgent = new https.Agent({ ...common, secureContext: this.secureContext, ALPNProtocols: ['http/1.1'] });
   }
 
   /**

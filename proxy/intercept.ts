@@ -1,7 +1,8 @@
 // TLS interception: a CONNECT tunnel the pool may open is terminated here with a leaf
 // certificate from our CA, and the HTTP/1.1 inside is served by an inner HTTP server,
 // request by request, through the same scanning and forwarding as plain HTTP.
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import type { InterceptSetting } from '../config/index.js';
@@ -11,7 +12,7 @@ import type { Admission } from './gate.js';
 import { handleExchange } from './http-exchange.js';
 import { hostMatches } from './policy.js';
 import type { PoolRuntime } from './runtime.js';
-import { newExchange, type Exchange, type ProxyServer } from './server.js';
+import { createListener, headerProblem, newExchange, type Exchange, type ProxyServer } from './server.js';
 import { safely, type StreamTap } from './taps.js';
 import { normalizeHost, type Target } from './target.js';
 
@@ -45,11 +46,10 @@ export class Interceptor {
     private readonly proxy: ProxyServer,
     private readonly issuer: LeafIssuer,
   ) {
-    this.inner = http.createServer({ maxHeaderSize: proxy.config.limits.maxHeaderBytes, requestTimeout: 0 });
-    this.inner.keepAliveTimeout = 5_000;
+    this.inner = createListener(proxy.config);
     this.inner.on('request', (req: IncomingMessage, res: ServerResponse) => void this.onRequest(req, res));
     this.inner.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.onUpgrade(req, socket, head));
-    this.inner.on('clientError', (_err: Error, socket: Socket) => socket.destroy());
+    this.inner.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => proxy.onClientError(err, socket, 'intercept'));
   }
 
   /**
@@ -99,6 +99,8 @@ export class Interceptor {
     try {
       // The tunnel was admitted for one host: a request inside it naming another is not
       // smuggled past the policy (it would have to come through its own CONNECT).
+      const malformed = headerProblem(req);
+      if (malformed) return this.proxy.refuseResponse(res, ex, { status: malformed, reason: 'bad-request' });
       const hostHeader = req.headers.host;
       const named = hostHeader === undefined ? undefined : normalizeHost(stripPort(hostHeader));
       if (!path.startsWith('/') || !named || named.host !== target.host) {

@@ -4,6 +4,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import type { AddressInfo, Socket } from 'node:net';
+import type { SecureContext } from 'node:tls';
 import httpProxy from 'http-proxy';
 import type { Config } from '../config/index.js';
 import { parseListen } from '../config/index.js';
@@ -60,7 +61,7 @@ export class ProxyServer {
     this.bus = options.bus ?? new EventBus();
     this.runtime = compileRuntime(options.config);
     this.resolve = options.resolve ?? systemResolver(options.config.dns.servers);
-    const { limits, timeouts } = options.config;
+    const { timeouts } = options.config;
     this.engine = options.engine;
     this.agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256, timeout: timeouts.idle });
     this.wsForwarder = httpProxy.createProxyServer({ agent: this.agent, xfwd: false, proxyTimeout: timeouts.idle });
@@ -69,22 +70,7 @@ export class ProxyServer {
     this.forwarder = new Forwarder(timeouts, trust);
     this.buffers = new BufferBudget(options.config.scan.totalBufferBytes);
     this.interceptor = options.issuer ? new Interceptor(this, options.issuer) : undefined;
-    this.server = http.createServer({
-      maxHeaderSize: limits.maxHeaderBytes,
-      headersTimeout: timeouts.headers,
-      // node checks header deadlines on this interval (default 30 s): a slow client would
-      // hold its socket up to 30 s past timeouts.headers. Check often enough to cut on time.
-      connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(timeouts.headers / 2))),
-      requestTimeout: 0, // uploads may be long; idle sockets are cut by server.timeout
-      keepAliveTimeout: 5_000,
-    });
-    // No socket timeout on the client side: it would cut a client waiting for a slow
-    // upstream. Idle keep-alive connections close after keepAliveTimeout, slow headers after
-    // headersTimeout, and the upstream side has its own idle timeout (proxyTimeout).
-    this.server.timeout = 0;
-    // One more than we accept, so that a request over the limit is seen (node drops the
-    // excess silently) and refused instead of forwarded with headers missing.
-    this.server.maxHeadersCount = MAX_HEADER_LINES + 1;
+    this.server = createListener(options.config);
     this.server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
@@ -126,9 +112,8 @@ export class ProxyServer {
   }
 
   /** TLS options for upstream connections made outside the forwarder (WebSocket in interception). */
-  upstreamTlsOptions(): { ca?: string[] } {
-    const ca = upstreamTrust(this.runtime.config.tls.upstreamCAs);
-    return ca ? { ca } : {};
+  upstreamTlsOptions(): { secureContext: SecureContext } {
+    return { secureContext: this.forwarder.secureContext };
   }
 
   /** Bytes currently held for scanning across all requests. */
@@ -323,13 +308,14 @@ export class ProxyServer {
     res.end(body);
   }
 
-  private onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  /** A request the parser refused (also inside intercepted tunnels): answer, log, close. */
+  onClientError(err: NodeJS.ErrnoException, socket: Socket, kind: EgressKind = 'http'): void {
     if (!socket.writable || err.code === 'ECONNRESET') {
       socket.destroy();
       return;
     }
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    const ex = newExchange(undefined, 'http', socket.remoteAddress);
+    const ex = newExchange(undefined, kind, socket.remoteAddress);
     refuseRaw(socket, ex, status, 'bad-request');
     this.finish(ex);
   }
@@ -337,6 +323,31 @@ export class ProxyServer {
 
 /** Most header lines a request may carry (beyond it: 431). */
 export const MAX_HEADER_LINES = 1000;
+
+/**
+ * An HTTP server with the limits every listener of ours applies (the proxy listener and
+ * the inner server of intercepted tunnels): header size and count, header deadline.
+ */
+export function createListener(config: Config): http.Server {
+  const { limits, timeouts } = config;
+  const server = http.createServer({
+    maxHeaderSize: limits.maxHeaderBytes,
+    headersTimeout: timeouts.headers,
+    // node checks header deadlines on this interval (default 30 s): a slow client would
+    // hold its socket up to 30 s past timeouts.headers. Check often enough to cut on time.
+    connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(timeouts.headers / 2))),
+    requestTimeout: 0, // uploads may be long
+    keepAliveTimeout: 5_000,
+  });
+  // No socket timeout on the client side: it would cut a client waiting for a slow
+  // upstream. Idle keep-alive connections close after keepAliveTimeout, slow headers after
+  // headersTimeout, and the upstream side has its own idle timeout.
+  server.timeout = 0;
+  // One more than we accept, so that a request over the limit is seen (node drops the
+  // excess silently) and refused instead of forwarded with headers missing.
+  server.maxHeadersCount = MAX_HEADER_LINES + 1;
+  return server;
+}
 
 /**
  * What the parser lets through but a proxy must not: more header lines than we keep

@@ -167,6 +167,27 @@ describe('interception', () => {
     expect(rogue.received).toHaveLength(0);
   });
 
+  test('inside an opened tunnel the listener rules still hold: two Host headers are 400, never forwarded', async () => {
+    const before = origin.received.length;
+    const { socket } = await openTunnel(proxy.port, `origin.test:${origin.port}`, { 'Proxy-Authorization': ENFORCE });
+    const t = tls.connect({ socket, servername: 'origin.test', ca: proxyCaPem });
+    await new Promise<void>((resolve, reject) => {
+      t.once('secureConnect', resolve);
+      t.once('error', reject);
+    });
+    t.write(`GET /dup HTTP/1.1\r\nHost: origin.test:${origin.port}\r\nHost: paste.test\r\n\r\n`);
+    const reply = await new Promise<string>((resolve) => {
+      let out = '';
+      t.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (out.includes('\r\n\r\n')) resolve(out);
+      });
+    });
+    t.destroy();
+    expect(reply).toMatch(/^HTTP\/1\.1 400/);
+    expect(origin.received.length).toBe(before);
+  });
+
   test('100 concurrent connections to one new host make one certificate', async () => {
     const issuer = proxy.app.issuer;
     if (!issuer) throw new Error('interception is on: there must be an issuer');
