@@ -84,16 +84,20 @@ export class UrlDecoder implements Sink {
   }
 }
 
-const SIMPLE_ESCAPES: Readonly<Record<number, number>> = {
-  0x22: 0x22, // \"
-  0x5c: 0x5c, // \\
-  0x2f: 0x2f, // \/
-  0x62: 0x08, // \b
-  0x66: 0x0c, // \f
-  0x6e: 0x0a, // \n
-  0x72: 0x0d, // \r
-  0x74: 0x09, // \t
-};
+/** JSON's two-character escapes: the byte after the backslash -> the byte it stands for (-1: not one). */
+const SIMPLE_ESCAPES = new Int16Array(256).fill(-1);
+for (const [escaped, byte] of [
+  [0x22, 0x22], // \"
+  [0x5c, 0x5c], // \\
+  [0x2f, 0x2f], // \/
+  [0x62, 0x08], // \b
+  [0x66, 0x0c], // \f
+  [0x6e, 0x0a], // \n
+  [0x72, 0x0d], // \r
+  [0x74, 0x09], // \t
+] as const) {
+  SIMPLE_ESCAPES[escaped] = byte;
+}
 
 function hex4(buf: Buffer, at: number): number {
   let v = 0;
@@ -105,14 +109,43 @@ function hex4(buf: Buffer, at: number): number {
   return v;
 }
 
+/** Writes code point `cp` as UTF-8 at `out[o]`; returns the bytes written. */
+function putUtf8(out: Buffer, o: number, cp: number): number {
+  if (cp < 0x80) {
+    out[o] = cp;
+    return 1;
+  }
+  if (cp < 0x800) {
+    out[o] = 0xc0 | (cp >> 6);
+    out[o + 1] = 0x80 | (cp & 0x3f);
+    return 2;
+  }
+  if (cp < 0x10000) {
+    out[o] = 0xe0 | (cp >> 12);
+    out[o + 1] = 0x80 | ((cp >> 6) & 0x3f);
+    out[o + 2] = 0x80 | (cp & 0x3f);
+    return 3;
+  }
+  out[o] = 0xf0 | (cp >> 18);
+  out[o + 1] = 0x80 | ((cp >> 12) & 0x3f);
+  out[o + 2] = 0x80 | ((cp >> 6) & 0x3f);
+  out[o + 3] = 0x80 | (cp & 0x3f);
+  return 4;
+}
+
+const EMPTY = Buffer.alloc(0);
+
 /**
  * JSON string escapes resolved (`\n`, `\/`, `\"`, `\u002b`, surrogate pairs) so that a
  * PEM key written with `\n` or a token with `\u002b` reads as it was before encoding.
  * Escapes are only valid inside strings, so the whole text is decoded as one stream;
- * everything that is not an escape passes through unchanged.
+ * everything that is not an escape passes through unchanged. A chunk without a
+ * backslash is passed on as it is; otherwise the decoded text (never longer than its
+ * source: `\uXXXX` is 6 bytes for at most 3, a surrogate pair 12 for 4) is written into
+ * one buffer per chunk.
  */
 export class JsonUnescaper implements Sink {
-  private pending: Buffer = Buffer.alloc(0);
+  private pending: Buffer = EMPTY;
 
   constructor(private readonly next: Sink) {}
 
@@ -122,51 +155,56 @@ export class JsonUnescaper implements Sink {
 
   end(): void {
     if (this.pending.length > 0) this.process(this.pending, true);
-    this.pending = Buffer.alloc(0);
+    this.pending = EMPTY;
     this.next.end();
   }
 
   private process(buf: Buffer, final: boolean): void {
-    this.pending = Buffer.alloc(0);
-    const parts: Buffer[] = [];
+    this.pending = EMPTY;
+    const n = buf.length;
+    let j = buf.indexOf(0x5c);
+    if (j < 0) {
+      if (n > 0) this.next.write(buf);
+      return;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let o = 0;
     let last = 0;
-    let i = 0;
-    for (;;) {
-      const j = buf.indexOf(0x5c, i);
-      if (j < 0) break;
-      if (j > last) parts.push(buf.subarray(last, j));
-      const c = buf[j + 1];
-      if (c === undefined) {
+    while (j >= 0) {
+      // The text before the escape, as it is.
+      for (let k = last; k < j; k++) out[o++] = buf[k] as number;
+      last = j;
+      if (j + 1 >= n) {
         if (!final) {
           this.pending = Buffer.from(buf.subarray(j));
-          last = buf.length;
           break;
         }
-        parts.push(buf.subarray(j, j + 1));
-        last = i = j + 1;
-        continue;
+        out[o++] = 0x5c;
+        last = j + 1;
+        break;
       }
-      const simple = SIMPLE_ESCAPES[c];
-      if (simple !== undefined) {
-        parts.push(Buffer.of(simple));
-        last = i = j + 2;
-        continue;
-      }
-      if (c === 0x75 /* u */) {
-        if (j + 6 > buf.length && !final) {
-          this.pending = Buffer.from(buf.subarray(j));
-          last = buf.length;
-          break;
-        }
-        const unit = hex4(buf, j + 2);
-        if (unit >= 0) {
+      const c = buf[j + 1] as number;
+      const simple = SIMPLE_ESCAPES[c] as number;
+      if (simple >= 0) {
+        out[o++] = simple;
+        last = j + 2;
+      } else if (c === 0x75 /* u */ && j + 6 > n && !final) {
+        this.pending = Buffer.from(buf.subarray(j));
+        break;
+      } else {
+        const unit = c === 0x75 ? hex4(buf, j + 2) : -1;
+        if (unit < 0) {
+          // Not an escape we know: keep both bytes as they are.
+          out[o++] = 0x5c;
+          out[o++] = c;
+          last = j + 2;
+        } else {
           let cp = unit;
           let used = 6;
           if (unit >= 0xd800 && unit <= 0xdbff) {
             // High surrogate: its pair may be the next escape.
-            if (j + 12 > buf.length && !final) {
+            if (j + 12 > n && !final) {
               this.pending = Buffer.from(buf.subarray(j));
-              last = buf.length;
               break;
             }
             const low = buf[j + 6] === 0x5c && buf[j + 7] === 0x75 ? hex4(buf, j + 8) : -1;
@@ -179,18 +217,14 @@ export class JsonUnescaper implements Sink {
           } else if (unit >= 0xdc00 && unit <= 0xdfff) {
             cp = 0xfffd;
           }
-          parts.push(Buffer.from(String.fromCodePoint(cp), 'utf8'));
-          last = i = j + used;
-          continue;
+          o += putUtf8(out, o, cp);
+          last = j + used;
         }
       }
-      // Not an escape we know: keep both bytes as they are.
-      parts.push(buf.subarray(j, j + 2));
-      last = i = j + 2;
+      j = last < n ? buf.indexOf(0x5c, last) : -1;
     }
-    if (last < buf.length) parts.push(buf.subarray(last));
-    if (parts.length === 1) this.next.write(parts[0] as Buffer);
-    else if (parts.length > 1) this.next.write(Buffer.concat(parts));
+    if (this.pending.length === 0) for (let k = last; k < n; k++) out[o++] = buf[k] as number;
+    if (o > 0) this.next.write(out.subarray(0, o));
   }
 }
 
@@ -222,21 +256,28 @@ export class Base64StreamDecoder implements Sink {
   }
 }
 
-/** Share of bytes that read as text (printable ASCII, whitespace, and valid UTF-8). */
-export function printableRatio(buf: Buffer): number {
-  if (buf.length === 0) return 0;
-  const end = utf8SafeEnd(buf, 0, buf.length);
-  const utf8 = isUtf8(buf.subarray(0, end));
-  let ok = 0;
+/**
+ * Whether at least 90% of the bytes read as text: printable ASCII, tab, CR, LF, and
+ * bytes of valid UTF-8 (a sequence cut off at the end does not count). Stops as soon
+ * as too many bytes do not: most base64-looking runs (hashes, ids) decode to binary,
+ * and that is seen in the first few bytes.
+ */
+export function readsAsText(buf: Buffer): boolean {
+  const n = buf.length;
+  if (n === 0) return false;
+  const end = utf8SafeEnd(buf, 0, n);
+  // At most a tenth of the bytes may fail (the cut-off tail fails).
+  const allowed = Math.floor(n / 10);
+  let bad = n - end;
+  let high = 0;
   for (let i = 0; i < end; i++) {
     const b = buf[i] as number;
-    if ((b >= 0x20 && b < 0x7f) || b === 0x09 || b === 0x0a || b === 0x0d || (b >= 0x80 && utf8)) ok++;
+    if (b >= 0x80) high++;
+    else if ((b < 0x20 || b === 0x7f) && b !== 0x09 && b !== 0x0a && b !== 0x0d && ++bad > allowed) return false;
   }
-  return ok / buf.length;
+  if (high > 0 && !isUtf8(buf.subarray(0, end))) bad += high;
+  return bad <= allowed;
 }
-
-/** Decoded base64 is kept only when at least this share of it reads as text. */
-export const MIN_PRINTABLE_RATIO = 0.9;
 
 /** Where a blob starts in the stream the extractor reads. */
 export interface BlobLocation {
@@ -270,45 +311,89 @@ export class Base64Extractor implements Sink {
   private runStart: BlobLocation | undefined;
   private skipping = false;
   private probed = false;
+  /** Absolute offset of the current chunk's first byte. */
   private pos = 0;
+  /** Lines are counted lazily: up to absolute offset `linePos`, `line` is current and `lineStart` its first byte. */
+  private linePos = 0;
   private line = 1;
   private lineStart = 0;
+  /** The first line feed at or after `linePos` in the current chunk (stale when below it). */
+  private nextNl = -1;
 
   constructor(private readonly opts: Base64ExtractorOptions) {}
 
+  /**
+   * Hot loop: ordinary text is mostly short words of base64 characters, so instead of
+   * reading every byte it probes the byte `minChars - 1` ahead: when that one is not a
+   * base64 character, no run long enough to matter starts before it. Only around a
+   * probe that lands in a word are the bytes read, to find the word's ends.
+   */
   write(chunk: Buffer): void {
-    // Hot loop: no allocation for the many short runs (words) of ordinary text.
-    let segStart = -1;
     const n = chunk.length;
-    for (let i = 0; i < n; i++) {
-      const b = chunk[i] as number;
-      if (B64[b] === 1) {
-        if (segStart < 0) segStart = i;
+    const min = Math.max(1, this.opts.minChars);
+    this.nextNl = -1;
+    let i = 0;
+    if (this.runStart !== undefined) {
+      // A run carried over from the last chunk goes on while base64 characters do.
+      while (i < n && B64[chunk[i] as number] === 1) i++;
+      if (i > 0 && !this.skipping) this.append(chunk, 0, i);
+      if (i < n) {
+        this.finishRun();
+        i++;
+      }
+    }
+    // Here byte i - 1 (if any) is not a base64 character, and no run is open.
+    while (i < n) {
+      const p = i + min - 1;
+      if (p < n && B64[chunk[p] as number] !== 1) {
+        i = p + 1;
         continue;
       }
-      if (segStart >= 0) {
-        if (this.runChars > 0 || this.skipping || i - segStart >= this.opts.minChars) {
-          this.markStart(segStart);
-          if (!this.skipping) this.append(chunk, segStart, i);
-          this.finishRun();
-        }
-        segStart = -1;
+      // A segment may reach p (or the chunk's end): find its ends.
+      let s = p < n ? p : n;
+      while (s > i && B64[chunk[s - 1] as number] === 1) s--;
+      let e = p < n ? p : n;
+      while (e < n && B64[chunk[e] as number] === 1) e++;
+      if (e === s) {
+        i = e + 1;
+        continue;
       }
-      if (b === 0x0a) {
-        this.line++;
-        this.lineStart = this.pos + i + 1;
+      if (e === n || e - s >= min) {
+        // A run (or the start of one that may go on in the next chunk).
+        this.markStart(chunk, s);
+        this.append(chunk, s, e);
+        if (e < n) this.finishRun();
       }
+      i = e + 1;
     }
-    if (segStart >= 0) {
-      this.markStart(segStart);
-      if (!this.skipping) this.append(chunk, segStart, n);
-    }
+    this.countLines(chunk, n);
     this.pos += n;
   }
 
-  private markStart(segStart: number): void {
+  /**
+   * Counts the line feeds of `chunk` before relative offset `to` not counted yet.
+   * The next line feed found is remembered (`nextNl`, absolute; the chunk's end when it
+   * has none), so a long line is searched once, not once per run on it.
+   */
+  private countLines(chunk: Buffer, to: number): void {
+    const absTo = this.pos + to;
+    while (this.linePos < absTo) {
+      if (this.nextNl < this.linePos) {
+        const nl = chunk.indexOf(0x0a, this.linePos - this.pos);
+        this.nextNl = nl < 0 ? this.pos + chunk.length : this.pos + nl;
+      }
+      if (this.nextNl >= absTo) break;
+      this.line++;
+      this.lineStart = this.nextNl + 1;
+      this.linePos = this.nextNl + 1;
+    }
+    this.linePos = absTo;
+  }
+
+  private markStart(chunk: Buffer, segStart: number): void {
     if (this.runStart !== undefined) return;
     // The first segment of a run: later segments (next chunks) find runStart set.
+    this.countLines(chunk, segStart);
     const offset = this.pos + segStart;
     this.runStart = { offset, line: this.line, column: offset - this.lineStart + 1 };
   }
@@ -325,7 +410,7 @@ export class Base64Extractor implements Sink {
       this.probed = true;
       const joined = this.run.join('');
       const probe = Buffer.from(joined.slice(0, PROBE_CHARS), 'base64');
-      if (printableRatio(probe) < MIN_PRINTABLE_RATIO) {
+      if (!readsAsText(probe)) {
         this.skipping = true;
         this.run = [];
         this.runChars = 0;
@@ -357,7 +442,7 @@ export class Base64Extractor implements Sink {
     if (at === undefined) return;
     const usable = text.length - (text.length % 4 === 1 ? 1 : 0);
     const decoded = Buffer.from(text.slice(0, usable), 'base64');
-    if (decoded.length === 0 || printableRatio(decoded) < MIN_PRINTABLE_RATIO) return;
+    if (!readsAsText(decoded)) return;
     this.opts.onBlob(decoded, at);
   }
 }

@@ -5,6 +5,7 @@
 // tests independent of the shipped rule pack.
 import { generateKeyPairSync } from 'node:crypto';
 import zlib from 'node:zlib';
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { tokenChecksum } from '../detectors/checksum.js';
 import {
@@ -16,6 +17,7 @@ import {
   type ContentFinding,
   type ContentScanResult,
 } from '../detectors/decode.js';
+import { Base64Extractor, JsonUnescaper, readsAsText } from '../detectors/decode-transforms.js';
 import { Engine, type RuleSpec } from '../detectors/index.js';
 import { ALPHA_NUM, createRng } from './corpus/rng.js';
 
@@ -347,5 +349,97 @@ describe('URLs and headers', () => {
     expect(found[1]?.column).toBe('token '.length + 1);
     const text = JSON.stringify(found);
     expect(text.includes(t1) || text.includes(t2)).toBe(false);
+  });
+});
+
+describe('the decoders on their own: any chunking gives what one whole write gives', () => {
+  const B64_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_';
+  /** Text with words, separators, line feeds, long lines, and base64 of printable text. */
+  const textArb = fc
+    .array(
+      fc.oneof(
+        fc.string({ unit: fc.constantFrom(...B64_CHARS), minLength: 1, maxLength: 30 }),
+        fc.constantFrom(' ', '\n', '=', '.', ': ', '"', '\r\n'),
+        fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), minLength: 12, maxLength: 90 }).map((s) => Buffer.from(s).toString('base64url')),
+      ),
+      { maxLength: 60 },
+    )
+    .map((parts) => Buffer.from(parts.join(''), 'latin1'));
+  const cutsArb = fc.array(fc.nat(), { maxLength: 8 });
+  const split = (buf: Buffer, cuts: number[]): Buffer[] => {
+    const at = [...new Set(cuts.map((c) => (buf.length === 0 ? 0 : c % buf.length)))].sort((a, b) => a - b);
+    const out: Buffer[] = [];
+    let last = 0;
+    for (const c of at) {
+      out.push(buf.subarray(last, c));
+      last = c;
+    }
+    out.push(buf.subarray(last));
+    return out;
+  };
+  const blobs = (chunks: Buffer[], minChars: number): string[] => {
+    const out: string[] = [];
+    const x = new Base64Extractor({ minChars, maxChars: 1 << 20, onBlob: (d, at) => out.push(`${at.offset}:${at.line}:${at.column}:${d.toString('hex')}`) });
+    for (const c of chunks) x.write(c);
+    x.end();
+    return out;
+  };
+  /** What the extractor must report: every maximal run of >= minChars base64 characters that decodes to text. */
+  const expectedBlobs = (text: Buffer, minChars: number): string[] => {
+    const out: string[] = [];
+    const s = text.toString('latin1');
+    for (const m of s.matchAll(new RegExp(`[A-Za-z0-9+/_-]{${minChars},}`, 'g'))) {
+      const run = m[0];
+      const decoded = Buffer.from(run.slice(0, run.length - (run.length % 4 === 1 ? 1 : 0)), 'base64');
+      if (run.length >= 512 && !readsAsText(Buffer.from(run.slice(0, 512), 'base64'))) continue;
+      if (!readsAsText(decoded)) continue;
+      const before = s.slice(0, m.index);
+      const line = before.split('\n').length;
+      const column = m.index - (before.lastIndexOf('\n') + 1) + 1;
+      out.push(`${m.index}:${line}:${column}:${decoded.toString('hex')}`);
+    }
+    return out;
+  };
+
+  test('Base64Extractor finds every readable run, at the same place, however the text is cut', () => {
+    fc.assert(
+      fc.property(textArb, cutsArb, fc.integer({ min: 1, max: 24 }), (text, cuts, minChars) => {
+        const expected = expectedBlobs(text, minChars);
+        expect(blobs([text], minChars)).toEqual(expected);
+        expect(blobs(split(text, cuts), minChars)).toEqual(expected);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  test('a base64 run that ends a write and one that begins the next, with a separator between, stay two runs', () => {
+    // 21 bytes each: 28 base64 characters, no `=` padding to end the run.
+    const a = Buffer.from('first secret text her').toString('base64');
+    const b = Buffer.from('second secret text to').toString('base64');
+    const found = blobs([Buffer.from(`x ${a}`), Buffer.from(` ${b} y`)], 20).map((s) => Buffer.from(s.split(':')[3] as string, 'hex').toString());
+    expect(found).toEqual(['first secret text her', 'second secret text to']);
+  });
+
+  test('JsonUnescaper decodes as JSON.parse does, in any chunking', () => {
+    const unescape = (chunks: Buffer[]): string => {
+      const parts: Buffer[] = [];
+      const u = new JsonUnescaper({ write: (b) => parts.push(Buffer.from(b)), end: () => undefined });
+      for (const c of chunks) u.write(c);
+      u.end();
+      return Buffer.concat(parts).toString('utf8');
+    };
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 80 }), cutsArb, (value, cuts) => {
+        // JSON.stringify escapes quotes, backslashes and control characters; \u escapes
+        // for the rest (lone surrogates too) come from the replacer below.
+        const encoded = JSON.stringify(value).slice(1, -1).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+        const wire = Buffer.from(encoded, 'latin1');
+        // Lone surrogates cannot survive a trip through UTF-8: they become U+FFFD, as in the decoder.
+        const expected = Buffer.from(value, 'utf8').toString('utf8');
+        expect(unescape([wire])).toBe(expected);
+        expect(unescape(split(wire, cuts))).toBe(expected);
+      }),
+      { numRuns: 400 },
+    );
   });
 });
