@@ -5,7 +5,8 @@
 // makes exactly the decisions a whole scan makes, only later, its findings are the same.
 //
 // Per step:
-//  1. prefilter: one RE2 alternation of all literals finds keyword hits; a hit is
+//  1. prefilter: one RE2 alternation of all literals finds keyword hits (RE2#search for
+//     the offset, a trie for the literals there); a hit is
 //     settled once the longest literal would fit after it (or at the end);
 //  2. each hit opens or widens a window [hit - reach, hit + len + reach] for each rule
 //     it is a keyword of (merged per rule, capped in size); a window closes when no
@@ -174,21 +175,21 @@ export class ScanState {
     };
     for (;;) {
       if (from > safeLen) break;
-      if (re !== undefined) re.lastIndex = from;
-      const m = re === undefined ? null : re.exec(view);
-      if (m === null) {
+      // `search` on the rest of the view: a byte offset, no result objects (see prefilter.ts).
+      const rel = re === undefined || from >= safeLen ? -1 : re.search(from === 0 ? view : view.subarray(from));
+      if (rel < 0) {
         this.pfPos = final ? safe : Math.max(this.pfPos, safe - maxLit + 1);
         flushDirect(this.pfPos - base);
         return;
       }
-      const start = m.index;
+      const start = from + rel;
       if (!final && start + maxLit > safeLen) {
         this.pfPos = base + start;
         flushDirect(start);
         return;
       }
       flushDirect(start);
-      this.onHit(view, base, start, m[0]);
+      this.onHit(view, base, start);
       from = start + 1;
       this.pfPos = base + from;
     }
@@ -196,9 +197,10 @@ export class ScanState {
     flushDirect(this.pfPos - base);
   }
 
-  private onHit(view: Buffer, base: number, start: number, match: Buffer): void {
+  private onHit(view: Buffer, base: number, start: number): void {
     const abs = base + start;
-    for (const target of this.core.prefilter.targetsAt(view, start, match)) this.onTarget(target, abs, match.length);
+    const hit = this.core.prefilter.hitAt(view, start, view.length);
+    for (const target of hit.targets) this.onTarget(target, abs, hit.length);
   }
 
   private onTarget(target: LiteralTarget, abs: number, len: number): void {
