@@ -1,7 +1,7 @@
 // One HTTP request on its way out, plain or intercepted: scan the URL and headers, hold
 // (or stream) and scan the body, judge every credential by its destination, then
 // forward, alert or refuse. The access decision (gate) has already been made.
-import { createHmac, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Config } from '../config/index.js';
 import { createContentScanner, scanContent, scanHeaders, scanUrl, type ContentScanResult } from '../detectors/decode.js';
@@ -324,14 +324,19 @@ export async function handleExchange(
  * cached, so it is scanned (and its findings reported) every time: findings are unchanged.
  */
 const CLEAN_LINES_MAX = 10_000;
-const cleanLineKey = randomBytes(32);
+const cleanLineKey = randomBytes(32).toString('base64');
 const cleanLines = new WeakMap<Engine, Set<string>>();
 const cleanUrls = new WeakMap<Engine, Set<string>>();
 
+/**
+ * SHA-256 of a random per-process key followed by the line: a keyed hash (nothing leaves
+ * the process, so length extension is no concern) in one call: an HMAC object per line
+ * cost 1.5 µs, this 0.3 µs. Header names and values cannot hold NUL, so the join is
+ * unambiguous.
+ */
 function lineDigest(name: string, value: string | string[]): string {
-  const h = createHmac('sha256', cleanLineKey).update(name);
-  for (const v of Array.isArray(value) ? value : [value]) h.update('\0').update(v);
-  return h.digest('base64');
+  const values = Array.isArray(value) ? value.join('\0') : value;
+  return hash('sha256', `${cleanLineKey}${name}\0${values}`, 'base64');
 }
 
 /**
