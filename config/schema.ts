@@ -174,6 +174,16 @@ export const configSchema = z
           .array(z.string().min(8, 'a canary shorter than 8 characters would match ordinary text'))
           .default([]),
         rules: z.array(z.string()).default([]).describe('extra rule files, YAML or gitleaks TOML'),
+        fingerprintKey: z
+          .string()
+          .superRefine((text, ctx) => {
+            // Never echo the value: it is the key that keeps fingerprints from being guessed.
+            if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text) || Buffer.from(text, 'base64').length < 32) {
+              ctx.addIssue({ code: 'custom', message: 'must be base64 of at least 32 bytes (make one with: openssl rand -base64 32)' });
+            }
+          })
+          .optional()
+          .describe('HMAC key for finding fingerprints, base64 (>= 32 bytes); give every replica the same one so a secret has one fingerprint fleet-wide. Default: fingerprint.key in stateDir, made on first start'),
       })
       .strict()
       .prefault({}),

@@ -14,7 +14,7 @@ import { createLogScanning, type LogStreams } from './logs/index.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import type { Resolve } from './resolve.js';
 import { ProxyServer } from './server.js';
-import { ensureStateDir, loadFingerprintKey } from './state.js';
+import { ensureStateDir, fingerprintKeyFor } from './state.js';
 
 export interface AppOptions {
   config: Config;
@@ -53,7 +53,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   const logger = options.logger ?? createLogger({ level: config.log.level, ...(config.log.file ? { file: config.log.file } : {}) });
   const env = options.env ?? process.env;
   ensureStateDir(config.stateDir);
-  const fingerprintKey = loadFingerprintKey(config.stateDir, { create: true }) as Buffer;
+  const fingerprintKey = fingerprintKeyFor(config, { create: true }) as Buffer;
   const detection = await buildDetection(config, env, fingerprintKey);
   for (const note of detection.notes) logger.warn(note);
 
@@ -108,7 +108,8 @@ export async function startApp(options: AppOptions): Promise<App> {
     if (!options.configPath) return false;
     try {
       const next = loadConfigFile(options.configPath, env);
-      const nextDetection = await buildDetection(next, env, fingerprintKey);
+      // A changed scan.fingerprintKey takes effect with the new rules: fingerprints from here on use it.
+      const nextDetection = await buildDetection(next, env, fingerprintKeyFor(next, { create: true }) as Buffer);
       for (const note of nextDetection.notes) logger.warn(note);
       if (next.listen !== proxy.config.listen || next.admin.listen !== proxy.config.admin.listen) {
         logger.warn('listen addresses changed in the config: they take effect on restart');

@@ -14,7 +14,7 @@ import { AggregatorRegistry, type PrometheusContentType, type Registry } from 'p
 import type { Config } from '../config/index.js';
 import { createAdminServer } from './admin.js';
 import { loadCa } from './ca.js';
-import { ensureStateDir, loadFingerprintKey } from './state.js';
+import { ensureStateDir, fingerprintKeyFor } from './state.js';
 
 /** Messages from the primary to its workers (prom-client's own use other types). */
 const RELOAD = 'chokepoint:reload';
@@ -71,7 +71,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   // State every worker shares is made once here; N workers racing to create a
   // fingerprint key (or a CA) would each make their own.
   ensureStateDir(config.stateDir);
-  loadFingerprintKey(config.stateDir, { create: true });
+  fingerprintKeyFor(config, { create: true });
   if (options.intercepts) {
     const { certPath, created } = loadCa(config, { create: true });
     if (created) logger.info({ certificate: certPath }, 'made a new interception CA: runners must trust this certificate (chokepoint ca env)');

@@ -32,6 +32,16 @@ export function writePrivateFile(path: string, data: Buffer | string): void {
   chmodSync(path, 0o600);
 }
 
+/**
+ * The fingerprint key a config asks for: `scan.fingerprintKey` (base64, the same on every
+ * replica) when set, else the per-install key file in the state directory (made when
+ * `create` and missing).
+ */
+export function fingerprintKeyFor(config: { stateDir: string; scan: { fingerprintKey?: string | undefined } }, { create }: { create: boolean }): Buffer | undefined {
+  if (config.scan.fingerprintKey !== undefined) return Buffer.from(config.scan.fingerprintKey, 'base64');
+  return loadFingerprintKey(config.stateDir, { create });
+}
+
 /** The per-install HMAC key that makes finding fingerprints correlatable but not reversible. */
 export function loadFingerprintKey(stateDir: string, { create }: { create: boolean }): Buffer | undefined {
   const path = join(stateDir, 'fingerprint.key');

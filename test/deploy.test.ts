@@ -157,7 +157,8 @@ const PLACEHOLDER = /\$\{([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}/g;
 /** The environment the container gets, with stand-in values for what comes from Secrets. */
 function containerEnv(): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const e of container.env ?? []) env[e.name] = e.value ?? `stand-in for ${e.valueFrom?.secretKeyRef?.name}/${e.valueFrom?.secretKeyRef?.key}`;
+  // Base64, so that a value the config wants as base64 (scan.fingerprintKey) is well-formed.
+  for (const e of container.env ?? []) env[e.name] = e.value ?? Buffer.from(`stand-in for ${e.valueFrom?.secretKeyRef?.name}/${e.valueFrom?.secretKeyRef?.key}`).toString('base64');
   return env;
 }
 
@@ -220,6 +221,14 @@ describe('Kubernetes manifests', () => {
     expect(containerPort(container.readinessProbe?.httpGet?.port ?? -1)?.containerPort).toBe(adminPort);
     expect(containerPort(container.livenessProbe?.httpGet?.port ?? -1)?.containerPort).toBe(adminPort);
     expect(config.admin.token).toBe(''); // httpGet probes carry no bearer token
+  });
+
+  test('every replica gets the same fingerprint key, from the chokepoint-tokens Secret', () => {
+    const { text, config } = loadShippedConfig();
+    expect(config.scan.fingerprintKey).toBeTruthy();
+    const raw = parseAllDocuments(text)[0]?.toJS() as { scan: { fingerprintKey: string } };
+    const name = /^\$\{([A-Za-z_0-9]+)\}$/.exec(raw.scan.fingerprintKey)?.[1];
+    expect(container.env?.find((e) => e.name === name)?.valueFrom?.secretKeyRef).toEqual({ name: 'chokepoint-tokens', key: 'fingerprint-key' });
   });
 
   test('--config points at the ConfigMap key, mounted read-only', () => {

@@ -14,6 +14,8 @@ import { defaultRules } from '../detectors/rules/index.js';
 import { createLogger } from '../proxy/access-log.js';
 import { startApp, type App } from '../proxy/app.js';
 import type { PoolPolicy } from '../proxy/policy.js';
+import { generators } from './corpus/gen/github.js';
+import { createRng } from './corpus/rng.js';
 import { openTunnel, rawRequest } from './helpers/clients.js';
 import { startHttpOrigin, type Origin } from './helpers/origin.js';
 import { startTestProxy, type TestProxy } from './helpers/proxy.js';
@@ -239,6 +241,60 @@ describe('state files', () => {
     loosen(stateDir);
     await expect(start(stateDir, true)).rejects.toThrow(fix);
     rmSync(stateDir, { recursive: true, force: true });
+  });
+});
+
+describe('one fingerprint key for many replicas (scan.fingerprintKey)', () => {
+  const FLEET_KEY = Buffer.alloc(32, 0x5a).toString('base64');
+  const replicaYaml = (key?: string): string => `
+${key ? `scan: { fingerprintKey: "${key}" }\n` : ''}pools:
+  - name: ci
+    sources: [127.0.0.0/8]
+    mode: audit
+    allow: ["127.0.0.1/32:${origin.port}"]
+`;
+  /** The fingerprint a replica logs for one token sent in a plain HTTP request target. */
+  async function fingerprintSeenBy(replica: TestProxy, token: string): Promise<string> {
+    await rawRequest(replica.port, `GET http://127.0.0.1:${origin.port}/upload?t=${token} HTTP/1.1\r\nHost: 127.0.0.1:${origin.port}\r\nConnection: close\r\n\r\n`);
+    // The finding line is written when the exchange ends, with its egress line.
+    await replica.waitForEgress(1);
+    const finding = replica.lines().find((l) => l.msg === 'finding' && l.source === 'url');
+    return finding?.fingerprint as string;
+  }
+
+  test('two replicas with their own state directories give one secret one fingerprint; without the key, two', async () => {
+    const token = generators['github-pat-classic']?.(createRng(77)) ?? '';
+    const a = await startTestProxy(replicaYaml(FLEET_KEY));
+    const b = await startTestProxy(replicaYaml(FLEET_KEY));
+    const c = await startTestProxy(replicaYaml());
+    try {
+      const fa = await fingerprintSeenBy(a, token);
+      const fb = await fingerprintSeenBy(b, token);
+      const fc = await fingerprintSeenBy(c, token);
+      expect(fa).toMatch(/^[0-9a-f]{16}$/);
+      expect(fb).toBe(fa);
+      expect(fc).not.toBe(fa);
+      // The shared key is not written to the state directory, nor to the log.
+      expect(readdirSync(join(a.dir, 'state'))).not.toContain('fingerprint.key');
+      for (const r of [a, b]) expect(r.rawLog()).not.toContain(FLEET_KEY);
+    } finally {
+      for (const r of [a, b, c]) logs.push(r.rawLog());
+      await Promise.all([a.close(), b.close(), c.close()]);
+    }
+  });
+
+  test('a key that is not base64 of 32 bytes is refused, naming the key and never echoing it', () => {
+    for (const bad of ['c2hvcnQta2V5', 'not base64 at all, though long enough to pass a length check']) {
+      let message = '';
+      try {
+        parseConfig(replicaYaml(bad), 'chokepoint.yaml', {});
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).toContain('scan.fingerprintKey');
+      expect(message).toContain('openssl rand -base64 32');
+      expect(message).not.toContain(bad);
+    }
   });
 });
 
