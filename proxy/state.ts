@@ -2,6 +2,7 @@
 // start when others can read them.
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export class StateError extends Error {
@@ -56,5 +57,38 @@ export function loadFingerprintKey(stateDir: string, { create }: { create: boole
   ensureStateDir(stateDir);
   const key = randomBytes(32);
   writePrivateFile(path, key);
+  return key;
+}
+
+/** The commands' fingerprint key could not be had: the message says why, never the key. */
+export class KeyFileError extends Error {
+  override readonly name = 'KeyFileError';
+}
+
+/**
+ * The fingerprint key of `chokepoint scan` and `chokepoint mask`, so their fingerprints
+ * match the proxy's: `--key-file FILE` when given; else $CHOKEPOINT_FINGERPRINT_KEY
+ * (base64, what replicas share as `scan.fingerprintKey`); else fingerprint.key in
+ * $CHOKEPOINT_STATE_DIR or ./.chokepoint; else a random key for this run only.
+ */
+export async function commandFingerprintKey(keyFile: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<Buffer> {
+  const shared = env['CHOKEPOINT_FINGERPRINT_KEY'];
+  if (keyFile === undefined && shared) {
+    const key = Buffer.from(shared, 'base64');
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(shared) || key.length < 32) {
+      throw new KeyFileError('CHOKEPOINT_FINGERPRINT_KEY must be base64 of at least 32 bytes (openssl rand -base64 32)');
+    }
+    return key;
+  }
+  const path = keyFile ?? join(env['CHOKEPOINT_STATE_DIR'] || '.chokepoint', 'fingerprint.key');
+  let key: Buffer;
+  try {
+    key = await readFile(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (keyFile === undefined && code === 'ENOENT') return randomBytes(32);
+    throw new KeyFileError(`cannot read key file ${path}${code ? ` (${code})` : ''}`);
+  }
+  if (key.length < 16) throw new KeyFileError(`key file ${path} holds ${key.length} bytes; a fingerprint key needs at least 16`);
   return key;
 }

@@ -53,12 +53,12 @@ interface Run {
   stderr: string;
 }
 
-function scan(args: string[], input?: string): Run {
+function scan(args: string[], input?: string, env: Record<string, string> = {}): Run {
   const r = spawnSync(process.execPath, ['--import', LOADER, CLI, 'scan', ...args], {
     cwd: dir,
     input,
     encoding: 'utf8',
-    env: { ...process.env, CHOKEPOINT_STATE_DIR: join(dir, 'state'), NO_COLOR: '' },
+    env: { ...process.env, CHOKEPOINT_STATE_DIR: join(dir, 'state'), NO_COLOR: '', ...env },
     timeout: 60_000,
   });
   const out = { status: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -129,6 +129,17 @@ describe('chokepoint scan', () => {
         fingerprint: hmac16(secrets.b64), decodedFrom: ['base64'],
       }),
     ]);
+  });
+
+  test("$CHOKEPOINT_FINGERPRINT_KEY (the fleet's scan.fingerprintKey) gives the proxy's fingerprints; a bad one exits 2 unechoed", () => {
+    const fleetKey = Buffer.alloc(32, 0x42);
+    const r = scan(['--format', 'jsonl', join('repo', 'config', 'ci.env')], undefined, { CHOKEPOINT_FINGERPRINT_KEY: fleetKey.toString('base64') });
+    expect(r.status).toBe(1);
+    expect(jsonl(r.stdout).map((f) => f.fingerprint)).toEqual([createHmac('sha256', fleetKey).update(secrets.env).digest('hex').slice(0, 16)]);
+    const bad = scan(['clean'], undefined, { CHOKEPOINT_FINGERPRINT_KEY: 'c2hvcnQ=' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('CHOKEPOINT_FINGERPRINT_KEY must be base64 of at least 32 bytes');
+    expect(bad.stderr).not.toContain('c2hvcnQ=');
   });
 
   test('node_modules and .git are skipped unless --all; binary files always are', () => {

@@ -3,12 +3,10 @@
 // line by line: each line is written as soon as its newline arrives. A private key block
 // (`-----BEGIN … PRIVATE KEY-----` to its END line) is held until it ends and masked whole.
 // With --report, the findings (redacted) are posted to the proxy's ingest endpoint.
-import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Engine, type Finding, type KnownSecret } from '../../detectors/index.js';
 import { defaultRules } from '../../detectors/rules/index.js';
 import type { ReportedFinding } from '../../proxy/ingest.js';
+import { commandFingerprintKey, KeyFileError } from '../../proxy/state.js';
 import { Exit, parseCommandArgs, UsageError } from '../usage.js';
 
 const HELP = `Usage: some-command 2>&1 | chokepoint mask [options]
@@ -20,8 +18,9 @@ it ends and masked whole, line for line.
 
 Options:
       --env NAME          also mask the value of environment variable NAME (repeatable)
-      --key-file FILE     fingerprint key (default: $CHOKEPOINT_STATE_DIR/fingerprint.key,
-                          else ./.chokepoint/fingerprint.key, else random for this run)
+      --key-file FILE     fingerprint key (default: $CHOKEPOINT_FINGERPRINT_KEY, base64;
+                          else $CHOKEPOINT_STATE_DIR/fingerprint.key, else
+                          ./.chokepoint/fingerprint.key, else random for this run)
       --report URL        post the findings (redacted) to the proxy's ingest endpoint,
                           e.g. http://chokepoint:9465 (POST URL/v1/findings) at the end
       --token T           bearer token for --report (default $CHOKEPOINT_INGEST_TOKEN)
@@ -134,19 +133,6 @@ function isKeyEnd(line: Buffer): boolean {
   return i >= 0 && s.indexOf('PRIVATE KEY-----', i) > i;
 }
 
-async function fingerprintKey(keyFile: string | undefined): Promise<Buffer> {
-  const path = keyFile ?? join(process.env['CHOKEPOINT_STATE_DIR'] || '.chokepoint', 'fingerprint.key');
-  try {
-    const key = await readFile(path);
-    if (key.length >= 16) return key;
-    if (keyFile !== undefined) throw new UsageError(`key file ${path} holds ${key.length} bytes; a fingerprint key needs at least 16`);
-  } catch (err) {
-    if (err instanceof UsageError) throw err;
-    if (keyFile !== undefined) throw new UsageError(`cannot read key file ${path}`);
-  }
-  return randomBytes(32);
-}
-
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs({
     args: argv,
@@ -172,7 +158,14 @@ export async function run(argv: string[]): Promise<number> {
     const value = process.env[name];
     if (value !== undefined && value.length >= 8) known.push({ name, value, kind: 'secret' });
   }
-  const engine = new Engine({ rules: defaultRules, fingerprintKey: await fingerprintKey(values['key-file']), knownSecrets: known });
+  let fingerprintKey: Buffer;
+  try {
+    fingerprintKey = await commandFingerprintKey(values['key-file']);
+  } catch (err) {
+    if (err instanceof KeyFileError) throw new UsageError(err.message);
+    throw err;
+  }
+  const engine = new Engine({ rules: defaultRules, fingerprintKey, knownSecrets: known });
   const masker = new LineMasker(engine);
 
   await pump(masker);

@@ -1,8 +1,7 @@
 // `chokepoint scan`: files, directories and standard input through the detectors,
 // each file streamed (never read whole), findings as text, JSON lines or SARIF.
-import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { opendir, readFile, stat } from 'node:fs/promises';
+import { opendir, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
@@ -12,6 +11,7 @@ import { loadRulesFile, RulesFileError } from '../../detectors/load-rules.js';
 import { defaultRules } from '../../detectors/rules/index.js';
 import { formatJsonl, formatSarif, formatText, type ReportedFinding } from '../../detectors/sarif.js';
 import type { RuleSpec } from '../../detectors/types.js';
+import { commandFingerprintKey, KeyFileError } from '../../proxy/state.js';
 import { version } from '../../proxy/version.js';
 import { Exit, parseCommandArgs, UsageError } from '../usage.js';
 
@@ -27,7 +27,9 @@ Options:
       --rules FILE                add rules from FILE (YAML in the rule shape, or
                                   gitleaks TOML by the .toml extension); repeatable
       --key-file FILE             fingerprint key (HMAC-SHA-256, at least 16 bytes).
-                                  Default: $CHOKEPOINT_STATE_DIR/fingerprint.key, else
+                                  Default: $CHOKEPOINT_FINGERPRINT_KEY (base64, the
+                                  fleet's scan.fingerprintKey), else
+                                  $CHOKEPOINT_STATE_DIR/fingerprint.key, else
                                   ./.chokepoint/fingerprint.key if it exists (the
                                   proxy's key, so fingerprints correlate with its
                                   findings), else a random key for this run only
@@ -52,21 +54,6 @@ const BINARY_SNIFF_BYTES = 8 * 1024;
 /** Bytes of recent input kept to tell where a finding ends (it may span lines). */
 const TAIL_BYTES = 256 * 1024;
 const SKIPPED_DIRS = new Set(['.git', 'node_modules']);
-
-async function fingerprintKey(keyFile: string | undefined): Promise<Buffer> {
-  const explicit = keyFile !== undefined;
-  const path = keyFile ?? join(process.env['CHOKEPOINT_STATE_DIR'] || '.chokepoint', 'fingerprint.key');
-  let key: Buffer;
-  try {
-    key = await readFile(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (!explicit && code === 'ENOENT') return randomBytes(32);
-    throw new ScanError(`cannot read key file ${path}${code ? ` (${code})` : ''}`);
-  }
-  if (key.length < 16) throw new ScanError(`key file ${path} holds ${key.length} bytes; a fingerprint key needs at least 16`);
-  return key;
-}
 
 /** An error that stops the command: one line on stderr, exit 2. */
 class ScanError extends Error {}
@@ -109,9 +96,9 @@ export async function run(argv: string[]): Promise<number> {
       user.push(...loaded.rules);
     }
     rules = [...defaultRules, ...user];
-    engine = new Engine({ rules, fingerprintKey: await fingerprintKey(values['key-file']) });
+    engine = new Engine({ rules, fingerprintKey: await commandFingerprintKey(values['key-file']) });
   } catch (err) {
-    if (err instanceof RulesFileError || err instanceof RuleError || err instanceof ScanError) {
+    if (err instanceof RulesFileError || err instanceof RuleError || err instanceof ScanError || err instanceof KeyFileError) {
       process.stderr.write(`chokepoint: scan: ${err.message}\n`);
       return Exit.error;
     }
