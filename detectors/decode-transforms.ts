@@ -171,8 +171,9 @@ export class JsonUnescaper implements Sink {
     let o = 0;
     let last = 0;
     while (j >= 0) {
-      // The text before the escape, as it is.
-      for (let k = last; k < j; k++) out[o++] = buf[k] as number;
+      // The text before the escape, as it is (a call to copy costs more than a short loop).
+      if (j - last > 32) o += buf.copy(out, o, last, j);
+      else for (let k = last; k < j; k++) out[o++] = buf[k] as number;
       last = j;
       if (j + 1 >= n) {
         if (!final) {
@@ -223,14 +224,50 @@ export class JsonUnescaper implements Sink {
       }
       j = last < n ? buf.indexOf(0x5c, last) : -1;
     }
-    if (this.pending.length === 0) for (let k = last; k < n; k++) out[o++] = buf[k] as number;
+    if (this.pending.length === 0 && last < n) o += buf.copy(out, o, last, n);
     if (o > 0) this.next.write(out.subarray(0, o));
   }
 }
 
 /** Base64 (standard and URL-safe) characters. */
 const B64 = new Uint8Array(256);
-for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_') B64[c.charCodeAt(0)] = 1;
+/** The 6-bit value of each base64 character, both alphabets (`+/` and `-_`) as Node reads them. */
+const B64_VALUE = new Uint8Array(256);
+'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.split('').forEach((c, v) => {
+  B64[c.charCodeAt(0)] = 1;
+  B64_VALUE[c.charCodeAt(0)] = v;
+});
+B64[0x2d] = B64[0x5f] = 1; // - _
+B64_VALUE[0x2d] = 62;
+B64_VALUE[0x5f] = 63;
+
+/**
+ * Decodes `len` base64 characters of `src` at `from` (all base64 characters, either
+ * alphabet, no padding; `len % 4 !== 1`) into `out` as Buffer.from(text, 'base64') does;
+ * returns the bytes written.
+ */
+function decodeBase64Into(src: Buffer, from: number, len: number, out: Buffer): number {
+  let o = 0;
+  const whole = from + len - (len % 4);
+  let i = from;
+  for (; i < whole; i += 4) {
+    const v =
+      ((B64_VALUE[src[i] as number] as number) << 18) |
+      ((B64_VALUE[src[i + 1] as number] as number) << 12) |
+      ((B64_VALUE[src[i + 2] as number] as number) << 6) |
+      (B64_VALUE[src[i + 3] as number] as number);
+    out[o++] = v >> 16;
+    out[o++] = (v >> 8) & 0xff;
+    out[o++] = v & 0xff;
+  }
+  const rest = len % 4;
+  if (rest >= 2) {
+    const v = ((B64_VALUE[src[i] as number] as number) << 18) | ((B64_VALUE[src[i + 1] as number] as number) << 12) | (rest === 3 ? (B64_VALUE[src[i + 2] as number] as number) << 6 : 0);
+    out[o++] = v >> 16;
+    if (rest === 3) out[o++] = (v >> 8) & 0xff;
+  }
+  return o;
+}
 
 /**
  * Decodes base64 text (standard or URL-safe, padding and whitespace ignored) as a
@@ -270,12 +307,36 @@ export function readsAsText(buf: Buffer): boolean {
   const allowed = Math.floor(n / 10);
   let bad = n - end;
   let high = 0;
+  // UTF-8 is followed as the bytes go (lead bytes and continuation counts), so binary
+  // stops early: once a sequence breaks, every byte >= 0x80 fails. What passes is
+  // confirmed with the strict check (overlong forms, surrogates) at the end.
+  let utf8 = true;
+  let need = 0;
   for (let i = 0; i < end; i++) {
     const b = buf[i] as number;
-    if (b >= 0x80) high++;
-    else if ((b < 0x20 || b === 0x7f) && b !== 0x09 && b !== 0x0a && b !== 0x0d && ++bad > allowed) return false;
+    if (b >= 0x80) {
+      high++;
+      if (!utf8) {
+        if (++bad > allowed) return false;
+        continue;
+      }
+      if (need > 0) {
+        if ((b & 0xc0) === 0x80) need--;
+        else utf8 = false;
+      } else if (b >= 0xc2 && b <= 0xdf) need = 1;
+      else if (b >= 0xe0 && b <= 0xef) need = 2;
+      else if (b >= 0xf0 && b <= 0xf4) need = 3;
+      else utf8 = false;
+      if (!utf8 && (bad += high) > allowed) return false;
+      continue;
+    }
+    if (need > 0 && utf8) {
+      utf8 = false;
+      if ((bad += high) > allowed) return false;
+    }
+    if ((b < 0x20 || b === 0x7f) && b !== 0x09 && b !== 0x0a && b !== 0x0d && ++bad > allowed) return false;
   }
-  if (high > 0 && !isUtf8(buf.subarray(0, end))) bad += high;
+  if (utf8 && high > 0 && (need > 0 || !isUtf8(buf.subarray(0, end)))) bad += high;
   return bad <= allowed;
 }
 
@@ -297,6 +358,8 @@ export interface Base64ExtractorOptions {
 
 /** How many characters of a long run are decoded to decide whether it is text at all. */
 const PROBE_CHARS = 512;
+/** Where runs shorter than PROBE_CHARS are decoded (synchronously, so one buffer serves all). */
+const SCRATCH = Buffer.allocUnsafe((PROBE_CHARS / 4) * 3);
 
 /**
  * Finds runs of base64 / base64url characters in a stream (a `=` ends a run), decodes
@@ -358,8 +421,11 @@ export class Base64Extractor implements Sink {
         i = e + 1;
         continue;
       }
-      if (e === n || e - s >= min) {
-        // A run (or the start of one that may go on in the next chunk).
+      if (e < n && e - s >= min && e - s < PROBE_CHARS) {
+        // The common case, a whole short run in this chunk: decoded in place, no strings.
+        this.emitInPlace(chunk, s, e);
+      } else if (e === n || e - s >= min) {
+        // A long run, or the start of one that may go on in the next chunk.
         this.markStart(chunk, s);
         this.append(chunk, s, e);
         if (e < n) this.finishRun();
@@ -388,6 +454,16 @@ export class Base64Extractor implements Sink {
       this.linePos = this.nextNl + 1;
     }
     this.linePos = absTo;
+  }
+
+  /** A run [s, e) of the chunk, shorter than PROBE_CHARS: decoded into scratch, passed on (copied) if it reads as text. */
+  private emitInPlace(chunk: Buffer, s: number, e: number): void {
+    const len = e - s;
+    const n = decodeBase64Into(chunk, s, len - (len % 4 === 1 ? 1 : 0), SCRATCH);
+    if (n === 0 || !readsAsText(SCRATCH.subarray(0, n))) return;
+    this.countLines(chunk, s);
+    const offset = this.pos + s;
+    this.opts.onBlob(Buffer.from(SCRATCH.subarray(0, n)), { offset, line: this.line, column: offset - this.lineStart + 1 });
   }
 
   private markStart(chunk: Buffer, segStart: number): void {

@@ -4,6 +4,7 @@
 // Secrets are synthetic and made at test time; a small stand-in rule set keeps these
 // tests independent of the shipped rule pack.
 import { generateKeyPairSync } from 'node:crypto';
+import { isUtf8 } from 'node:buffer';
 import zlib from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
@@ -19,6 +20,7 @@ import {
 } from '../detectors/decode.js';
 import { Base64Extractor, JsonUnescaper, readsAsText } from '../detectors/decode-transforms.js';
 import { Engine, type RuleSpec } from '../detectors/index.js';
+import { utf8SafeEnd } from '../detectors/utf8.js';
 import { ALPHA_NUM, createRng } from './corpus/rng.js';
 
 const rng = createRng(1103);
@@ -418,6 +420,33 @@ describe('the decoders on their own: any chunking gives what one whole write giv
     const b = Buffer.from('second secret text to').toString('base64');
     const found = blobs([Buffer.from(`x ${a}`), Buffer.from(` ${b} y`)], 20).map((s) => Buffer.from(s.split(':')[3] as string, 'hex').toString());
     expect(found).toEqual(['first secret text her', 'second secret text to']);
+  });
+
+  test('readsAsText: at least 90% printable ASCII, tab, CR, LF or bytes of valid UTF-8, as counted byte by byte', () => {
+    const reference = (buf: Buffer): boolean => {
+      if (buf.length === 0) return false;
+      const end = utf8SafeEnd(buf, 0, buf.length);
+      const utf8 = isUtf8(buf.subarray(0, end));
+      let ok = 0;
+      for (let i = 0; i < end; i++) {
+        const b = buf[i] as number;
+        if ((b >= 0x20 && b < 0x7f) || b === 0x09 || b === 0x0a || b === 0x0d || (b >= 0x80 && utf8)) ok++;
+      }
+      return ok / buf.length >= 0.9;
+    };
+    const piece = fc.oneof(
+      fc.string({ maxLength: 30 }).map((t) => Buffer.from(t, 'utf8')),
+      fc.uint8Array({ maxLength: 6 }).map((a) => Buffer.from(a)),
+      // Overlong forms, surrogates and stray continuation bytes: only the strict check refuses them.
+      fc.constantFrom(...[[0xc0, 0xaf], [0xe0, 0x80, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0x80], [0xe2, 0x82]].map((b) => Buffer.from(b))),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }), (pieces) => {
+        const buf = Buffer.concat(pieces);
+        expect(readsAsText(buf)).toBe(reference(buf));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   test('JsonUnescaper decodes as JSON.parse does, in any chunking', () => {
