@@ -89,6 +89,28 @@ afterAll(async () => {
   await Promise.all([origin?.close(), rogue?.close()]);
 });
 
+/** A TLS connection through an enforce-pool tunnel to `host` (the origin's port), intercepted by the proxy. */
+async function interceptedTls(host: string): Promise<tls.TLSSocket> {
+  const { socket } = await openTunnel(proxy.port, `${host}:${origin.port}`, { 'Proxy-Authorization': ENFORCE });
+  const t = tls.connect({ socket, servername: host, ca: proxyCaPem });
+  await new Promise<void>((resolve, reject) => {
+    t.once('secureConnect', resolve);
+    t.once('error', reject);
+  });
+  return t;
+}
+
+/** Everything read from `t` up to the end of the first response head. */
+function responseHead(t: tls.TLSSocket): Promise<string> {
+  return new Promise<string>((resolve) => {
+    let out = '';
+    t.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (out.includes('\r\n\r\n')) resolve(out);
+    });
+  });
+}
+
 function agent(auth: string): ProxyAgent {
   return new ProxyAgent({ uri: proxy.url, token: auth, requestTls: { ca: proxyCaPem } });
 }
@@ -169,20 +191,9 @@ describe('interception', () => {
 
   test('inside an opened tunnel the listener rules still hold: two Host headers are 400, never forwarded', async () => {
     const before = origin.received.length;
-    const { socket } = await openTunnel(proxy.port, `origin.test:${origin.port}`, { 'Proxy-Authorization': ENFORCE });
-    const t = tls.connect({ socket, servername: 'origin.test', ca: proxyCaPem });
-    await new Promise<void>((resolve, reject) => {
-      t.once('secureConnect', resolve);
-      t.once('error', reject);
-    });
+    const t = await interceptedTls('origin.test');
     t.write(`GET /dup HTTP/1.1\r\nHost: origin.test:${origin.port}\r\nHost: paste.test\r\n\r\n`);
-    const reply = await new Promise<string>((resolve) => {
-      let out = '';
-      t.on('data', (c: Buffer) => {
-        out += c.toString();
-        if (out.includes('\r\n\r\n')) resolve(out);
-      });
-    });
+    const reply = await responseHead(t);
     t.destroy();
     expect(reply).toMatch(/^HTTP\/1\.1 400/);
     expect(origin.received.length).toBe(before);
@@ -278,12 +289,7 @@ describe('credentials on their way out', () => {
     const token = githubToken();
     const before = origin.received.length;
     const findingsBefore = proxy.lines().filter((l) => l.msg === 'finding').length;
-    const { socket } = await openTunnel(proxy.port, `paste.test:${origin.port}`, { 'Proxy-Authorization': ENFORCE });
-    const t = tls.connect({ socket, servername: 'paste.test', ca: proxyCaPem });
-    await new Promise<void>((resolve, reject) => {
-      t.once('secureConnect', resolve);
-      t.once('error', reject);
-    });
+    const t = await interceptedTls('paste.test');
     const text = `line one\nGITHUB_TOKEN=${token}\nline three\n`;
     const cut = text.indexOf(token) + 10;
     const chunk = (s: string): string => `${Buffer.byteLength(s).toString(16)}\r\n${s}\r\n`;
@@ -291,13 +297,7 @@ describe('credentials on their way out', () => {
     t.write(chunk(text.slice(0, cut)));
     await new Promise((r) => setTimeout(r, 50));
     t.write(chunk(text.slice(cut)) + '0\r\n\r\n');
-    const reply = await new Promise<string>((resolve) => {
-      let out = '';
-      t.on('data', (c: Buffer) => {
-        out += c.toString();
-        if (out.includes('\r\n\r\n')) resolve(out);
-      });
-    });
+    const reply = await responseHead(t);
     t.destroy();
     expect(reply).toMatch(/^HTTP\/1\.1 403/);
     expect(origin.received.length).toBe(before);
