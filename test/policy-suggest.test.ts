@@ -176,7 +176,9 @@ describe('policy suggest (pure)', () => {
   });
 
   test('property: every entry parses, and the suggested allowlist in enforce mode admits everything that was reached', () => {
-    const label = fc.stringMatching(/^[a-z][a-z0-9-]{0,6}[a-z0-9]$/);
+    // Not `xn--…`: an A-label must be valid punycode (`xn--0` is not), and the proxy refuses
+    // such a name before it reaches anything, so no access log line holds one.
+    const label = fc.stringMatching(/^[a-z][a-z0-9-]{0,6}[a-z0-9]$/).filter((l) => !l.startsWith('xn--'));
     const host = fc.tuple(fc.array(label, { minLength: 1, maxLength: 3 }), fc.constantFrom('example.com', 'cdn.example.net', 'example.org', 'io')).map(([ls, d]) => `${ls.join('.')}.${d}`);
     const ip = fc.oneof(fc.ipV4(), fc.ipV6());
     const port = fc.oneof(fc.constant(443), fc.constant(80), fc.integer({ min: 1, max: 65535 }));
