@@ -12,12 +12,16 @@
 // repositories): `parseRulesWithNotes` says so. `[rules.allowlist]`,
 // `[[rules.allowlists]]` and the global `[allowlist]` / `[[allowlists]]` become the
 // rule's allowlist (regexes over the secret, stopwords).
+// A rule's own examples are its tests: `checkRuleExamples` runs them with the engine the
+// rules will scan with, and a positive not found or a negative found is a problem of the
+// file, as a regex that does not compile is.
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import RE2 from 're2';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
+import type { Engine } from './engine.js';
 import type { RuleSpec } from './types.js';
 
 export type RulesFormat = 'yaml' | 'toml';
@@ -384,4 +388,26 @@ export async function loadRulesFile(path: string): Promise<{ rules: RuleSpec[]; 
     throw new RulesFileError(path, [`${path}: cannot read rules file${code ? ` (${code})` : ''}`]);
   }
   return parseRulesWithNotes(text, rulesFormatOf(path, text), path);
+}
+
+/**
+ * Runs each rule's examples through `engine` (built with these rules among all the others
+ * they will scan with, so a shipped rule that claims the same text counts): every positive
+ * example must be reported as this rule, no negative example may be. Throws a
+ * RulesFileError listing every failing example by rule and number, never by its text
+ * (an example may hold a real credential by mistake).
+ */
+export function checkRuleExamples(engine: Engine, source: string, rules: readonly RuleSpec[]): void {
+  const problems: string[] = [];
+  rules.forEach((rule, i) => {
+    const label = ruleLabel(source, i, rule.id);
+    const foundBy = (example: string): boolean => engine.scan(Buffer.from(example, 'utf8')).some((f) => f.ruleId === rule.id);
+    rule.examples.positive.forEach((example, k) => {
+      if (!foundBy(example)) problems.push(`${label}: examples.positive[${k}] is not found by this rule`);
+    });
+    rule.examples.negative.forEach((example, k) => {
+      if (foundBy(example)) problems.push(`${label}: examples.negative[${k}] is found by this rule`);
+    });
+  });
+  if (problems.length > 0) throw new RulesFileError(source, problems);
 }

@@ -4,8 +4,8 @@
 // the edge, so the engine itself stays pure.
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config/index.js';
-import { Engine, type KnownSecret } from '../detectors/index.js';
-import { loadRulesFile } from '../detectors/load-rules.js';
+import { Engine, type KnownSecret, type RuleSpec } from '../detectors/index.js';
+import { checkRuleExamples, loadRulesFile } from '../detectors/load-rules.js';
 import { defaultRules } from '../detectors/rules/index.js';
 
 export interface DetectionSetup {
@@ -17,9 +17,11 @@ export interface DetectionSetup {
 export async function buildDetection(config: Config, env: NodeJS.ProcessEnv, fingerprintKey: Buffer): Promise<DetectionSetup> {
   const notes: string[] = [];
   const rules = [...defaultRules];
+  const files: Array<{ file: string; rules: RuleSpec[] }> = [];
   for (const file of config.scan.rules) {
     const loaded = await loadRulesFile(file);
     rules.push(...loaded.rules);
+    files.push({ file, rules: loaded.rules });
     notes.push(...loaded.notes.map((n) => `${file}: ${n}`));
   }
 
@@ -41,5 +43,8 @@ export async function buildDetection(config: Config, env: NodeJS.ProcessEnv, fin
     });
   }
   config.scan.canaries.forEach((value, i) => known.push({ name: `canary-${i + 1}`, value, kind: 'canary' }));
-  return { engine: new Engine({ rules, fingerprintKey, knownSecrets: known }), notes };
+  const engine = new Engine({ rules, fingerprintKey, knownSecrets: known });
+  // The operator's rules carry their own examples: a file whose examples fail is refused like one that does not parse.
+  for (const f of files) checkRuleExamples(engine, f.file, f.rules);
+  return { engine, notes };
 }

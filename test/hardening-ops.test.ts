@@ -244,6 +244,27 @@ describe('state files', () => {
   });
 });
 
+describe("the operator's rule files (scan.rules)", () => {
+  test('a rule file whose examples fail stops the start, and a reload to one is refused with the running rules kept', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chokepoint-rules-'));
+    const good = join(dir, 'good.yaml');
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(good, "rules:\n  - id: zeta-key\n    regex: 'zeta_[0-9a-f]{32}'\n    examples:\n      positive: ['ZETA=zeta_7f3a9c1e5b2d8046a1c9e3f7b5d20648']\n");
+    writeFileSync(bad, "rules:\n  - id: zeta-key\n    regex: 'zeta_[0-9a-f]{32}'\n    examples:\n      negative: ['ZETA=zeta_7f3a9c1e5b2d8046a1c9e3f7b5d20648']\n");
+    const pools = `pools:\n  - name: ci\n    sources: [127.0.0.0/8]\n    mode: audit\n    allow: ["127.0.0.1/32:${origin.port}"]\n`;
+    await expect(startTestProxy(`scan: { rules: ["${bad}"] }\n${pools}`)).rejects.toThrow('bad.yaml: rule 1 (zeta-key): examples.negative[0] is found by this rule');
+    const running = await startTestProxy(`scan: { rules: ["${good}"] }\n${pools}`);
+    try {
+      expect(await running.rewrite(`scan: { rules: ["${bad}"] }\n${pools}`)).toBe(false);
+      expect(running.lines().find((l) => l.msg === 'config reload rejected; the running config stays')?.error).toContain('examples.negative[0]');
+    } finally {
+      logs.push(running.rawLog());
+      await running.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('one fingerprint key for many replicas (scan.fingerprintKey)', () => {
   const FLEET_KEY = Buffer.alloc(32, 0x5a).toString('base64');
   const replicaYaml = (key?: string): string => `

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { Engine } from '../detectors/index.js';
-import { literalPrefix, loadRulesFile, parseRules, parseRulesWithNotes, RulesFileError } from '../detectors/load-rules.js';
+import { checkRuleExamples, literalPrefix, loadRulesFile, parseRules, parseRulesWithNotes, RulesFileError } from '../detectors/load-rules.js';
+import { defaultRules } from '../detectors/rules/index.js';
 import { ALPHA_NUM, createRng } from './corpus/rng.js';
 
 const rng = createRng(77);
@@ -162,4 +163,33 @@ test('literalPrefix stops at classes, quantifiers and alternations', () => {
   expect(literalPrefix('(?:^|\\s)tok_[a-z]+')).toBe('');
   expect(literalPrefix('(abc|abd)x')).toBe('');
   expect(literalPrefix('sk\\.live_[a-z]+')).toBe('sk.live_');
+});
+
+describe("a rule's examples are its tests", () => {
+  const token = `zeta_${rng.chars('0123456789abcdef', 32)}`;
+  const yaml = (positive: string[], negative: string[]): string =>
+    `rules:\n  - id: zeta-key\n    regex: 'zeta_[0-9a-f]{32}'\n    examples:\n      positive: ${JSON.stringify(positive)}\n      negative: ${JSON.stringify(negative)}\n`;
+  const check = (text: string): readonly string[] => {
+    const rules = parseRules(text, 'yaml', 'team.yaml');
+    const engine = new Engine({ rules: [...defaultRules, ...rules], fingerprintKey: KEY });
+    return problemsOf(() => {
+      checkRuleExamples(engine, 'team.yaml', rules);
+      throw new Error('no problem');
+    });
+  };
+
+  test('examples that hold pass with the whole pack loaded', () => {
+    const rules = parseRules(yaml([`ZETA=${token}`], ['ZETA=zeta_not-hex', 'ZETA=${ZETA_KEY}']), 'yaml', 'team.yaml');
+    const engine = new Engine({ rules: [...defaultRules, ...rules], fingerprintKey: KEY });
+    expect(() => checkRuleExamples(engine, 'team.yaml', rules)).not.toThrow();
+  });
+
+  test('a positive not found and a negative found are both reported, by rule and number, never by text', () => {
+    const problems = check(yaml(['ZETA=zeta_short', `ZETA=${token}`], [`leaked ${token}`]));
+    expect(problems).toEqual([
+      'team.yaml: rule 1 (zeta-key): examples.positive[0] is not found by this rule',
+      'team.yaml: rule 1 (zeta-key): examples.negative[0] is found by this rule',
+    ]);
+    expect(problems.join('\n')).not.toContain(token);
+  });
 });

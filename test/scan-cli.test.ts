@@ -224,6 +224,17 @@ describe('chokepoint scan', () => {
     expect(missing.stderr).toMatch(/nope\.toml: cannot read rules file/);
   });
 
+  test("a rules file whose own examples fail exits 2, naming the rule and the example's number", () => {
+    writeFileSync(
+      join(dir, 'broken-examples.yaml'),
+      "rules:\n  - id: zeta-key\n    regex: 'zeta_[0-9a-f]{32}'\n    examples:\n      positive: ['ZETA=zeta_0123']\n",
+    );
+    const r = scan(['--rules', 'broken-examples.yaml', 'clean']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('broken-examples.yaml: rule 1 (zeta-key): examples.positive[0] is not found by this rule');
+    expect(r.stdout).toBe('');
+  });
+
   test('--rules adds a YAML rule and a gitleaks TOML rule that find custom tokens', () => {
     writeFileSync(
       join(dir, 'team.yaml'),

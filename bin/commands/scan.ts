@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { createContentScanner, type ContentFinding } from '../../detectors/decode.js';
 import { Engine, RuleError } from '../../detectors/engine.js';
-import { loadRulesFile, RulesFileError } from '../../detectors/load-rules.js';
+import { checkRuleExamples, loadRulesFile, RulesFileError } from '../../detectors/load-rules.js';
 import { defaultRules } from '../../detectors/rules/index.js';
 import { formatJsonl, formatSarif, formatText, type ReportedFinding } from '../../detectors/sarif.js';
 import type { RuleSpec } from '../../detectors/types.js';
@@ -90,13 +90,16 @@ export async function run(argv: string[]): Promise<number> {
   let rules: RuleSpec[];
   try {
     const user: RuleSpec[] = [];
+    const files: Array<{ file: string; rules: RuleSpec[] }> = [];
     for (const file of values.rules ?? []) {
       const loaded = await loadRulesFile(file);
       for (const note of loaded.notes) process.stderr.write(`chokepoint: note: ${note}\n`);
       user.push(...loaded.rules);
+      files.push({ file, rules: loaded.rules });
     }
     rules = [...defaultRules, ...user];
     engine = new Engine({ rules, fingerprintKey: await commandFingerprintKey(values['key-file']) });
+    for (const f of files) checkRuleExamples(engine, f.file, f.rules);
   } catch (err) {
     if (err instanceof RulesFileError || err instanceof RuleError || err instanceof ScanError || err instanceof KeyFileError) {
       process.stderr.write(`chokepoint: scan: ${err.message}\n`);
