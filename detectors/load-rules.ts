@@ -48,6 +48,7 @@ const VALIDATORS = [
   'cloudflare-crc32',
   'atlassian-crc32',
   'json-service-account',
+  'basic-credentials',
 ] as const;
 
 /** Capturing groups of an RE2 pattern, or an error message if it does not compile. */

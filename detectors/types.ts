@@ -13,7 +13,8 @@ export type ValidatorName =
   | 'luhn'
   | 'cloudflare-crc32'
   | 'atlassian-crc32'
-  | 'json-service-account'; // GCP service-account JSON has a private_key and client_email
+  | 'json-service-account' // GCP service-account JSON has a private_key and client_email
+  | 'basic-credentials'; // HTTP Basic: base64 of printable `user-id:password` (RFC 7617)
 
 /**
  * A rule is declarative data. Rules live one file per provider family under

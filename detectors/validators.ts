@@ -2,6 +2,7 @@
 // credential format whose structure is known (embedded checksums, alphabets,
 // decodable bodies). Each takes the candidate secret and returns true when it
 // has the structure of a real credential. Pure and cheap; no network.
+import { isUtf8 } from 'node:buffer';
 import { crc32, tokenChecksum } from './checksum.js';
 import type { ValidatorName } from './types.js';
 
@@ -210,6 +211,29 @@ export const jsonServiceAccount: Validator = (s) => {
   }
 };
 
+/**
+ * HTTP Basic credentials (RFC 7617): standard base64 (padding optional) of
+ * `user-id ":" password`, printable text (UTF-8 allowed), a password not empty. A word
+ * after `Basic` that is not such a thing (`Basic builders:<token>` in prose, `Basic
+ * realm=...`) decodes to binary or to text without a colon.
+ */
+export const basicCredentials: Validator = (s) => {
+  let end = s.length;
+  while (end > 0 && s.charCodeAt(end - 1) === 0x3d /* = */) end--;
+  if (end === 0 || end % 4 === 1 || s.length - end > 2) return false;
+  if (!allChars(s, 0, end, (c) => B62(c) || c === 0x2b || c === 0x2f)) return false;
+  const raw = Buffer.from(s.slice(0, end), 'base64');
+  if (!isUtf8(raw)) return false;
+  const text = raw.toString('utf8');
+  const colon = text.indexOf(':');
+  if (colon < 0 || colon === text.length - 1) return false;
+  for (const ch of text) {
+    const c = ch.codePointAt(0) as number;
+    if (c < 0x20 || c === 0x7f) return false;
+  }
+  return true;
+};
+
 export const validators: Readonly<Record<ValidatorName, Validator>> = {
   'github-crc32': githubCrc32,
   'npm-crc32': npmCrc32,
@@ -220,4 +244,5 @@ export const validators: Readonly<Record<ValidatorName, Validator>> = {
   'cloudflare-crc32': cloudflareCrc32,
   'atlassian-crc32': atlassianCrc32,
   'json-service-account': jsonServiceAccount,
+  'basic-credentials': basicCredentials,
 };

@@ -211,3 +211,20 @@ describe('json-service-account', () => {
     expect(jsonServiceAccount('[1,2,3]')).toBe(false);
   });
 });
+
+describe('basic-credentials', () => {
+  const b64 = (t: string): string => Buffer.from(t, 'utf8').toString('base64');
+  test('accepts base64 of user:password, padded or not, UTF-8 included, an empty user-id too', () => {
+    for (const t of ['ci-bot:Zq8uP3mX9tRw', 'deploy:pässwörd-2024', ':9f3kLm2Qp7Zx']) {
+      expect(validators['basic-credentials'](b64(t))).toBe(true);
+      expect(validators['basic-credentials'](b64(t).replace(/=+$/, ''))).toBe(true);
+    }
+  });
+  test('rejects words, binary, text without a colon or password, and control characters', () => {
+    for (const s of ['builders', 'realmxyz', Buffer.from([0x9f, 0x00, 0xfe, 0x11, 0x3a, 0x41]).toString('base64'), b64('no colon here'), b64('user:'), b64('user:pa\u0001ss')]) {
+      expect(validators['basic-credentials'](s), s).toBe(false);
+    }
+    expect(validators['basic-credentials']('dXNlcjpwYXNz===')).toBe(false);
+    expect(validators['basic-credentials']('dXNl-jpwYXNz')).toBe(false);
+  });
+});

@@ -165,12 +165,19 @@ export const rules: RuleSpec[] = [
     secretGroup: 1,
     keywords: ['authorization'],
     entropy: 3,
+    validator: 'basic-credentials',
     generic: true,
     allowlist: { stopwords: ['eW91cl91c2Vy', 'dXNlcm5hbWU6cGFzc3dvcmQ', 'dXNlcjpwYXNzd29yZA', 'YWxhZGRpbjpvcGVuc2VzYW1l'] },
     destinations: [],
     examples: {
       positive: ['Authorization: @@http-basic-auth@@', '$ curl -H "Authorization: @@http-basic-auth@@" https://artifacts.acme-corp.net/repo/'],
-      negative: ['Authorization: Basic ***', 'Authorization: Basic <base64(user:pass)>', 'Authorization: Basic dXNlcjpwYXNzd29yZA=='],
+      negative: [
+        'Authorization: Basic ***',
+        'Authorization: Basic <base64(user:pass)>',
+        'Authorization: Basic dXNlcjpwYXNzd29yZA==',
+        '# Proxy-Authorization: Basic builders:<token>',
+        'Authorization: Basic realm="registry"',
+      ],
     },
   },
   {
