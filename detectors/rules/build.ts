@@ -12,6 +12,21 @@ export const ASSIGN = String.raw`["']?\s{0,4}(?:=>|:=|[=:]|\s)\s{0,4}["'\x60]?${
 export const TAIL = String.raw`[\w.-]{0,32}?`;
 export const UUID = String.raw`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`;
 
+// The forge, cloud, registry and infrastructure families use the same boundaries with the
+// colour code's parameters capped at 12 characters, and a 30-character name tail.
+/** Left boundary: start, an ANSI colour sequence (at most 12 parameter characters), or a non-word character. */
+export const B = String.raw`(?:^|\x1b\[[0-9;]{0,12}m|[^A-Za-z0-9_])`;
+/** Right boundary for `[A-Za-z0-9_]` tokens. */
+export const E = String.raw`(?:[^A-Za-z0-9_]|$)`;
+/** Right boundary for base64 values. */
+export const E64 = String.raw`(?:[^A-Za-z0-9+/=]|$)`;
+/** An optional ANSI colour sequence, parameters capped. */
+export const SGR12 = String.raw`(?:\x1b\[[0-9;]{0,12}m)?`;
+/** ASSIGN with the capped colour sequence. */
+export const ASSIGN12 = String.raw`["']?\s{0,4}(?:=>|:=|[=:]|\s)\s{0,4}["'\x60]?${SGR12}`;
+/** Characters that may follow a provider name before the assignment (`_API_KEY`, `.token`). */
+export const TAIL30 = String.raw`[\w.-]{0,30}?`;
+
 export interface Opts {
   entropy?: number;
   maxLength?: number;

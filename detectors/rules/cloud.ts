@@ -2,22 +2,7 @@
 // Heroku, Cloudflare, Fly.io, Linode, Vultr, Scaleway, Hetzner, Tencent, Yandex, Backblaze.
 // All example values are synthetic (random), never real credentials.
 import type { RuleSpec } from '../types.js';
-
-/** Left boundary: start of window or a character that cannot continue a token. */
-const B = String.raw`(?:^|\x1b\[[0-9;]{0,12}m|[^A-Za-z0-9_])`;
-/** Right boundary for `[A-Za-z0-9_]` tokens. */
-const E = String.raw`(?:[^A-Za-z0-9_]|$)`;
-/** Right boundary for tokens that may contain `-`. */
-const ED = String.raw`(?:[^A-Za-z0-9_-]|$)`;
-/** Right boundary for base64 values. */
-const E64 = String.raw`(?:[^A-Za-z0-9+/=]|$)`;
-/** An assignment between a name and its value: `=`, `:`, `:=`, `=>`, quotes, or a flag's space. */
-/** An ANSI colour sequence (coloured CI logs put one between a name and its value). */
-const SGR = String.raw`(?:\x1b\[[0-9;]{0,12}m)?`;
-const ASSIGN = String.raw`["']?\s{0,4}(?:=>|:=|[=:]|\s)\s{0,4}["'\x60]?${SGR}`;
-/** Characters that may follow a provider name before the assignment (`_API_KEY`, `.token`). */
-const TAIL = String.raw`[\w.-]{0,30}?`;
-const UUID = String.raw`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`;
+import { B, E, R as ED, E64, ASSIGN12 as ASSIGN, TAIL30 as TAIL, UUID } from './build.js';
 
 /** More than 1600 base64 characters (exact counts, anchored: one RE2 thread). */
 const B64_OVER_1600 = String.raw`[A-Za-z0-9/+]{1000}[A-Za-z0-9/+]{601}`;

@@ -6,8 +6,8 @@
 // particular, so every place they go is worth a look.
 // Example values are synthetic: `@@rule-id@@` markers expand from test/corpus/gen/generic.ts.
 import type { RuleSpec } from '../types.js';
+import { SGR } from './build.js';
 
-const SGR = String.raw`(?:\x1b\[[0-9;]*m)?`;
 /** Characters of an assigned value: no whitespace, quotes, template or call syntax. */
 const V = String.raw`[^\s"'\x60$<>{}()\[\],;&\\]`;
 /** What may follow an assigned value. */

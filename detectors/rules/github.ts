@@ -2,13 +2,8 @@
 // user-to-server and refresh tokens, app client secrets, runner registration tokens.
 // GitHub App private keys are PEM blocks (see keys.ts). All example values are synthetic.
 import type { RuleSpec } from '../types.js';
+import { B, E, ASSIGN12 as ASSIGN, TAIL30 as TAIL } from './build.js';
 
-const B = String.raw`(?:^|\x1b\[[0-9;]{0,12}m|[^A-Za-z0-9_])`;
-const E = String.raw`(?:[^A-Za-z0-9_]|$)`;
-/** An ANSI colour sequence (coloured CI logs put one between a name and its value). */
-const SGR = String.raw`(?:\x1b\[[0-9;]{0,12}m)?`;
-const ASSIGN = String.raw`["']?\s{0,4}(?:=>|:=|[=:]|\s)\s{0,4}["'\x60]?${SGR}`;
-const TAIL = String.raw`[\w.-]{0,30}?`;
 
 const GITHUB = ['api.github.com', 'github.com', '*.github.com', 'uploads.github.com', '*.githubusercontent.com', 'ghcr.io'];
 

@@ -3,11 +3,9 @@
 // feature-flag tokens, and the session cookie. Self-managed hosts are added by
 // operators. All example values are synthetic.
 import type { RuleSpec } from '../types.js';
+import { R as ED, SGR12 as SGR } from './build.js';
 
 const B = String.raw`(?:^|\x1b\[[0-9;]{0,12}m|[^A-Za-z0-9_-])`;
-const ED = String.raw`(?:[^A-Za-z0-9_-]|$)`;
-/** An ANSI colour sequence (coloured CI logs put one between a name and its value). */
-const SGR = String.raw`(?:\x1b\[[0-9;]{0,12}m)?`;
 
 const GITLAB = ['gitlab.com', '*.gitlab.com', 'registry.gitlab.com'];
 

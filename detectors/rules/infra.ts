@@ -5,15 +5,8 @@
 // Figma, Notion, Asana, Airtable, Prefect, Harness, Drone, Codecov, Fastly, Render,
 // Railway, Infracost. All example values are synthetic.
 import type { RuleSpec, Severity } from '../types.js';
+import { B, E, R as ED, ASSIGN12 as ASSIGN, TAIL30 as TAIL, UUID } from './build.js';
 
-const B = String.raw`(?:^|\x1b\[[0-9;]{0,12}m|[^A-Za-z0-9_])`;
-const E = String.raw`(?:[^A-Za-z0-9_]|$)`;
-const ED = String.raw`(?:[^A-Za-z0-9_-]|$)`;
-/** An ANSI colour sequence (coloured CI logs put one between a name and its value). */
-const SGR = String.raw`(?:\x1b\[[0-9;]{0,12}m)?`;
-const ASSIGN = String.raw`["']?\s{0,4}(?:=>|:=|[=:]|\s)\s{0,4}["'\x60]?${SGR}`;
-const TAIL = String.raw`[\w.-]{0,30}?`;
-const UUID = String.raw`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`;
 
 interface Extra {
   entropy?: number;

@@ -2,15 +2,8 @@
 // JFrog Artifactory, Sonatype Nexus / Maven Central, Bitbucket, Hex.pm, Packagist,
 // Clojars, Quay, Maven, Gradle Plugin Portal, Anaconda. All example values are synthetic.
 import type { RuleSpec } from '../types.js';
+import { B, E, R as ED, E64, SGR12 as SGR, ASSIGN12 as ASSIGN, TAIL30 as TAIL } from './build.js';
 
-const B = String.raw`(?:^|\x1b\[[0-9;]{0,12}m|[^A-Za-z0-9_])`;
-const E = String.raw`(?:[^A-Za-z0-9_]|$)`;
-const ED = String.raw`(?:[^A-Za-z0-9_-]|$)`;
-const E64 = String.raw`(?:[^A-Za-z0-9+/=]|$)`;
-/** An ANSI colour sequence (coloured CI logs put one between a name and its value). */
-const SGR = String.raw`(?:\x1b\[[0-9;]{0,12}m)?`;
-const ASSIGN = String.raw`["']?\s{0,4}(?:=>|:=|[=:]|\s)\s{0,4}["'\x60]?${SGR}`;
-const TAIL = String.raw`[\w.-]{0,30}?`;
 
 const NPM = ['registry.npmjs.org', '*.npmjs.org', 'registry.yarnpkg.com'];
 const PYPI = ['upload.pypi.org', 'pypi.org', 'test.pypi.org'];
