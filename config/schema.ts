@@ -120,6 +120,7 @@ export const configSchema = z
       .object({
         timeout: duration('5s'),
         servers: z.array(z.string()).optional().describe('resolver addresses; default: the system resolver'),
+        cacheTtl: duration('30s').describe("longest reuse of an answer (answers from dns.servers keep their TTL when shorter); '0s' looks up every request"),
       })
       .strict()
       .prefault({}),

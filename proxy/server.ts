@@ -38,7 +38,9 @@ export type Exchange = Omit<EgressEvent, 'type' | 'durationMs'>;
 export class ProxyServer {
   readonly bus: EventBus;
   private runtime: Runtime;
-  private readonly resolve: Resolve;
+  private resolve: Resolve;
+  /** Set when the caller gave the resolver (tests): a reload keeps it. */
+  private readonly resolveGiven: boolean;
   private readonly server: http.Server;
   /** WebSocket upgrades on plain HTTP (http-proxy). */
   private readonly wsForwarder: httpProxy;
@@ -60,7 +62,8 @@ export class ProxyServer {
   constructor(options: ProxyServerOptions) {
     this.bus = options.bus ?? new EventBus();
     this.runtime = compileRuntime(options.config);
-    this.resolve = options.resolve ?? systemResolver(options.config.dns.servers);
+    this.resolve = options.resolve ?? systemResolver(options.config.dns.servers, options.config.dns.cacheTtl);
+    this.resolveGiven = options.resolve !== undefined;
     const { timeouts } = options.config;
     this.engine = options.engine;
     this.agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256, timeout: timeouts.idle });
@@ -91,6 +94,9 @@ export class ProxyServer {
     const previous = this.runtime.config;
     this.runtime = compileRuntime(config);
     this.engine = engine;
+    // Other DNS servers or cache lifetime: a new resolver (and an empty cache) from now on.
+    const dnsChanged = previous.dns.cacheTtl !== config.dns.cacheTtl || (previous.dns.servers ?? []).join(',') !== (config.dns.servers ?? []).join(',');
+    if (dnsChanged && !this.resolveGiven) this.resolve = systemResolver(config.dns.servers, config.dns.cacheTtl);
     // The forwarder (and its keep-alive pools) only changes with what it is built from:
     // a new one per reload would leave a pool of idle upstream sockets behind each reload
     // until timeouts.idle.
