@@ -54,7 +54,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   const env = options.env ?? process.env;
   ensureStateDir(config.stateDir);
   const fingerprintKey = fingerprintKeyFor(config, { create: true }) as Buffer;
-  const detection = await buildDetection(config, env, fingerprintKey);
+  let detection = await buildDetection(config, env, fingerprintKey);
   for (const note of detection.notes) logger.warn(note);
 
   let issuer: LeafIssuer | undefined;
@@ -109,7 +109,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     try {
       const next = loadConfigFile(options.configPath, env);
       // A changed scan.fingerprintKey takes effect with the new rules: fingerprints from here on use it.
-      const nextDetection = await buildDetection(next, env, fingerprintKeyFor(next, { create: true }) as Buffer);
+      const nextDetection = await buildDetection(next, env, fingerprintKeyFor(next, { create: true }) as Buffer, detection);
       for (const note of nextDetection.notes) logger.warn(note);
       if (next.listen !== proxy.config.listen || next.admin.listen !== proxy.config.admin.listen) {
         logger.warn('listen addresses changed in the config: they take effect on restart');
@@ -117,6 +117,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       if (interceptsAnywhere(next) && !issuer) logger.warn('interception turned on in the config: it takes effect on restart');
       proxy.reload(next, nextDetection.engine);
       logs.setEngine(nextDetection.engine);
+      detection = nextDetection;
       metrics.initPools(next);
       bus.emit({ type: 'reload', result: 'success', source: options.configPath });
       return true;

@@ -2,6 +2,7 @@
 // files, the known secrets (values of named environment variables and files) and the
 // canaries. Built at start and on every reload; reading files and env happens here, at
 // the edge, so the engine itself stays pure.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config/index.js';
 import { Engine, type KnownSecret, type RuleSpec } from '../detectors/index.js';
@@ -12,9 +13,22 @@ export interface DetectionSetup {
   engine: Engine;
   /** What was left out and why (unset env vars...), for the start-up log. Never values. */
   notes: string[];
+  /**
+   * A digest of everything the engine is built from (rules, known secrets, canaries,
+   * fingerprint key): equal digests make the same engine. Kept in memory only.
+   */
+  digest: string;
 }
 
-export async function buildDetection(config: Config, env: NodeJS.ProcessEnv, fingerprintKey: Buffer): Promise<DetectionSetup> {
+/**
+ * Builds the engine for `config`, or hands back `previous.engine` when nothing it is built
+ * from has changed (a reload that touched pools or allowlists only). A kept engine keeps
+ * what it learned: RE2 builds its DFA states as input arrives (a new engine scans at
+ * about a third of its speed for its first tens of MiB) and the clean header and URL
+ * memory is per engine. Rule files and known-secret files are read again every time,
+ * so a changed file is a changed engine.
+ */
+export async function buildDetection(config: Config, env: NodeJS.ProcessEnv, fingerprintKey: Buffer, previous?: DetectionSetup): Promise<DetectionSetup> {
   const notes: string[] = [];
   const rules = [...defaultRules];
   const files: Array<{ file: string; rules: RuleSpec[] }> = [];
@@ -43,8 +57,10 @@ export async function buildDetection(config: Config, env: NodeJS.ProcessEnv, fin
     });
   }
   config.scan.canaries.forEach((value, i) => known.push({ name: `canary-${i + 1}`, value, kind: 'canary' }));
+  const digest = createHash('sha256').update(JSON.stringify([rules, known])).update(fingerprintKey).digest('hex');
+  if (previous?.digest === digest) return { engine: previous.engine, notes, digest };
   const engine = new Engine({ rules, fingerprintKey, knownSecrets: known });
   // The operator's rules carry their own examples: a file whose examples fail is refused like one that does not parse.
   for (const f of files) checkRuleExamples(engine, f.file, f.rules);
-  return { engine, notes };
+  return { engine, notes, digest };
 }
