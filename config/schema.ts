@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { parseEntry } from './entries.js';
 import { shippedGroups } from './groups.js';
-import { parseDuration, parseSize } from './units.js';
+import { parseBase64Key, parseDuration, parseSize } from './units.js';
 
 /** A `host:port` or `[v6]:port` listen address. */
 const listenAddress = z
@@ -179,7 +179,7 @@ export const configSchema = z
           .string()
           .superRefine((text, ctx) => {
             // Never echo the value: it is the key that keeps fingerprints from being guessed.
-            if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text) || Buffer.from(text, 'base64').length < 32) {
+            if (parseBase64Key(text, 32) === undefined) {
               ctx.addIssue({ code: 'custom', message: 'must be base64 of at least 32 bytes (make one with: openssl rand -base64 32)' });
             }
           })

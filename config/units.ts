@@ -31,3 +31,21 @@ export function parseSize(value: number | string): number | undefined {
   const unit = SIZE_UNITS[(m[2] || 'b').toLowerCase()];
   return unit === undefined ? undefined : Math.round(Number(m[1]) * unit);
 }
+
+/**
+ * The bytes of a key written as standard base64 (padding optional, nothing else), when
+ * they are at least `minBytes` long; undefined otherwise. For keys given in the config or
+ * the environment: the caller's message names the key, never echoes it.
+ */
+export function parseBase64Key(text: string, minBytes: number): Buffer | undefined {
+  let end = text.length;
+  while (end > 0 && text.charCodeAt(end - 1) === 0x3d /* = */) end--;
+  if (end === 0 || text.length - end > 2) return undefined;
+  for (let i = 0; i < end; i++) {
+    const c = text.charCodeAt(i);
+    const ok = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2b || c === 0x2f;
+    if (!ok) return undefined;
+  }
+  const key = Buffer.from(text, 'base64');
+  return key.length >= minBytes ? key : undefined;
+}

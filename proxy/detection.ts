@@ -23,10 +23,10 @@ export interface DetectionSetup {
 /**
  * Builds the engine for `config`, or hands back `previous.engine` when nothing it is built
  * from has changed (a reload that touched pools or allowlists only). A kept engine keeps
- * what it learned: RE2 builds its DFA states as input arrives (a new engine scans at
- * about a third of its speed for its first tens of MiB) and the clean header and URL
- * memory is per engine. Rule files and known-secret files are read again every time,
- * so a changed file is a changed engine.
+ * what it learned: RE2 builds its DFA states as input arrives (a new engine starts at a
+ * quarter of its speed and takes tens of MiB to catch up, see bench/warmup.ts), and the
+ * clean header and URL memory is per engine. Rule files and known-secret files are read
+ * again every time, so a changed file is a changed engine.
  */
 export async function buildDetection(config: Config, env: NodeJS.ProcessEnv, fingerprintKey: Buffer, previous?: DetectionSetup): Promise<DetectionSetup> {
   const notes: string[] = [];

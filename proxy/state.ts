@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseBase64Key } from '../config/units.js';
 
 export class StateError extends Error {
   override readonly name = 'StateError';
@@ -74,10 +75,8 @@ export class KeyFileError extends Error {
 export async function commandFingerprintKey(keyFile: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<Buffer> {
   const shared = env['CHOKEPOINT_FINGERPRINT_KEY'];
   if (keyFile === undefined && shared) {
-    const key = Buffer.from(shared, 'base64');
-    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(shared) || key.length < 32) {
-      throw new KeyFileError('CHOKEPOINT_FINGERPRINT_KEY must be base64 of at least 32 bytes (openssl rand -base64 32)');
-    }
+    const key = parseBase64Key(shared, 32);
+    if (key === undefined) throw new KeyFileError('CHOKEPOINT_FINGERPRINT_KEY must be base64 of at least 32 bytes (openssl rand -base64 32)');
     return key;
   }
   const path = keyFile ?? join(env['CHOKEPOINT_STATE_DIR'] || '.chokepoint', 'fingerprint.key');
