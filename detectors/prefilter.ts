@@ -98,7 +98,7 @@ export interface DirectLiteral {
 export class Prefilter {
   /** The alternation, longest literal first; run with `search` on the rest of the input. */
   readonly re: RE2 | undefined;
-  /** Literals found with Buffer.indexOf (not in `re`, never reported by `targetsAt`). */
+  /** Literals found with Buffer.indexOf (not in `re`, never reported by `hitAt`). */
   readonly direct: readonly DirectLiteral[];
   /** Length in bytes of the longest literal: a hit is settled once this many bytes follow its start. */
   readonly maxLiteralBytes: number;
