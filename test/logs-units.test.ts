@@ -122,6 +122,61 @@ describe('ANSI and carriage-return normalisation', () => {
   });
 });
 
+/**
+ * The normaliser's definition, byte by byte (the state machine the fast version skips
+ * text with): ESC sequences dropped, a byte that breaks one read again as text, CR -> space.
+ */
+function referenceNormalize(input: Buffer): Buffer {
+  const out: number[] = [];
+  let state: 'text' | 'esc' | 'csi' | 'osc' | 'oscEsc' | 'escInter' = 'text';
+  let osc = 0;
+  for (let i = 0; i < input.length; i++) {
+    const b = input[i] as number;
+    const again = (): void => {
+      state = 'text';
+      i--;
+    };
+    if (state === 'text') {
+      if (b === 0x1b) state = 'esc';
+      else out.push(b === 0x0d ? 0x20 : b);
+    } else if (state === 'esc') {
+      if (b === 0x5b) state = 'csi';
+      else if (b === 0x5d) [state, osc] = ['osc', 0];
+      else if (b >= 0x20 && b <= 0x2f) state = 'escInter';
+      else if (b >= 0x30 && b <= 0x7e) state = 'text';
+      else again();
+    } else if (state === 'csi' || state === 'escInter') {
+      if (b >= (state === 'csi' ? 0x40 : 0x30) && b <= 0x7e) state = 'text';
+      else if (b < 0x20 || b > 0x7e) again();
+    } else if (state === 'osc') {
+      if (b === 0x07) state = 'text';
+      else if (b === 0x1b) state = 'oscEsc';
+      else if (++osc > 4096 || b === 0x0a) again();
+    } else {
+      state = 'text';
+      if (b !== 0x5c) i--;
+    }
+  }
+  return Buffer.from(out);
+}
+
+test('the normaliser gives what its byte-by-byte definition gives, in any chunking', () => {
+  const piece = fc.oneof(
+    fc.constantFrom('\x1b[', '\x1b]', '\x1b(', '\x1b\\', '\x1b', '\x07', '\r', '\n', '\r\n', '0;31m', '[0K', 'm', '\u00e9', '\x00', '\x7f'),
+    fc.string({ unit: fc.constantFrom('a', 'Z', ' ', '0', ';', '%', '/'), maxLength: 12 }),
+  );
+  fc.assert(
+    fc.property(fc.array(piece, { maxLength: 60 }), fc.array(fc.nat(), { maxLength: 8 }), (pieces, cuts) => {
+      const input = Buffer.from(pieces.join(''), 'utf8');
+      const expected = referenceNormalize(input);
+      expect(normalizeAnsi(input)).toEqual(expected);
+      const n = new AnsiNormalizer();
+      expect(Buffer.concat(ranges(input.length, cuts).map(([a, b]) => n.write(input.subarray(a, b))))).toEqual(expected);
+    }),
+    { numRuns: 500 },
+  );
+});
+
 describe('job streams', () => {
   function streamsWith(found: FindingEvent[], opts: { maxStreams?: number; now?: () => number } = {}): LogStreams {
     return new LogStreams({ engine, maxStreams: opts.maxStreams ?? 10, idleMs: 1000, onFinding: (e) => found.push(e), ...(opts.now ? { now: opts.now } : {}) });

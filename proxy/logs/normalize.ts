@@ -46,14 +46,24 @@ export class AnsiNormalizer {
       return out;
     }
     const out = Buffer.allocUnsafe(chunk.length);
+    const len = chunk.length;
     let n = 0;
-    for (let i = 0; i < chunk.length; i++) {
+    let i = 0;
+    while (i < len) {
+      if (this.state === State.Text) {
+        // Text runs to the next ESC: copied whole (its CRs are turned into spaces below).
+        const esc = chunk.indexOf(ESC, i);
+        const end = esc < 0 ? len : esc;
+        if (end > i) n += chunk.copy(out, n, i, end);
+        if (esc < 0) break;
+        this.state = State.Esc;
+        i = esc + 1;
+        continue;
+      }
       const b = chunk[i] as number;
+      /** The byte ends a broken sequence and is read again as text. */
+      let again = false;
       switch (this.state) {
-        case State.Text:
-          if (b === ESC) this.state = State.Esc;
-          else out[n++] = b === CR ? SPACE : b;
-          break;
         case State.Esc:
           if (b === 0x5b /* [ */) this.state = State.Csi;
           else if (b === 0x5d /* ] */) {
@@ -64,7 +74,7 @@ export class AnsiNormalizer {
           else {
             // ESC followed by a control or non-ASCII byte: not a sequence; keep the byte.
             this.state = State.Text;
-            i--;
+            again = true;
           }
           break;
         case State.Csi:
@@ -72,7 +82,7 @@ export class AnsiNormalizer {
           else if (b < 0x20 || b > 0x7e) {
             // Broken sequence: end it and treat the byte as text.
             this.state = State.Text;
-            i--;
+            again = true;
           }
           break;
         case State.Osc:
@@ -80,23 +90,27 @@ export class AnsiNormalizer {
           else if (b === ESC) this.state = State.OscEsc;
           else if (++this.oscLength > MAX_OSC || b === 0x0a) {
             this.state = State.Text;
-            i--;
+            again = true;
           }
           break;
         case State.EscInter:
           if (b >= 0x30 && b <= 0x7e) this.state = State.Text;
           else if (b < 0x20 || b > 0x7e) {
             this.state = State.Text;
-            i--;
+            again = true;
           }
           break;
         case State.OscEsc:
           this.state = State.Text;
-          if (b !== 0x5c /* \ */) i--;
+          if (b !== 0x5c /* \ */) again = true;
           break;
       }
+      if (!again) i++;
     }
-    return out.subarray(0, n);
+    // Only text was copied (sequence bytes never are), so every CR left is the text's.
+    const kept = out.subarray(0, n);
+    for (let k = kept.indexOf(CR); k >= 0; k = kept.indexOf(CR, k + 1)) kept[k] = SPACE;
+    return kept;
   }
 }
 
