@@ -325,8 +325,28 @@ export async function handleExchange(
  */
 const CLEAN_LINES_MAX = 10_000;
 const cleanLineKey = randomBytes(32).toString('base64');
-const cleanLines = new WeakMap<Engine, Set<string>>();
-const cleanUrls = new WeakMap<Engine, Set<string>>();
+
+/** Digests of the request targets and header lines one engine found clean (kept apart). */
+interface CleanMemory {
+  urls: Set<string>;
+  lines: Set<string>;
+}
+const cleanMemory = new WeakMap<Engine, CleanMemory>();
+
+function memoryOf(engine: Engine): CleanMemory {
+  let m = cleanMemory.get(engine);
+  if (!m) {
+    m = { urls: new Set(), lines: new Set() };
+    cleanMemory.set(engine, m);
+  }
+  return m;
+}
+
+/** Keep a clean digest; a full memory starts over rather than growing. */
+function remember(set: Set<string>, digest: string): void {
+  if (set.size >= CLEAN_LINES_MAX) set.clear();
+  set.add(digest);
+}
 
 /**
  * SHA-256 of a random per-process key followed by the line: a keyed hash (nothing leaves
@@ -341,44 +361,29 @@ function lineDigest(name: string, value: string | string[]): string {
 
 /**
  * scanUrl, skipping a request target seen clean before (the same keyed-hash memory as for
- * header lines, kept apart): the jobs of a fleet fetch the same package and image URLs.
+ * header lines): the jobs of a fleet fetch the same package and image URLs.
  */
 export function scanUrlCached(engine: Engine, path: string): Finding[] {
-  let clean = cleanUrls.get(engine);
-  if (!clean) {
-    clean = new Set();
-    cleanUrls.set(engine, clean);
-  }
+  const { urls } = memoryOf(engine);
   const digest = lineDigest('', path);
-  if (clean.has(digest)) return [];
+  if (urls.has(digest)) return [];
   const found = scanUrl(engine, path);
-  if (found.length === 0) {
-    if (clean.size >= CLEAN_LINES_MAX) clean.clear();
-    clean.add(digest);
-  }
+  if (found.length === 0) remember(urls, digest);
   return found;
 }
 
 /** scanHeaders (each header on its own, as it scans them), skipping lines seen clean before. */
 export function scanHeadersCached(engine: Engine, headers: Record<string, string | string[] | undefined>): Array<Finding & { header: string }> {
-  let clean = cleanLines.get(engine);
-  if (!clean) {
-    clean = new Set();
-    cleanLines.set(engine, clean);
-  }
+  const { lines } = memoryOf(engine);
   const out: Array<Finding & { header: string }> = [];
   for (const name of Object.keys(headers)) {
     const value = headers[name];
     if (value === undefined) continue;
     const digest = lineDigest(name, value);
-    if (clean.has(digest)) continue;
+    if (lines.has(digest)) continue;
     const found = scanHeaders(engine, { [name]: value });
-    if (found.length > 0) {
-      out.push(...found);
-      continue;
-    }
-    if (clean.size >= CLEAN_LINES_MAX) clean.clear();
-    clean.add(digest);
+    if (found.length > 0) out.push(...found);
+    else remember(lines, digest);
   }
   return out;
 }
