@@ -166,16 +166,17 @@ export function checkHello(hello: HelloResult, host: string, requireSni: boolean
 }
 
 /**
- * Reads of every tunnel's upstream land in this one buffer and are written to the client
- * at once. A piped socket gets a fresh 64 KiB buffer per read instead: allocation and
- * page faults made up most of a tunnel's CPU (profiled: ~0.6 ms per MiB with pipe,
- * ~0.35 with this). Safe because the callback writes synchronously: when the kernel
- * takes all of it, the buffer is free again before the next read of any socket; when
- * not, the written bytes stay referenced by the client's queue, so that tunnel reads
- * into a buffer of its own next, and stops reading while the client is over its
- * high-water mark (backpressure, as pipe does).
+ * Reads of every tunnel's upstream land in one shared buffer and are written to the client
+ * at once. A piped socket gets a fresh 64 KiB buffer per read instead: allocation and page
+ * faults made up most of a tunnel's CPU (profiled: ~0.6 ms per MiB with pipe, ~0.35 with
+ * this). A write the kernel takes whole frees the buffer before the next read of any
+ * socket. A write it does not take stays queued on the client, still pointing into the
+ * buffer: then the buffer is handed to that queue and a new one is made for every tunnel's
+ * next read. (Keeping only the writing tunnel off it is not enough: another tunnel's read
+ * would overwrite the queued bytes, and send its data to the wrong client.)
  */
-const SHARED_READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+const READ_BUFFER_BYTES = 64 * 1024;
+let sharedReadBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
 
 interface RelayDown {
   onread: net.OnReadOpts;
@@ -185,16 +186,16 @@ interface RelayDown {
 
 /** Upstream → client relay with byte counting and backpressure, for `net.connect({ onread })`. */
 function relayDown(client: Socket, count: (n: number) => void): RelayDown {
-  let pending = false; // the last chunk still sits in the client's write queue
   const relay: RelayDown = {
     source: undefined,
     onread: {
-      buffer: () => (pending ? Buffer.allocUnsafe(64 * 1024) : SHARED_READ_BUFFER),
+      buffer: () => sharedReadBuffer,
       callback: (n: number, buf: Uint8Array): boolean => {
         if (client.destroyed) return false;
         count(n);
         const ok = client.write(buf.subarray(0, n));
-        pending = client.writableLength > 0;
+        // Queued, not yet written: those bytes live in the shared buffer; give it up.
+        if (client.writableLength > 0 && buf === sharedReadBuffer) sharedReadBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
         if (ok) return true;
         client.once('drain', () => relay.source?.resume());
         return false;

@@ -391,6 +391,57 @@ describe('backpressure', () => {
     t.socket.destroy();
   }, 60_000);
 
+  test("bytes a tunnel's client has not taken yet are never overwritten by another tunnel's (no cross-tunnel data)", async () => {
+    const SIZE = 16 * 1024 * 1024;
+    /** A TCP server that speaks first: SIZE bytes of one letter, then closes. */
+    const filler = async (letter: string): Promise<net.Server> => {
+      const server = net.createServer((s) => {
+        s.on('error', () => undefined);
+        s.end(Buffer.alloc(SIZE, letter));
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      return server;
+    };
+    const [a, b] = await Promise.all([filler('a'), filler('b')]);
+    const portOf = (srv: net.Server): number => (srv.address() as net.AddressInfo).port;
+    const proxy = await startTestProxy(`
+pools:
+  - name: ci
+    sources: [127.0.0.0/8]
+    mode: enforce
+    allow: ["127.0.0.1/32:${portOf(a)}", "127.0.0.1/32:${portOf(b)}"]
+`);
+    /** Everything a tunnel delivers: its length, and how many bytes are not `letter`. */
+    const drain = (socket: net.Socket, letter: number): Promise<{ bytes: number; foreign: number }> =>
+      new Promise((resolve) => {
+        let bytes = 0;
+        let foreign = 0;
+        socket.on('data', (c: Buffer) => {
+          bytes += c.length;
+          for (const x of c) if (x !== letter) foreign++;
+        });
+        socket.once('close', () => resolve({ bytes, foreign }));
+      });
+    try {
+      // Tunnel A's client stops reading: its bytes queue in the proxy while B streams.
+      const ta = await openTunnel(proxy.port, `127.0.0.1:${portOf(a)}`);
+      ta.socket.pause();
+      await stalled(() => ta.socket.readableLength);
+      const tb = await openTunnel(proxy.port, `127.0.0.1:${portOf(b)}`);
+      const drainingB = drain(tb.socket, 0x62);
+      tb.socket.resume();
+      const gotB = await drainingB;
+      const gotA = drain(ta.socket, 0x61);
+      ta.socket.resume();
+      expect(gotB).toEqual({ bytes: SIZE, foreign: 0 });
+      expect(await gotA).toEqual({ bytes: SIZE, foreign: 0 });
+    } finally {
+      await proxy.close();
+      a.close();
+      b.close();
+    }
+  }, 60_000);
+
   test('a fast client and an upstream that does not read: the proxy stops reading the client (tunnel and streamed upload)', async () => {
     const pushInto = async (socket: net.Socket): Promise<number> => {
       let accepted = 0;

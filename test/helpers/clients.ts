@@ -73,7 +73,10 @@ export function rawRequest(port: number, data: string | Buffer, timeoutMs = 2000
   });
 }
 
-/** Open a CONNECT tunnel and return the socket after the proxy's answer (or the refusal text). */
+/**
+ * Open a CONNECT tunnel and return the socket after the proxy's answer (or the refusal
+ * text). When the upstream spoke first, the socket comes back paused with those bytes unread.
+ */
 export function openTunnel(
   port: number,
   authority: string,
@@ -90,7 +93,12 @@ export function openTunnel(
       if (end < 0) return;
       socket.off('data', onData);
       const rest = Buffer.from(buf.slice(end + 4), 'latin1');
-      if (rest.length > 0) socket.unshift(rest);
+      // Bytes that came with the answer go back for the caller, who gets the socket paused
+      // (a flowing socket with no listener would drop them); a 'data' listener then needs resume().
+      if (rest.length > 0) {
+        socket.pause();
+        socket.unshift(rest);
+      }
       resolve({ socket, status: Number(buf.split(' ')[1]), head: buf.slice(0, end) });
     };
     socket.on('data', onData);
