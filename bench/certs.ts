@@ -4,7 +4,7 @@
 // Run: npx tsx bench/certs.ts [N]
 import { createPrivateKey } from 'node:crypto';
 import forge from 'node-forge';
-import { createCa, createLeafIssuer } from '../proxy/ca.js';
+import { createCa, createLeafIssuer } from '../proxy/wire/ca.js';
 import { timeMs } from './lib/stats.js';
 
 const n = Number(process.argv[2] ?? 100);

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { loadConfigFile } from '../config/index.js';
-import { createLogger } from '../proxy/access-log.js';
+import { createLogger } from '../proxy/events/access-log.js';
 import { startApp } from '../proxy/app.js';
 import { describeMachine, machine } from './lib/machine.js';
 

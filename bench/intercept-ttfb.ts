@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../config/index.js';
 import { startApp } from '../proxy/app.js';
-import { createLogger } from '../proxy/access-log.js';
+import { createLogger } from '../proxy/events/access-log.js';
 import { createTestCa } from '../test/helpers/certs.js';
 import { startHttpsOrigin } from '../test/helpers/origin.js';
 import { describeMachine, machine, packageVersions } from './lib/machine.js';

@@ -5,15 +5,15 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { ConfigError, loadConfigFile } from '../config/index.js';
-import { accessLogSink, createLogger } from './access-log.js';
-import { createAdminServer } from './admin.js';
-import { EventBus } from './events.js';
-import { createLeafIssuer, loadCa, type LeafIssuer } from './ca.js';
+import { accessLogSink, createLogger } from './events/access-log.js';
+import { createAdminServer } from './wire/admin.js';
+import { EventBus } from './events/events.js';
+import { createLeafIssuer, loadCa, type LeafIssuer } from './wire/ca.js';
 import { buildDetection } from './detection.js';
 import { createLogScanning, type LogStreams } from './logs/index.js';
-import { createMetrics, type Metrics } from './metrics.js';
-import type { Resolve } from './resolve.js';
-import { ProxyServer } from './server.js';
+import { createMetrics, type Metrics } from './events/metrics.js';
+import type { Resolve } from './decide/gate.js';
+import { ProxyServer } from './wire/server.js';
 import { ensureStateDir, fingerprintKeyFor } from './state.js';
 
 export interface AppOptions {

@@ -12,8 +12,8 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { AggregatorRegistry, type PrometheusContentType, type Registry } from 'prom-client';
 import type { Config } from '../config/index.js';
-import { createAdminServer } from './admin.js';
-import { loadCa } from './ca.js';
+import { createAdminServer } from './wire/admin.js';
+import { loadCa } from './wire/ca.js';
 import { ensureStateDir, fingerprintKeyFor } from './state.js';
 
 /** Messages from the primary to its workers (prom-client's own use other types). */

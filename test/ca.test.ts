@@ -1,4 +1,4 @@
-// The interception CA (proxy/ca.ts): making a CA, finding the configured one, and the
+// The interception CA (proxy/wire/ca.ts): making a CA, finding the configured one, and the
 // leaf issuer the interception server asks for a certificate per host.
 import { X509Certificate } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import tls from 'node:tls';
 import forge from 'node-forge';
 import { afterEach, describe, expect, test } from 'vitest';
 import { defaultConfig, type Config } from '../config/index.js';
-import { createCa, createLeafIssuer, loadCa, type LeafIssuer } from '../proxy/ca.js';
+import { createCa, createLeafIssuer, loadCa, type LeafIssuer } from '../proxy/wire/ca.js';
 import { createTestCa } from './helpers/certs.js';
 
 const HOUR = 3600_000;

@@ -12,7 +12,7 @@ import { jobFromFeedPath, parseBatches, parseBlobUpload } from '../proxy/logs/re
 import { isFinalUpdate, parseGitlabCall } from '../proxy/logs/recognisers/gitlab.js';
 import { LogStreams, type StreamLabels } from '../proxy/logs/streams.js';
 import { encodeFrame, FrameParser } from '../proxy/logs/websocket.js';
-import type { FindingEvent } from '../proxy/events.js';
+import type { FindingEvent } from '../proxy/events/events.js';
 import { createRng } from './corpus/rng.js';
 import { generators } from './corpus/gen/github.js';
 

@@ -11,11 +11,11 @@ import { generators } from './corpus/gen/github.js';
 import { curl, basicAuth } from './helpers/clients.js';
 import { startHttpOrigin, type Origin } from './helpers/origin.js';
 import { fakeResolver, startTestProxy, type TestProxy } from './helpers/proxy.js';
-import { createMetrics } from '../proxy/metrics.js';
-import type { EgressEvent } from '../proxy/events.js';
-import { admit } from '../proxy/gate.js';
-import { compileRuntime } from '../proxy/runtime.js';
-import { Forwarder } from '../proxy/forward.js';
+import { createMetrics } from '../proxy/events/metrics.js';
+import type { EgressEvent } from '../proxy/events/events.js';
+import { admit } from '../proxy/decide/gate.js';
+import { compileRuntime } from '../proxy/decide/runtime.js';
+import { Forwarder } from '../proxy/wire/forward.js';
 
 /**
  * prom-client's own default metrics (collectDefaultMetrics): the only names promtool may
@@ -455,7 +455,7 @@ describe('timings at their source', () => {
     expect(failed.dnsMs).toBeGreaterThanOrEqual(0);
 
     const literal: { dnsMs?: number } = {};
-    const ip = (await import('../proxy/target.js')).normalizeHost('192.0.2.7');
+    const ip = (await import('../proxy/decide/target.js')).normalizeHost('192.0.2.7');
     if (!ip) throw new Error('no target');
     await admit(ctx, pool, { ...ip, port: 80 }, literal);
     expect(literal.dnsMs).toBeUndefined();

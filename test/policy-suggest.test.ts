@@ -10,9 +10,9 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
 import { parseConfig, parseEntry } from '../config/index.js';
-import { compilePool, decide } from '../proxy/policy.js';
-import { FOLD_THRESHOLD, foldableParent, suggestPolicy } from '../proxy/suggest.js';
-import { normalizeHost, parseAddress } from '../proxy/target.js';
+import { compilePool, decide } from '../proxy/decide/policy.js';
+import { FOLD_THRESHOLD, foldableParent, suggestPolicy } from '../proxy/decide/suggest.js';
+import { normalizeHost, parseAddress } from '../proxy/decide/target.js';
 
 interface Line {
   pool?: string;

@@ -1,8 +1,8 @@
 // Table-driven tests of the pure access decision: no sockets, no DNS.
 import { describe, expect, test } from 'vitest';
 import { parseConfig } from '../config/index.js';
-import { compilePool, decide, type Decision, type PoolPolicy } from '../proxy/policy.js';
-import { normalizeHost, parseAddress, type Target } from '../proxy/target.js';
+import { compilePool, decide, type Decision, type PoolPolicy } from '../proxy/decide/policy.js';
+import { normalizeHost, parseAddress, type Target } from '../proxy/decide/target.js';
 
 const config = parseConfig(
   `

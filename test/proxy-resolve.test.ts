@@ -6,7 +6,7 @@ import dgram from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { cachingResolver, lookupWith, type Answer } from '../proxy/resolve.js';
+import { cachingResolver, lookupWith, type Answer } from '../proxy/wire/resolve.js';
 import { rawRequest } from './helpers/clients.js';
 import { startHttpOrigin, type Origin } from './helpers/origin.js';
 import { startTestProxy } from './helpers/proxy.js';

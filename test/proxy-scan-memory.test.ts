@@ -5,7 +5,7 @@
 import { describe, expect, test } from 'vitest';
 import { tokenChecksum } from '../detectors/checksum.js';
 import { Engine, type RuleSpec } from '../detectors/index.js';
-import { scanHeadersCached, scanUrlCached } from '../proxy/http-exchange.js';
+import { scanHeadersCached, scanUrlCached } from '../proxy/wire/http-exchange.js';
 import { ALPHA_NUM, createRng } from './corpus/rng.js';
 
 const rng = createRng(4242);

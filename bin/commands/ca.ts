@@ -4,7 +4,7 @@ import { X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError, defaultConfig, loadConfigFile, type Config } from '../../config/index.js';
-import { CA_CERT_FILE, CA_KEY_FILE, CaError, createCa, locateCaCert, writeCaFiles } from '../../proxy/ca.js';
+import { CA_CERT_FILE, CA_KEY_FILE, CaError, createCa, locateCaCert, writeCaFiles } from '../../proxy/wire/ca.js';
 import { ensureStateDir } from '../../proxy/state.js';
 import { Exit, parseCommandArgs, UsageError } from '../usage.js';
 

@@ -5,7 +5,7 @@
 // With --report, the findings (redacted) are posted to the proxy's ingest endpoint.
 import { Engine, type Finding, type KnownSecret } from '../../detectors/index.js';
 import { defaultRules } from '../../detectors/rules/index.js';
-import type { ReportedFinding } from '../../proxy/ingest.js';
+import type { ReportedFinding } from '../../proxy/logs/ingest.js';
 import { commandFingerprintKey, KeyFileError } from '../../proxy/state.js';
 import { Exit, parseCommandArgs, UsageError } from '../usage.js';
 

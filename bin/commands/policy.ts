@@ -1,11 +1,11 @@
 // `chokepoint policy suggest [--pool NAME]... [LOGFILE...|-]`: access logs in, a per-pool
-// allowlist (YAML) out. The logic is proxy/suggest.ts; this is the reading and printing.
+// allowlist (YAML) out. The logic is proxy/decide/suggest.ts; this is the reading and printing.
 import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
-import { Suggester, renderSuggestion } from '../../proxy/suggest.js';
+import { Suggester, renderSuggestion } from '../../proxy/decide/suggest.js';
 import { Exit, parseCommandArgs, UsageError } from '../usage.js';
 
 const HELP = `Usage: chokepoint policy suggest [--pool NAME]... [LOGFILE...|-]

@@ -1,7 +1,7 @@
 // `chokepoint start [--config FILE]`: run the proxy until SIGTERM/SIGINT; SIGHUP reloads.
 import { defaultConfig, loadConfigFile, type Config } from '../../config/index.js';
 import { interceptsAnywhere, startApp } from '../../proxy/app.js';
-import { createLogger } from '../../proxy/access-log.js';
+import { createLogger } from '../../proxy/events/access-log.js';
 import { isWorker, onPrimaryCommands, runPrimary, serveWorkerMetrics } from '../../proxy/cluster.js';
 import { Exit, parseCommandArgs } from '../usage.js';
 

@@ -2,10 +2,39 @@
 // decide by address. It returns what to do; the listeners do it.
 import type { Verdict } from './policy.js';
 import { decide } from './policy.js';
-import type { Reason } from './events.js';
-import { resolveWithin, ResolveError, type Resolve } from './resolve.js';
+import type { Reason } from './reasons.js';
 import type { PoolRuntime, Runtime } from './runtime.js';
 import { parseAddress, type Ip, type Target } from './target.js';
+
+/** All addresses of a name (IPv4 and IPv6, in resolver order). */
+export type Resolve = (host: string) => Promise<string[]>;
+
+export class ResolveError extends Error {
+  constructor(
+    readonly code: 'dns-failure' | 'dns-timeout',
+    host: string,
+  ) {
+    super(`${code} for ${host}`);
+  }
+}
+
+/** Resolve with a timeout; failures become a ResolveError with a reason the proxy reports. */
+export async function resolveWithin(resolve: Resolve, host: string, timeoutMs: number): Promise<string[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ResolveError('dns-timeout', host)), timeoutMs);
+  });
+  try {
+    const addresses = await Promise.race([resolve(host), timeout]);
+    if (addresses.length === 0) throw new ResolveError('dns-failure', host);
+    return addresses;
+  } catch (err) {
+    if (err instanceof ResolveError) throw err;
+    throw new ResolveError('dns-failure', host);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export type Admission =
   | {

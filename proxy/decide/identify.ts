@@ -1,8 +1,8 @@
 // Which pool a client belongs to. Pure: the Proxy-Authorization header and the client
 // address in, a pool (or none, which the proxy answers with 407) out.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Config, PoolConfig } from '../config/index.js';
-import { parseEntry } from '../config/index.js';
+import type { Config, PoolConfig } from '../../config/index.js';
+import { parseEntry } from '../../config/index.js';
 import { parseAddress, type Ip } from './target.js';
 
 interface Identity {

@@ -1,8 +1,8 @@
 // Judging a credential by where it is going. Pure: a finding, the destination host and
 // the pool's settings in, a verdict and an action out.
-import type { PoolConfig } from '../config/index.js';
-import { parseEntry, type HostMatch } from '../config/index.js';
-import type { Finding } from '../detectors/index.js';
+import type { PoolConfig } from '../../config/index.js';
+import { parseEntry, type HostMatch } from '../../config/index.js';
+import type { Finding } from '../../detectors/index.js';
 import { hostMatches } from './policy.js';
 
 export type FindingSource = 'url' | 'header' | 'body' | 'log';

@@ -2,24 +2,18 @@
 // Decision out, no sockets, no DNS. The proxy asks twice when it must: once with the
 // name (deny-by-name needs no DNS lookup, and nothing unlisted is looked up in enforce
 // mode), once with the addresses it resolved (and will connect to).
-import type { Config, Entry, HostMatch, PoolConfig, Ports } from '../config/index.js';
-import { DEFAULT_PORTS, parseEntry, shippedGroups } from '../config/index.js';
+import type { Config, Entry, HostMatch, PoolConfig, Ports } from '../../config/index.js';
+import { DEFAULT_PORTS, parseEntry, shippedGroups } from '../../config/index.js';
+import type { PolicyReason } from './reasons.js';
 import { isSpecialAddress, type Ip, type Target } from './target.js';
 
-/** Why a request was (or, in audit mode, would have been) refused. A closed set. */
-export type DenyReason =
-  | 'not-allowlisted'
-  | 'denylisted'
-  | 'private-address'
-  | 'port-not-allowed'
-  | 'proxy-loop';
 
 export type Verdict = 'allow' | 'deny' | 'audit';
 
 export interface Decision {
   verdict: Verdict;
   /** Set for deny and audit: the reason it was (or would have been) denied. */
-  reason?: DenyReason;
+  reason?: PolicyReason;
   /** The allowlist entry or group that matched (`@origin`, `api.github.com`), else `unlisted`. */
   destination: string;
 }
@@ -175,6 +169,6 @@ export function decide({ pool, target, addresses, self }: DecideInput): Decision
   return finish(pool, names.portMismatch || cidrPortMismatch ? 'port-not-allowed' : 'not-allowlisted', 'unlisted');
 }
 
-function finish(pool: PoolPolicy, reason: DenyReason, destination: string): Decision {
+function finish(pool: PoolPolicy, reason: PolicyReason, destination: string): Decision {
   return { verdict: pool.mode === 'audit' ? 'audit' : 'deny', reason, destination };
 }

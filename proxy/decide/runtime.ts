@@ -1,6 +1,6 @@
 // A config compiled for serving: pools with their policies and identification. A new
 // Runtime replaces the old on reload; each connection keeps the one it started with.
-import type { Config, PoolConfig } from '../config/index.js';
+import type { Config, PoolConfig } from '../../config/index.js';
 import { compilePool, type PoolPolicy } from './policy.js';
 import { createIdentifier, type Identifier } from './identify.js';
 

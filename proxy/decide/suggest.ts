@@ -3,7 +3,7 @@
 // in, a YAML document out; the CLI (bin/commands/policy.ts) does the reading.
 import ipaddr from 'ipaddr.js';
 import { Document, isMap, isScalar, isSeq } from 'yaml';
-import { DEFAULT_PORTS } from '../config/index.js';
+import { DEFAULT_PORTS } from '../../config/index.js';
 import { isSpecialAddress, normalizeHost, parseAddress, type Ip } from './target.js';
 
 /** This many distinct sibling hosts (same parent domain, same ports) fold into `*.parent`. */

@@ -1,5 +1,4 @@
 // Destination names and addresses as the policy sees them: normalised, judged whole.
-import { isIP } from 'node:net';
 import { domainToASCII } from 'node:url';
 import ipaddr from 'ipaddr.js';
 import RE2 from 're2';
@@ -58,11 +57,13 @@ function digitsAndDots(s: string): boolean {
 
 /** Parse an address from DNS or a socket; IPv4-mapped IPv6 is judged as its IPv4. */
 export function parseAddress(address: string): Ip | undefined {
-  // net.isIP picks the family natively; ipaddr.isValid tries both, and a family that
-  // does not fit throws and is caught inside it (3 µs for an IPv6 address).
-  const family = isIP(address);
-  if (family === 0) return undefined;
-  return canonicalIp(family === 4 ? ipaddr.IPv4.parse(address) : ipaddr.IPv6.parse(address));
+  // The family is chosen by its characters first: ipaddr.isValid tries both, and a family
+  // that does not fit throws and is caught inside it (3 µs for an IPv6 address).
+  if (address.includes(':')) {
+    return ipaddr.IPv6.isValid(address) ? canonicalIp(ipaddr.IPv6.parse(address)) : undefined;
+  }
+  if (!digitsAndDots(address) || !ipaddr.IPv4.isValidFourPartDecimal(address)) return undefined;
+  return ipaddr.IPv4.parse(address);
 }
 
 function canonicalIp(ip: Ip): Ip {
@@ -108,4 +109,34 @@ const METADATA = [
 export function isSpecialAddress(ip: Ip): boolean {
   if (ip.range() !== 'unicast') return true;
   return METADATA.some((m) => m.kind() === ip.kind() && m.toString() === ip.toString());
+}
+
+/** `http://host[:port]/path?query` → target, authority and origin-form path. */
+export function parseAbsoluteUri(url: string): { target: Target; authority: string; path: string } | undefined {
+  if (url.length < 8 || url.slice(0, 7).toLowerCase() !== 'http://') return undefined;
+  const rest = url.slice(7);
+  let end = rest.length;
+  for (const c of ['/', '?', '#']) {
+    const i = rest.indexOf(c);
+    if (i >= 0 && i < end) end = i;
+  }
+  const authority = rest.slice(0, end);
+  let path = rest.slice(end) || '/';
+  if (path.startsWith('?')) path = '/' + path;
+  const hash = path.indexOf('#');
+  if (hash >= 0) path = path.slice(0, hash);
+  if (authority.includes('@')) return undefined; // user-info in a proxy request is refused
+  let hostText = authority;
+  let port = 80;
+  const colon = authority.lastIndexOf(':');
+  if (colon > 0 && (!authority.startsWith('[') || authority.lastIndexOf(']') < colon)) {
+    const p = parsePort(authority.slice(colon + 1));
+    if (p === undefined) return undefined;
+    port = p;
+    hostText = authority.slice(0, colon);
+  }
+  if (!hostText.startsWith('[') && hostText.includes(':')) return undefined;
+  const norm = normalizeHost(hostText);
+  if (!norm) return undefined;
+  return { target: { ...norm, port }, authority, path };
 }

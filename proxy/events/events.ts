@@ -1,36 +1,13 @@
 // The one typed stream of what happened. The proxy emits; the access log and the metrics
 // are sinks. No module logs or counts on its own.
-import type { Verdict } from './policy.js';
-import type { ContentScanErrorCode } from '../detectors/decode.js';
-import type { FindingAction, FindingSource, FindingVerdict } from './judge.js';
+import type { Verdict } from '../decide/policy.js';
+import type { Reason } from '../decide/reasons.js';
+import type { ContentScanErrorCode } from '../../detectors/decode.js';
+import type { FindingAction, FindingSource, FindingVerdict } from '../decide/judge.js';
 
 export type EgressKind = 'http' | 'connect' | 'intercept' | 'websocket';
 
-/** Why a request ended the way it did, when not plainly allowed. A closed, documented set. */
-export type Reason =
-  | 'not-allowlisted'
-  | 'denylisted'
-  | 'private-address'
-  | 'port-not-allowed'
-  | 'proxy-loop'
-  | 'sni-mismatch'
-  | 'sni-required'
-  | 'unauthenticated'
-  | 'bad-request'
-  | 'dns-failure'
-  | 'dns-timeout'
-  | 'upstream-refused'
-  | 'upstream-reset'
-  | 'upstream-timeout'
-  | 'upstream-error'
-  | 'upstream-tls-error'
-  | 'too-many-tunnels'
-  | 'internal-error'
-  | 'host-mismatch'
-  | 'secret-exfiltration'
-  | 'scan-error'
-  | 'body-too-large'
-  | 'shutting-down';
+export type { Reason } from '../decide/reasons.js';
 
 /** One request or tunnel, emitted once when it ends. */
 export interface EgressEvent {
@@ -61,14 +38,14 @@ export interface EgressEvent {
   findings: number;
   /**
    * Time spent resolving the destination name (ms), when a lookup happened. Set by the
-   * gate (proxy/gate.ts `admit(..., timing)`): the caller passes the exchange as `timing`.
+   * gate (proxy/decide/gate.ts `admit(..., timing)`): the caller passes the exchange as `timing`.
    */
   dnsMs?: number;
   /**
    * Time to connect upstream (ms): TCP, plus the TLS handshake for HTTPS. Only when a new
    * connection was made (a reused keep-alive socket has none). HTTP requests: set by
-   * proxy/forward.ts (`Forwarder.request(..., timing)`: the exchange passes itself).
-   * CONNECT tunnels: set by proxy/tunnel.ts as `ex.connectMs` once `net.connect` to the
+   * proxy/wire/forward.ts (`Forwarder.request(..., timing)`: the exchange passes itself).
+   * CONNECT tunnels: set by proxy/wire/tunnel.ts as `ex.connectMs` once `net.connect` to the
    * checked address succeeds (TCP only; the client does its own TLS).
    */
   connectMs?: number;
@@ -94,7 +71,7 @@ export const SCAN_SOURCES: readonly ScanSource[] = ['url', 'header', 'body', 'lo
 
 /**
  * Record scanned bytes on an exchange (or anything carrying `scanned`). Where the HTTP
- * exchange (proxy/http-exchange.ts) calls it: after scanUrl, `noteScanned(ex, 'url',
+ * exchange (proxy/wire/http-exchange.ts) calls it: after scanUrl, `noteScanned(ex, 'url',
  * Buffer.byteLength(path))`; after scanHeaders, the bytes of the scanned header names and
  * values; for a held body, `result.scannedBytes` of scanContent; for a streamed body, the
  * scanner's `scannedBytes` at the end.

@@ -2,9 +2,9 @@
 // come from the config and closed sets; a destination is the allowlist entry or group
 // that matched, else `unlisted` — never a raw host name, URL or client address.
 import client, { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Config } from '../config/index.js';
+import type { Config } from '../../config/index.js';
 import { SCAN_SKIP_REASONS, SCAN_SOURCES, type ProxyEvent } from './events.js';
-import { version } from './version.js';
+import { version } from '../version.js';
 
 export interface Metrics {
   registry: Registry;

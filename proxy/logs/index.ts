@@ -4,9 +4,9 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from '../../config/index.js';
 import type { Engine } from '../../detectors/index.js';
 import { defaultRules } from '../../detectors/rules/index.js';
-import type { EventBus } from '../events.js';
-import { createIngestServer, type IngestServer } from '../ingest.js';
-import type { Taps } from '../taps.js';
+import type { EventBus } from '../events/events.js';
+import { createIngestServer, type IngestServer } from './ingest.js';
+import type { Taps } from '../wire/taps.js';
 import { LogStreams, type DropReason } from './streams.js';
 import { createLogTaps } from './taps.js';
 

@@ -15,10 +15,10 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
-import { parseListen } from '../config/index.js';
-import type { FindingEvent } from './events.js';
-import { ingestLabels, isNdjson, LineSplitter, recordMessage, type IngestLabels } from './logs/ingest-parse.js';
-import type { JobStream, LogFinding, LogStreams, StreamLabels } from './logs/streams.js';
+import { parseListen } from '../../config/index.js';
+import type { FindingEvent } from '../events/events.js';
+import { ingestLabels, isNdjson, LineSplitter, recordMessage, type IngestLabels } from './ingest-parse.js';
+import type { JobStream, LogFinding, LogStreams, StreamLabels } from './streams.js';
 
 export interface IngestOptions {
   listen: string;

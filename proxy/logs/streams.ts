@@ -4,7 +4,7 @@
 // What exceeds a bound is counted (`stats`) and reported through `onDrop`; nothing throws
 // at a caller. Findings become `finding` events (source `log`, verdict `leak`).
 import type { Engine, Finding, StreamScanner } from '../../detectors/index.js';
-import type { EgressKind, FindingEvent, ScanEvent } from '../events.js';
+import type { EgressKind, FindingEvent, ScanEvent } from '../events/events.js';
 import { countNewlines, LineMap } from './lines.js';
 import { AnsiNormalizer } from './normalize.js';
 import { RangeReassembler, type Gap } from './reassembly.js';

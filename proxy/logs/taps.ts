@@ -1,6 +1,6 @@
 // The proxy's taps, fed to the CI log recognisers: each forwarded request and upgraded
 // connection is offered to the recognisers in turn; the first to return a tap gets it.
-import type { BodyTap, RequestInfo, StreamTap, Taps } from '../taps.js';
+import type { BodyTap, RequestInfo, StreamTap, Taps } from '../wire/taps.js';
 import { recognisers as defaultRecognisers, type Recogniser, type RecogniserContext } from './recognisers/index.js';
 import type { LogStreams } from './streams.js';
 

@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Registry } from 'prom-client';
-import { parseListen } from '../config/index.js';
+import { parseListen } from '../../config/index.js';
 
 export interface AdminOptions {
   listen: string;

@@ -18,8 +18,8 @@ import { resolve } from 'node:path';
 import tls from 'node:tls';
 import { LRUCache } from 'lru-cache';
 import forge from 'node-forge';
-import type { Config } from '../config/index.js';
-import { ensureStateDir, readPrivateFile, writePrivateFile } from './state.js';
+import type { Config } from '../../config/index.js';
+import { ensureStateDir, readPrivateFile, writePrivateFile } from '../state.js';
 
 export interface CaMaterial {
   certPem: string;

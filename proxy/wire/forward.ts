@@ -12,7 +12,7 @@ import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttp
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
-import type { Reason } from './events.js';
+import type { Reason } from '../events/events.js';
 import { stripHopByHop } from './headers.js';
 
 export interface UpstreamTarget {

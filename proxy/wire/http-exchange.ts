@@ -3,15 +3,15 @@
 // forward, alert or refuse. The access decision (gate) has already been made.
 import { hash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { Config } from '../config/index.js';
-import { createContentScanner, scanContent, scanHeaders, scanUrl, type ContentScanResult } from '../detectors/decode.js';
-import type { Engine, Finding } from '../detectors/index.js';
-import { noteScanned, noteScanSkipped, type EventBus, type Reason } from './events.js';
+import type { Config } from '../../config/index.js';
+import { createContentScanner, scanContent, scanHeaders, scanUrl, type ContentScanResult } from '../../detectors/decode.js';
+import type { Engine, Finding } from '../../detectors/index.js';
+import { noteScanned, noteScanSkipped, type EventBus, type Reason } from '../events/events.js';
 import { relayResponse, UpstreamError, type Forwarder, type UpstreamTarget } from './forward.js';
 import { stripHopByHop } from './headers.js';
-import { judge, type FindingSource, type Judgement } from './judge.js';
-import type { PoolRuntime } from './runtime.js';
-import type { Exchange } from './server.js';
+import { judge, type FindingSource, type Judgement } from '../decide/judge.js';
+import type { PoolRuntime } from '../decide/runtime.js';
+import type { Exchange } from './exchange.js';
 import { safely, type BodyTap, type Taps } from './taps.js';
 
 /** What an exchange needs from the proxy around it. */

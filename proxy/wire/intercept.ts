@@ -5,16 +5,21 @@ import type http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
-import type { InterceptSetting } from '../config/index.js';
-import { parseEntry } from '../config/index.js';
+import type { InterceptSetting } from '../../config/index.js';
+import { parseEntry } from '../../config/index.js';
 import type { LeafIssuer } from './ca.js';
-import type { Admission } from './gate.js';
-import { handleExchange } from './http-exchange.js';
-import { hostMatches } from './policy.js';
-import type { PoolRuntime } from './runtime.js';
-import { createListener, headerProblem, newExchange, type Exchange, type ProxyServer } from './server.js';
+import type { Admission } from '../decide/gate.js';
+import { handleExchange, type ExchangeContext, type Refusal } from './http-exchange.js';
+import { hostMatches } from '../decide/policy.js';
+import type { PoolRuntime } from '../decide/runtime.js';
+import type { Config } from '../../config/index.js';
+import type { SecureContext } from 'node:tls';
+import { newExchange, type Exchange } from './exchange.js';
+import { createListener, headerProblem } from './listener.js';
+import type { EgressKind } from '../events/events.js';
+import type { Taps } from './taps.js';
 import { safely, type StreamTap } from './taps.js';
-import { normalizeHost, type Target } from './target.js';
+import { normalizeHost, type Target } from '../decide/target.js';
 
 /** What the inner server knows of the tunnel a request arrived on. */
 interface TunnelInfo {
@@ -38,12 +43,23 @@ export function shouldIntercept(pool: PoolRuntime, global: { intercept: Intercep
   return setting === 'all' || matches(setting);
 }
 
+/** What interception needs of the listener whose tunnels it opens (ProxyServer implements it). */
+export interface InterceptContext {
+  readonly config: Config;
+  readonly taps: Taps | undefined;
+  exchangeContext(pool: PoolRuntime): ExchangeContext;
+  upstreamTlsOptions(): { secureContext: SecureContext };
+  refuseResponse(res: ServerResponse, ex: Exchange, refusal: Refusal): void;
+  onClientError(err: NodeJS.ErrnoException, socket: Socket, kind?: EgressKind): void;
+  finish(ex: Exchange): void;
+}
+
 export class Interceptor {
   private readonly inner: http.Server;
   private readonly tunnels = new WeakMap<Socket, TunnelInfo>();
 
   constructor(
-    private readonly proxy: ProxyServer,
+    private readonly proxy: InterceptContext,
     private readonly issuer: LeafIssuer,
   ) {
     this.inner = createListener(proxy.config);

@@ -5,18 +5,7 @@
 // four threadpool threads, which gzip decoding for the scanner needs too.
 import { promises as dns } from 'node:dns';
 import { LRUCache } from 'lru-cache';
-
-/** All addresses of a name (IPv4 and IPv6, in resolver order). */
-export type Resolve = (host: string) => Promise<string[]>;
-
-export class ResolveError extends Error {
-  constructor(
-    readonly code: 'dns-failure' | 'dns-timeout',
-    host: string,
-  ) {
-    super(`${code} for ${host}`);
-  }
-}
+import type { Resolve } from '../decide/gate.js';
 
 /** What one lookup learned: the addresses, and how long they may be reused when the answer said. */
 export interface Answer {
@@ -73,22 +62,4 @@ export function systemResolver(servers?: readonly string[], cacheTtlMs = 0): Res
   const lookup = lookupWith(servers);
   if (cacheTtlMs <= 0) return async (host) => (await lookup(host)).addresses;
   return cachingResolver(lookup, cacheTtlMs);
-}
-
-/** Resolve with a timeout; failures become a ResolveError with a reason the proxy reports. */
-export async function resolveWithin(resolve: Resolve, host: string, timeoutMs: number): Promise<string[]> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ResolveError('dns-timeout', host)), timeoutMs);
-  });
-  try {
-    const addresses = await Promise.race([resolve(host), timeout]);
-    if (addresses.length === 0) throw new ResolveError('dns-failure', host);
-    return addresses;
-  } catch (err) {
-    if (err instanceof ResolveError) throw err;
-    throw new ResolveError('dns-failure', host);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -6,20 +6,24 @@ import { networkInterfaces } from 'node:os';
 import type { AddressInfo, Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import httpProxy from 'http-proxy';
-import type { Config } from '../config/index.js';
-import { parseListen } from '../config/index.js';
-import type { Engine } from '../detectors/index.js';
+import type { Config } from '../../config/index.js';
+import { parseListen } from '../../config/index.js';
+import type { Engine } from '../../detectors/index.js';
 import type { LeafIssuer } from './ca.js';
-import { EventBus, type EgressEvent, type EgressKind, type Reason } from './events.js';
+import { EventBus, type EgressKind, type Reason } from '../events/events.js';
 import { Forwarder, upstreamTrust } from './forward.js';
 import { BufferBudget, handleExchange, type ExchangeContext, type Refusal } from './http-exchange.js';
-import { Interceptor } from './intercept.js';
+import { Interceptor, type InterceptContext } from './intercept.js';
 import type { Taps } from './taps.js';
-import { admit, identifyPool, type Admission, type GateContext } from './gate.js';
-import { systemResolver, type Resolve } from './resolve.js';
-import { compileRuntime, type PoolRuntime, type Runtime } from './runtime.js';
-import { normalizeHost, parsePort, type Target } from './target.js';
-import { handleConnect } from './tunnel.js';
+import { admit, identifyPool, type Admission, type GateContext } from '../decide/gate.js';
+import { systemResolver } from './resolve.js';
+import type { Resolve } from '../decide/gate.js';
+import { compileRuntime, type PoolRuntime, type Runtime } from '../decide/runtime.js';
+import { parseAbsoluteUri, type Target } from '../decide/target.js';
+import { handleConnect, type TunnelContext } from './tunnel.js';
+import { type Exchange, newExchange, upstreamReason } from './exchange.js';
+import { createListener, headerProblem } from './listener.js';
+import { refusalBody, refuseRaw } from './refusal.js';
 
 export interface ProxyServerOptions {
   config: Config;
@@ -32,10 +36,7 @@ export interface ProxyServerOptions {
   resolve?: Resolve;
 }
 
-/** What a finished exchange knows so far; becomes the egress event. */
-export type Exchange = Omit<EgressEvent, 'type' | 'durationMs'>;
-
-export class ProxyServer {
+export class ProxyServer implements TunnelContext, InterceptContext {
   readonly bus: EventBus;
   private runtime: Runtime;
   private resolve: Resolve;
@@ -324,135 +325,6 @@ export class ProxyServer {
     const ex = newExchange(undefined, kind, socket.remoteAddress);
     refuseRaw(socket, ex, status, 'bad-request');
     this.finish(ex);
-  }
-}
-
-/** Most header lines a request may carry (beyond it: 431). */
-export const MAX_HEADER_LINES = 1000;
-
-/**
- * An HTTP server with the limits every listener of ours applies (the proxy listener and
- * the inner server of intercepted tunnels): header size and count, header deadline.
- */
-export function createListener(config: Config): http.Server {
-  const { limits, timeouts } = config;
-  const server = http.createServer({
-    maxHeaderSize: limits.maxHeaderBytes,
-    headersTimeout: timeouts.headers,
-    // node checks header deadlines on this interval (default 30 s): a slow client would
-    // hold its socket up to 30 s past timeouts.headers. Check often enough to cut on time.
-    connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(timeouts.headers / 2))),
-    requestTimeout: 0, // uploads may be long
-    keepAliveTimeout: 5_000,
-  });
-  // No socket timeout on the client side: it would cut a client waiting for a slow
-  // upstream. Idle keep-alive connections close after keepAliveTimeout, slow headers after
-  // headersTimeout, and the upstream side has its own idle timeout.
-  server.timeout = 0;
-  // One more than we accept, so that a request over the limit is seen (node drops the
-  // excess silently) and refused instead of forwarded with headers missing.
-  server.maxHeadersCount = MAX_HEADER_LINES + 1;
-  return server;
-}
-
-/**
- * What the parser lets through but a proxy must not: more header lines than we keep
- * (431), and more than one Host (400, RFC 9112 §3.2: which one would the origin use?).
- */
-export function headerProblem(req: IncomingMessage): 400 | 431 | undefined {
-  const raw = req.rawHeaders;
-  if (raw.length / 2 > MAX_HEADER_LINES) return 431;
-  let hosts = 0;
-  for (let i = 0; i < raw.length; i += 2) {
-    if ((raw[i] as string).length === 4 && (raw[i] as string).toLowerCase() === 'host') hosts++;
-  }
-  return hosts > 1 ? 400 : undefined;
-}
-
-export function newExchange(req: IncomingMessage | undefined, kind: EgressKind, client?: string): Exchange {
-  return {
-    start: Date.now(),
-    pool: '',
-    client: client ?? req?.socket.remoteAddress ?? '',
-    kind,
-    method: req?.method ?? '',
-    host: '',
-    port: 0,
-    decision: 'deny',
-    destination: 'unlisted',
-    status: 0,
-    bytesUp: 0,
-    bytesDown: 0,
-    findings: 0,
-  };
-}
-
-const STATUS_TEXT: Record<number, string> = http.STATUS_CODES as Record<number, string>;
-
-export function refusalBody(host: string, reason: Reason, detail = ''): string {
-  return `chokepoint: ${host || 'request'} refused: ${reason}${detail}\n`;
-}
-
-/** Answer on a raw socket (CONNECT, upgrades, parse errors) and close it. */
-export function refuseRaw(socket: Socket, ex: Exchange, status: number, reason: Reason): void {
-  ex.status = status;
-  ex.reason = reason;
-  if (status === 403 || status === 407 || status === 400 || status === 431) ex.decision = 'deny';
-  const body = refusalBody(ex.host, reason);
-  const lines = [
-    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}`,
-    `X-Chokepoint-Reason: ${reason}`,
-    'Content-Type: text/plain; charset=utf-8',
-    `Content-Length: ${Buffer.byteLength(body)}`,
-    'Connection: close',
-  ];
-  if (status === 407) lines.push('Proxy-Authenticate: Basic realm="chokepoint"');
-  if (socket.writable) socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
-  else socket.destroy();
-}
-
-/** `http://host[:port]/path?query` → target, authority and origin-form path. */
-export function parseAbsoluteUri(url: string): { target: Target; authority: string; path: string } | undefined {
-  if (url.length < 8 || url.slice(0, 7).toLowerCase() !== 'http://') return undefined;
-  const rest = url.slice(7);
-  let end = rest.length;
-  for (const c of ['/', '?', '#']) {
-    const i = rest.indexOf(c);
-    if (i >= 0 && i < end) end = i;
-  }
-  const authority = rest.slice(0, end);
-  let path = rest.slice(end) || '/';
-  if (path.startsWith('?')) path = '/' + path;
-  const hash = path.indexOf('#');
-  if (hash >= 0) path = path.slice(0, hash);
-  if (authority.includes('@')) return undefined; // user-info in a proxy request is refused
-  let hostText = authority;
-  let port = 80;
-  const colon = authority.lastIndexOf(':');
-  if (colon > 0 && (!authority.startsWith('[') || authority.lastIndexOf(']') < colon)) {
-    const p = parsePort(authority.slice(colon + 1));
-    if (p === undefined) return undefined;
-    port = p;
-    hostText = authority.slice(0, colon);
-  }
-  if (!hostText.startsWith('[') && hostText.includes(':')) return undefined;
-  const norm = normalizeHost(hostText);
-  if (!norm) return undefined;
-  return { target: { ...norm, port }, authority, path };
-}
-
-export function upstreamReason(err: NodeJS.ErrnoException | undefined): Reason {
-  switch (err?.code) {
-    case 'ECONNREFUSED':
-      return 'upstream-refused';
-    case 'ECONNRESET':
-    case 'EPIPE':
-      return 'upstream-reset';
-    case 'ETIMEDOUT':
-    case 'ESOCKETTIMEDOUT':
-      return 'upstream-timeout';
-    default:
-      return 'upstream-error';
   }
 }
 

@@ -2,7 +2,7 @@
 // recognisers (GitLab trace PATCHes, GitHub Actions log blobs and WebSocket console
 // frames). A tap sees the bytes exactly as forwarded and can never change or delay them.
 import type { IncomingHttpHeaders } from 'node:http';
-import type { EgressKind } from './events.js';
+import type { EgressKind } from '../events/events.js';
 
 export interface RequestInfo {
   pool: string;

@@ -3,12 +3,29 @@
 // pipe bytes both ways until either side closes or the tunnel idles out.
 import type { IncomingMessage } from 'node:http';
 import net, { type Socket } from 'node:net';
-import { shouldIntercept } from './intercept.js';
-import { parseClientHello, type HelloResult } from './tls-hello.js';
-import { headerProblem, newExchange, refuseRaw, upstreamReason, type Exchange, type ProxyServer } from './server.js';
-import { normalizeHost, parseAuthority } from './target.js';
+import { shouldIntercept, type Interceptor } from './intercept.js';
+import { parseClientHello, type HelloResult } from '../decide/tls-hello.js';
+import type { Config } from '../../config/index.js';
+import type { Admission } from '../decide/gate.js';
+import type { PoolRuntime } from '../decide/runtime.js';
+import type { Target } from '../decide/target.js';
+import { newExchange, upstreamReason, type Exchange } from './exchange.js';
+import { headerProblem } from './listener.js';
+import { refuseRaw } from './refusal.js';
+import { normalizeHost, parseAuthority } from '../decide/target.js';
 
-export async function handleConnect(proxy: ProxyServer, req: IncomingMessage, client: Socket, head: Buffer): Promise<void> {
+/** What a CONNECT needs of the listener that took it (TunnelContext implements it). */
+export interface TunnelContext {
+  readonly config: Config;
+  readonly isDraining: boolean;
+  readonly interceptor: Interceptor | undefined;
+  gate(req: IncomingMessage, target: Target, ex: Exchange): Promise<Admission>;
+  acquireTunnel(pool: PoolRuntime): boolean;
+  releaseTunnel(pool: PoolRuntime): void;
+  finish(ex: Exchange): void;
+}
+
+export async function handleConnect(proxy: TunnelContext, req: IncomingMessage, client: Socket, head: Buffer): Promise<void> {
   const ex = newExchange(req, 'connect');
   let answered = false; // 200 already sent (interception fell back to a plain tunnel)
   let finished = false;

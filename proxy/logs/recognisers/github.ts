@@ -13,7 +13,7 @@
 //    `…/logs/job/job-logs.txt`). Append-block uploads (`comp=appendblock`) continue one
 //    stream; a whole blob (`PUT` without `comp`) is a stream of its own that ends with it.
 //    A `CreateStepLogsMetadata` twirp call naming the step ends its stream.
-import type { BodyTap, RequestInfo, StreamTap } from '../../taps.js';
+import type { BodyTap, RequestInfo, StreamTap } from '../../wire/taps.js';
 import type { JobStream, StreamLabels } from '../streams.js';
 import { FrameParser } from '../websocket.js';
 import { collectBody, header, splitPath, type Recogniser, type RecogniserContext } from './types.js';

@@ -3,7 +3,7 @@
 // 1 MiB each; `PUT /api/v4/jobs/:id` with a final state ends the job. The trace is
 // reassembled by job id and offset: a retried or overlapping range is scanned once, a gap
 // is recorded. A GitLab under a relative URL root (`/gitlab/api/v4/...`) is recognised too.
-import type { BodyTap, RequestInfo } from '../../taps.js';
+import type { BodyTap, RequestInfo } from '../../wire/taps.js';
 import { parseContentRange } from '../reassembly.js';
 import type { StreamLabels } from '../streams.js';
 import { collectBody, header, splitPath, type Recogniser, type RecogniserContext } from './types.js';

@@ -1,7 +1,7 @@
 // The contract of a CI log recogniser: given a forwarded request (or an upgraded
 // WebSocket connection) it either declines (undefined) or returns a tap that feeds the
 // job streams. A recogniser never changes traffic: taps are read-only copies.
-import type { BodyTap, RequestInfo, StreamTap } from '../../taps.js';
+import type { BodyTap, RequestInfo, StreamTap } from '../../wire/taps.js';
 import type { LogStreams } from '../streams.js';
 
 export interface RecogniserContext {

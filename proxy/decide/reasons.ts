@@ -1,0 +1,31 @@
+// Why an exchange ended the way it did, when not plainly allowed: one closed set, each
+// name documented in docs/config.md ("Refusal reasons"). The types are derived from the
+// lists, so a reason exists once.
+
+/** The policy's own reasons: why a destination was (or, in audit mode, would have been) refused. */
+export const POLICY_REASONS = ['not-allowlisted', 'denylisted', 'private-address', 'port-not-allowed', 'proxy-loop'] as const;
+export type PolicyReason = (typeof POLICY_REASONS)[number];
+
+/** Every reason an egress line can carry: the policy's, then transport, scanning and lifecycle. */
+export const REASONS = [
+  ...POLICY_REASONS,
+  'sni-mismatch',
+  'sni-required',
+  'unauthenticated',
+  'bad-request',
+  'dns-failure',
+  'dns-timeout',
+  'upstream-refused',
+  'upstream-reset',
+  'upstream-timeout',
+  'upstream-error',
+  'upstream-tls-error',
+  'too-many-tunnels',
+  'internal-error',
+  'host-mismatch',
+  'secret-exfiltration',
+  'scan-error',
+  'body-too-large',
+  'shutting-down',
+] as const;
+export type Reason = (typeof REASONS)[number];
