@@ -219,6 +219,14 @@ pools:
     expect(result.code).toBe(0);
   });
 
+  test('the DNS lookup histogram counts the lookups the requests made', () => {
+    const s = parseExposition(after);
+    // api.example.test was looked up for the allowed request and the blocked upload (the
+    // upload is refused by the scan, after the gate resolved it); the quiet pool made none.
+    expect(value(s, 'chokepoint_dns_lookup_duration_seconds_count', { pool: 'ci' })).toBeGreaterThanOrEqual(2);
+    expect(value(s, 'chokepoint_dns_lookup_duration_seconds_count', { pool: 'quiet' })).toBe(0);
+  });
+
   test('series known ahead start at 0 before the first event', () => {
     const s = parseExposition(before);
     for (const pool of ['ci', 'quiet']) {

@@ -275,7 +275,7 @@ export class ProxyServer implements TunnelContext, InterceptContext {
       return { ok: false, status: 407, verdict: 'deny', reason: 'unauthenticated', destination: 'unlisted' };
     }
     ex.pool = pool.config.name;
-    const admission = await admit(ctx, pool, target);
+    const admission = await admit(ctx, pool, target, ex);
     ex.decision = admission.verdict;
     ex.destination = admission.destination;
     if (admission.reason) ex.reason = admission.reason;
