@@ -1,7 +1,8 @@
 // Loading a config: YAML, `${ENV}` interpolation, schema validation. Every problem is
 // reported at once, each with its key path and file line.
 import { readFileSync } from 'node:fs';
-import { isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
+import { isMap, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
+import type { z } from 'zod';
 import RE2 from 're2';
 import { configSchema, crossCheck, type Config, type ConfigInput } from './schema.js';
 
@@ -57,17 +58,100 @@ export function parseConfig(text: string, source: string, env: Env = process.env
 
   const raw: unknown = doc.toJS() ?? {};
   const result = configSchema.safeParse(raw);
-  const issues = [
-    ...(result.success ? [] : result.error.issues.map((i) => ({ path: i.path.filter((k): k is string | number => typeof k !== 'symbol'), message: i.message }))),
+  const issues: Array<{ path: Array<string | number>; message: string; keyLine?: number | undefined }> = [
+    ...(result.success ? [] : result.error.issues.flatMap((i) => zodIssue(i, doc, lineOf))),
     ...crossCheck(raw),
   ];
   if (result.success && issues.length === 0) return result.data;
   throw new ConfigError(
     source,
     issues
-      .map(({ path, message }) => ({ path: formatPath(path), line: lineOfPath(doc, path, lineOf), message }))
+      .map(({ path, message, keyLine }) => ({ path: formatPath(path), line: keyLine ?? lineOfPath(doc, path, lineOf), message }))
       .sort((a, b) => (a.line ?? 0) - (b.line ?? 0)),
   );
+}
+
+type ZodIssue = z.core.$ZodIssue;
+
+/**
+ * A zod issue as problems. An unknown key becomes one problem per key, at the key's own
+ * line, with a suggestion when a known sibling name is within edit distance 2.
+ */
+function zodIssue(
+  issue: ZodIssue,
+  doc: Document,
+  lineOf: (offset: number | undefined) => number | undefined,
+): Array<{ path: Array<string | number>; message: string; keyLine?: number | undefined }> {
+  const path = issue.path.filter((k): k is string | number => typeof k !== 'symbol');
+  if (issue.code !== 'unrecognized_keys') return [{ path, message: issue.message }];
+  const known = knownKeys(configSchema, path);
+  const parent = path.length === 0 ? doc.contents : doc.getIn(path, true);
+  return issue.keys.map((key) => {
+    const suggestion = suggest(key, known);
+    return {
+      path: [...path, key],
+      message: `unknown key${suggestion === undefined ? '' : ` (did you mean \`${suggestion}\`?)`}`,
+      keyLine: lineOf(keyNodeOffset(parent, key)),
+    };
+  });
+}
+
+/** Where the key `key` of a YAML map starts, if `node` is a map holding it. */
+function keyNodeOffset(node: unknown, key: string): number | undefined {
+  if (!isMap(node)) return undefined;
+  for (const pair of node.items) {
+    if (isScalar(pair.key) && String(pair.key.value) === key) return pair.key.range?.[0];
+  }
+  return undefined;
+}
+
+/** The key names the schema allows for the object at `path` (empty when it is not an object). */
+function knownKeys(schema: z.core.$ZodType, path: ReadonlyArray<string | number>): string[] {
+  let node: z.core.$ZodType | undefined = schema;
+  for (let i = 0; ; ) {
+    if (node === undefined) return [];
+    const def: z.core.$ZodTypeDef = node._zod.def;
+    if (def.type === 'optional' || def.type === 'nullable' || def.type === 'default' || def.type === 'prefault' || def.type === 'readonly' || def.type === 'catch' || def.type === 'nonoptional') {
+      node = (def as z.core.$ZodOptionalDef).innerType;
+    } else if (def.type === 'pipe') {
+      node = (def as z.core.$ZodPipeDef).in;
+    } else if (i === path.length) {
+      return def.type === 'object' ? Object.keys((def as z.core.$ZodObjectDef).shape) : [];
+    } else if (def.type === 'object') {
+      node = (def as z.core.$ZodObjectDef).shape[String(path[i++])];
+    } else if (def.type === 'array') {
+      node = (def as z.core.$ZodArrayDef).element;
+      i++;
+    } else if (def.type === 'record') {
+      node = (def as z.core.$ZodRecordDef).valueType;
+      i++;
+    } else {
+      return [];
+    }
+  }
+}
+
+/** The known name closest to `key`, within edit distance 2. */
+function suggest(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const name of known) {
+    const d = levenshtein(key, name);
+    if (d < bestDistance) [best, bestDistance] = [name, d];
+  }
+  return best;
+}
+
+function levenshtein(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min((prev[j] as number) + 1, (cur[j - 1] as number) + 1, (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length] as number;
 }
 
 /** The built-in config: listens on loopback, one pool in audit mode for loopback clients. */
