@@ -63,6 +63,25 @@ interface Counts {
   binary: number;
   findings: number;
   errors: number;
+  /** Standard output was closed by its reader (`| head -1`): stop scanning, quietly. */
+  closed: boolean;
+}
+
+function isEpipe(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | null | undefined)?.code === 'EPIPE';
+}
+
+/** Write to standard output; resolves once written, or once the reader has gone. */
+function writeOut(text: string, counts: Counts): Promise<void> {
+  return new Promise((done, failed) => {
+    process.stdout.write(text, (err) => {
+      if (err && !isEpipe(err)) failed(err);
+      else {
+        if (err) counts.closed = true;
+        done();
+      }
+    });
+  });
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -108,13 +127,26 @@ export async function run(argv: string[]): Promise<number> {
     throw err;
   }
 
+  const counts: Counts = { files: 0, binary: 0, findings: 0, errors: 0, closed: false };
+  // A reader that closes the pipe (`chokepoint scan . | head -1`) ends the scan with
+  // status 0 and no noise, as grep does, instead of an unhandled EPIPE.
+  // The error may arrive after the scan has returned its status: it sets the status too.
+  process.stdout.on('error', (err: Error) => {
+    if (!isEpipe(err)) throw err;
+    counts.closed = true;
+    process.exitCode = Exit.ok;
+  });
+  return scanAll(engine, rules, format, positionals, values.all === true, counts);
+}
+
+async function scanAll(engine: Engine, rules: RuleSpec[], format: Format, positionals: readonly string[], all: boolean, counts: Counts): Promise<number> {
   const colour = format === 'text' && process.stdout.isTTY === true && !process.env['NO_COLOR'];
-  const counts: Counts = { files: 0, binary: 0, findings: 0, errors: 0 };
-  const all: ReportedFinding[] = [];
+  const sarif: ReportedFinding[] = [];
   const report = (found: readonly ReportedFinding[]): void => {
+    if (counts.closed) return;
     counts.findings += found.length;
     if (format === 'sarif') {
-      all.push(...found);
+      sarif.push(...found);
       return;
     }
     if (found.length === 0) return;
@@ -127,6 +159,7 @@ export async function run(argv: string[]): Promise<number> {
   };
 
   for (const target of positionals) {
+    if (counts.closed) break;
     if (target === '-') {
       await scanOne(engine, '-', process.stdin, counts, report, fail);
       continue;
@@ -138,18 +171,20 @@ export async function run(argv: string[]): Promise<number> {
       fail(target, describe(err));
       continue;
     }
-    if (info.isDirectory()) await walk(engine, target, values.all === true, counts, report, fail);
+    if (info.isDirectory()) await walk(engine, target, all, counts, report, fail);
     else if (info.isFile()) await scanFile(engine, target, counts, report, fail);
     else fail(target, 'not a regular file or directory');
   }
 
+  if (counts.closed) return Exit.ok;
   if (format === 'sarif') {
     const log = formatSarif(
-      all.map((r) => ({ ...r, path: sarifPath(r.path) })),
+      sarif.map((r) => ({ ...r, path: sarifPath(r.path) })),
       rules,
       version,
     );
-    process.stdout.write(JSON.stringify(log, null, 2) + '\n');
+    await writeOut(JSON.stringify(log, null, 2) + '\n', counts);
+    if (counts.closed) return Exit.ok;
   } else if (format === 'text') {
     const skipped = counts.binary > 0 ? `, ${counts.binary} binary skipped` : '';
     process.stderr.write(`${counts.findings} finding${counts.findings === 1 ? '' : 's'} in ${counts.files} file${counts.files === 1 ? '' : 's'} scanned${skipped}\n`);
@@ -197,6 +232,7 @@ async function walk(engine: Engine, dir: string, all: boolean, counts: Counts, r
   }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
+    if (counts.closed) return;
     const path = join(dir, e.name);
     if (e.isDirectory()) {
       if (!all && SKIPPED_DIRS.has(e.name)) continue;
@@ -235,6 +271,11 @@ async function scanOne(engine: Engine, path: string, input: Readable, counts: Co
   let sniffed = 0;
   try {
     for await (const data of input) {
+      if (counts.closed) {
+        input.destroy();
+        await scanner.end();
+        return;
+      }
       const chunk = typeof data === 'string' ? Buffer.from(data) : (data as Buffer);
       if (sniffed < BINARY_SNIFF_BYTES) {
         const look = chunk.subarray(0, BINARY_SNIFF_BYTES - sniffed);
