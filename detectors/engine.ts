@@ -2,6 +2,7 @@
 // secrets) once, then scans whole inputs (`scan`) or streams (`stream`).
 // Two tiers: one RE2 keyword prefilter pass over the input, then each rule's exact
 // regex only in windows around its own keywords (see scan-state.ts).
+import { checkedPrefixes } from './checked-prefixes.js';
 import { compileRule, DEFAULT_MAX_LENGTH, RuleError, type CompiledRule } from './compile.js';
 import { knownForms, type KnownSecret } from './known.js';
 import { Prefilter, type LiteralTarget } from './prefilter.js';
@@ -60,6 +61,7 @@ export class Engine {
       knownSecrets: known,
       fingerprintKey: opts.fingerprintKey,
       maxReach,
+      checkedPrefixes: checkedPrefixes(opts.rules),
     };
     const longestForm = forms.reduce((m, f) => Math.max(m, f.length), 0);
     this.maxMatchLength = Math.max(rules.length > 0 ? maxReach : DEFAULT_MAX_LENGTH, longestForm);

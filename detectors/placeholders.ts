@@ -10,6 +10,8 @@ const DOCUMENTATION_EXAMPLES = new Set([
   'je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY',
   'AKIAI44QH8DHBEXAMPLE',
   'ASIAIOSFODNN7EXAMPLE',
+  // The Azurite / Azure Storage Emulator account key of `devstoreaccount1`, published by Microsoft.
+  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==',
 ]);
 
 /** Whole values (compared lowercased) that are words, not secrets. */

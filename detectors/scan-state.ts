@@ -16,6 +16,7 @@
 //  4. a candidate is settled when no later candidate can overlap it; overlaps are
 //     resolved (one finding per offset, generic loses to specific) and findings emitted
 //     with line and column.
+import { isFailedLookalike, type CheckedPrefix } from './checked-prefixes.js';
 import type { CompiledRule } from './compile.js';
 import { shannonEntropy } from './entropy.js';
 import type { KnownForm, KnownSecret } from './known.js';
@@ -34,6 +35,8 @@ export interface EngineCore {
   fingerprintKey: Buffer;
   /** Largest rule reach: how far before the prefilter position a window can start. */
   maxReach: number;
+  /** Provider prefixes whose checksum a value must pass under any rule (checked-prefixes.ts). */
+  checkedPrefixes: readonly CheckedPrefix[];
 }
 
 /** A merged window of a rule merges hits until it spans this many times the rule's reach. */
@@ -286,6 +289,7 @@ export class ScanState {
       for (const w of rule.stopwords) if (lower.includes(w)) return;
     }
     if (rule.validator !== undefined && !rule.validator(secret)) return;
+    if (isFailedLookalike(this.core.checkedPrefixes, secret)) return;
     if (isPlaceholder(secret)) return;
     const offset = viewBase + from;
     const length = to - from;

@@ -31,8 +31,13 @@ function prefixedCrc32Token(secret: string, prefixes: readonly string[]): boolea
   return tokenChecksum(body) === secret.slice(secret.length - 6);
 }
 
-export const githubCrc32: Validator = (s) => prefixedCrc32Token(s, ['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_']);
-export const npmCrc32: Validator = (s) => prefixedCrc32Token(s, ['npm_']);
+const GITHUB_PREFIXES = ['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_'] as const;
+const NPM_PREFIXES = ['npm_'] as const;
+const CLOUDFLARE_PREFIXES = ['cfk_', 'cfut_', 'cfat_'] as const;
+const ATLASSIAN_PREFIXES = ['ATATT'] as const;
+
+export const githubCrc32: Validator = (s) => prefixedCrc32Token(s, GITHUB_PREFIXES);
+export const npmCrc32: Validator = (s) => prefixedCrc32Token(s, NPM_PREFIXES);
 
 /** AWS key IDs: 4 upper-case letters (AKIA, ASIA, AROA, ...) then 16 base32 (`A-Z2-7`) characters. */
 export const awsKeyId: Validator = (s) => {
@@ -170,7 +175,7 @@ export const luhn: Validator = (s) => {
  * checksum. It never rejects a token for its checksum value.
  */
 export const cloudflareCrc32: Validator = (s) => {
-  const prefix = ['cfk_', 'cfut_', 'cfat_'].find((p) => s.startsWith(p));
+  const prefix = CLOUDFLARE_PREFIXES.find((p) => s.startsWith(p));
   if (prefix === undefined) return false;
   const tail = s.length - prefix.length - 40;
   return tail >= 4 && tail <= 10 && allChars(s, prefix.length, s.length, B62);
@@ -182,7 +187,7 @@ export const cloudflareCrc32: Validator = (s) => {
  * checks the structure only and never rejects a token on a guessed checksum.
  */
 export const atlassianCrc32: Validator = (s) => {
-  if (!s.startsWith('ATATT') || s.length < 5 + 20 + 9) return false;
+  if (!s.startsWith(ATLASSIAN_PREFIXES[0]) || s.length < 5 + 20 + 9) return false;
   const eq = s.length - 9;
   if (s.charCodeAt(eq) !== 0x3d /* = */) return false;
   if (!allChars(s, eq + 1, s.length, HEX_UPPER)) return false;
@@ -245,4 +250,17 @@ export const validators: Readonly<Record<ValidatorName, Validator>> = {
   'atlassian-crc32': atlassianCrc32,
   'json-service-account': jsonServiceAccount,
   'basic-credentials': basicCredentials,
+};
+
+/**
+ * The provider prefixes each checksummed (or strictly structured) validator checks for.
+ * A value that starts with one of these and fails the validator is a look-alike for every
+ * rule, generic ones included (see checked-prefixes.ts). Validators of open-ended shapes
+ * (JWT, PEM, Luhn, JSON) have no prefix here.
+ */
+export const validatorPrefixes: Readonly<Partial<Record<ValidatorName, readonly string[]>>> = {
+  'github-crc32': GITHUB_PREFIXES,
+  'npm-crc32': NPM_PREFIXES,
+  'cloudflare-crc32': CLOUDFLARE_PREFIXES,
+  'atlassian-crc32': ATLASSIAN_PREFIXES,
 };
