@@ -13,6 +13,8 @@ const SEED = 0x0c40c3;
 const MIN_RECALL = 0.98;
 const MIN_FAMILY_RECALL = 0.9;
 const MAX_FALSE_POSITIVE_FILES = 0.01;
+/** Per family, the share of provider-rule placements a provider rule (not a generic one) finds. */
+const MIN_PROVIDER_SHARE = 0.95;
 
 const engine = new Engine({ rules: defaultRules, fingerprintKey: Buffer.alloc(32, 0x5a) });
 const genericIds = new Set(defaultRules.filter((r) => r.generic === true).map((r) => r.id));
@@ -33,9 +35,13 @@ function top(m: Map<string, number>, n: number): string {
 function report(s: CorpusScore): void {
   const rows = [...s.byFamily.entries()]
     .sort((a, b) => (a[0] < b[0] ? -1 : 1))
-    .map(([family, t]) => [family, String(t.expected), String(t.found), recall(t).toFixed(3)]);
-  rows.push(['ALL', String(s.overall.expected), String(s.overall.found), recall(s.overall).toFixed(3)]);
-  console.log(formatTable({ header: ['family', 'planted', 'found', 'recall'], rows }));
+    .map(([family, t]) => {
+      const p = s.byFamilyProvider.get(family);
+      return [family, String(t.expected), String(t.found), recall(t).toFixed(3), p === undefined ? '-' : recall(p).toFixed(3)];
+    });
+  const provider = [...s.byFamilyProvider.values()].reduce((a, t) => ({ expected: a.expected + t.expected, found: a.found + t.found }), { expected: 0, found: 0 });
+  rows.push(['ALL', String(s.overall.expected), String(s.overall.found), recall(s.overall).toFixed(3), recall(provider).toFixed(3)]);
+  console.log(formatTable({ header: ['family', 'planted', 'found', 'recall', 'by provider rule'], rows }));
   const ctxRows = [...s.byContext.entries()]
     .sort((a, b) => recall(a[1]) - recall(b[1]))
     .map(([ctx, t]) => [ctx, String(t.expected), String(t.found), recall(t).toFixed(3)]);
@@ -109,6 +115,10 @@ describe('labelled corpus', () => {
       MAX_FALSE_POSITIVE_FILES,
     );    // Look-alikes (wrong checksums, wrong lengths, placeholders) are no finding under any rule.
     expect(score.lookalikeFalsePositiveFiles, 'look-alike files with a finding').toBe(0);
+    const generic = [...score.byFamilyProvider.entries()]
+      .filter(([, t]) => recall(t) < MIN_PROVIDER_SHARE)
+      .map(([f, t]) => `${f} ${recall(t).toFixed(3)}`);
+    expect(generic, `families where under ${MIN_PROVIDER_SHARE} is found by a provider rule: ${generic.join(', ')}`).toEqual([]);
   });
 });
 

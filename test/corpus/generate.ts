@@ -105,6 +105,12 @@ export interface CorpusScore {
   /** Plain placements (value as-is in the text): the gated recall. */
   overall: Tally;
   byFamily: Map<string, Tally>;
+  /**
+   * Per family, plain placements of provider (non-generic) rules: `found` counts those a
+   * provider rule reported. A generic finding has no destinations, so the proxy cannot
+   * tell use from exfiltration: this share is what the rule pack's breadth buys.
+   */
+  byFamilyProvider: Map<string, Tally>;
   byContext: Map<string, Tally>;
   /** Placements inside base64 (Basic auth, docker config): needs the decoder; not in `overall`. */
   encoded: Tally;
@@ -149,6 +155,7 @@ export function scoreCorpus(
   const s: CorpusScore = {
     overall: { expected: 0, found: 0 },
     byFamily: new Map(),
+    byFamilyProvider: new Map(),
     byContext: new Map(),
     encoded: { expected: 0, found: 0 },
     misses: new Map(),
@@ -176,6 +183,7 @@ export function scoreCorpus(
       s.overall.expected++;
       if (found) s.overall.found++;
       tally(s.byFamily, doc.family, found);
+      if (!isGeneric(e.ruleId)) tally(s.byFamilyProvider, doc.family, onSpan.some((f) => !isGeneric(f.ruleId)));
       tally(s.byContext, doc.context, found);
       if (!found) s.misses.set(e.ruleId, [...(s.misses.get(e.ruleId) ?? []), doc.context]);
     }
