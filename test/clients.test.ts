@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { createTestCa } from './helpers/certs.js';
 import { fakeResolver, startTestProxy, type TestProxy } from './helpers/proxy.js';
+import { requireTool, TOOLS } from './helpers/tools.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const CLI = join(ROOT, 'dist', 'bin', 'chokepoint.js');
@@ -43,7 +44,7 @@ interface Run {
 /** A child process with a deadline; never rejects. */
 function run(cmd: string, args: string[], options: { env: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number }): Promise<Run> {
   return new Promise((done) => {
-    execFile(cmd, args, { env: options.env, cwd: options.cwd ?? ROOT, timeout: options.timeoutMs ?? 30_000, encoding: 'utf8', maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+    execFile(cmd in TOOLS ? requireTool(cmd) : cmd, args, { env: options.env, cwd: options.cwd ?? ROOT, timeout: options.timeoutMs ?? 30_000, encoding: 'utf8', maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
       done({ code, stdout, stderr });
     });
@@ -193,7 +194,7 @@ function gitBackend(req: IncomingMessage, res: ServerResponse): void {
   const protocol = req.headers['git-protocol'];
   if (typeof protocol === 'string') env.GIT_PROTOCOL = protocol;
 
-  const child = spawn('git', ['http-backend'], { env, timeout: 30_000 });
+  const child = spawn(requireTool('git'), ['http-backend'], { env, timeout: 30_000 });
   req.pipe(child.stdin);
   child.stdin.on('error', () => undefined);
   let head = Buffer.alloc(0);
