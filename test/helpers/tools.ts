@@ -16,6 +16,9 @@ export const TOOLS: Record<string, string> = {
   '/usr/bin/prometheus-alertmanager': 'prometheus-alertmanager',
   'update-ca-certificates': 'ca-certificates',
   script: 'util-linux',
+  openssl: 'openssl',
+  keytool: 'default-jdk-headless',
+  java: 'default-jdk-headless',
 };
 
 /** The full path of a command (on PATH unless absolute), or undefined. */
