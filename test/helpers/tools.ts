@@ -19,6 +19,7 @@ export const TOOLS: Record<string, string> = {
   openssl: 'openssl',
   keytool: 'default-jdk-headless',
   java: 'default-jdk-headless',
+  ruby: 'ruby',
 };
 
 /** The full path of a command (on PATH unless absolute), or undefined. */
