@@ -43,6 +43,44 @@ export function loadConfigFile(path: string, env: Env = process.env): Config {
   return parseConfig(text, path, env);
 }
 
+/** What the `ca` commands read of a config: where the CA is. */
+export type CaSettings = Pick<Config, 'stateDir' | 'tls'>;
+
+/**
+ * Read only `stateDir` and `tls.ca` of a config file (for `ca env|show|install`), and expand
+ * `${ENV}` only in `stateDir`, `tls.ca.cert` and `tls.ca.certPem`: an
+ * environment variable used elsewhere (a pool token, the ingest token) need not be set.
+ * The rest of the file must still be YAML; what is read is validated as `start` would.
+ */
+export function loadCaSettingsFile(path: string, env: Env = process.env): CaSettings {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(path, [{ path: '', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? 'error'}` }]);
+  }
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const lineOf = (offset: number | undefined): number | undefined =>
+    offset === undefined ? undefined : lineCounter.linePos(offset).line;
+  const problems: ConfigProblem[] = doc.errors.map((e) => ({ path: '', line: lineOf(e.pos[0]), message: e.message.split('\n')[0] ?? e.message }));
+  if (problems.length > 0) throw new ConfigError(path, problems);
+  // The CA certificate's place; the key is not read by these commands.
+  const needed = (p: string): boolean => p === 'stateDir' || p === 'tls.ca.cert' || p === 'tls.ca.certPem';
+  problems.push(
+    ...interpolate(doc, env, lineOf, needed).map((p) => ({ ...p, message: `${p.message}; it is needed to find the CA` })),
+  );
+  if (problems.length > 0) throw new ConfigError(path, problems);
+  const raw = (doc.toJS() ?? {}) as { stateDir?: unknown; tls?: { ca?: unknown } };
+  const subset = { stateDir: raw.stateDir, tls: { ca: typeof raw.tls === 'object' && raw.tls !== null ? raw.tls.ca : undefined } };
+  const result = configSchema.pick({ stateDir: true, tls: true }).safeParse(subset);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    path,
+    result.error.issues.map((i) => ({ path: formatPath(i.path as Array<string | number>), line: lineOfPath(doc, i.path as Array<string | number>, lineOf), message: i.message })),
+  );
+}
+
 /** Validate config text (YAML). `source` names it in errors. */
 export function parseConfig(text: string, source: string, env: Env = process.env): Config {
   const lineCounter = new LineCounter();
@@ -168,11 +206,17 @@ const PLACEHOLDER = new RE2('\\$\\$|\\$\\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?
  * Replace `${NAME}` and `${NAME:-default}` in every string scalar (never in keys), after
  * parsing, so a value cannot inject YAML structure. `$$` is a literal `$`.
  */
-function interpolate(doc: Document, env: Env, lineOf: (offset: number | undefined) => number | undefined): ConfigProblem[] {
+function interpolate(
+  doc: Document,
+  env: Env,
+  lineOf: (offset: number | undefined) => number | undefined,
+  only?: (path: string) => boolean,
+): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   visit(doc, {
     Scalar(key, node, path) {
       if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('$')) return;
+      if (only && !only(formatPath(keyPath([...path, node])))) return;
       node.value = node.value.replace(PLACEHOLDER, (match: string, name: string | undefined, fallback: string | undefined) => {
         if (match === '$$') return '$';
         const value = env[name as string];

@@ -21,6 +21,7 @@ import { generators } from './corpus/gen/github.js';
 import { curl } from './helpers/clients.js';
 import { startHttpOrigin, type Origin } from './helpers/origin.js';
 import { fakeResolver, startTestProxy, type TestProxy } from './helpers/proxy.js';
+import { requireTool } from './helpers/tools.js';
 
 const RULES = fileURLToPath(new URL('../dashboards/chokepoint.rules.yml', import.meta.url));
 const ALERTMANAGER_EXAMPLE = fileURLToPath(new URL('../dashboards/alertmanager.yml', import.meta.url));
@@ -72,7 +73,7 @@ async function freePort(): Promise<number> {
 }
 
 function start(name: string, cmd: string, args: string[]): Child {
-  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(requireTool(cmd), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const keep = (c: Buffer): void => {
     out = (out + c.toString('utf8')).slice(-20_000);

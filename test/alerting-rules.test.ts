@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
+import { requireTool } from './helpers/tools.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const RULES = 'dashboards/chokepoint.rules.yml';
@@ -30,7 +31,7 @@ const ruleTests = parse(readFileSync(`${root}${RULE_TESTS}`, 'utf8')) as RuleTes
 
 function run(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { cwd: root, encoding: 'utf8', timeout: 20_000 }, (err, stdout, stderr) => {
+    execFile(requireTool(cmd), args, { cwd: root, encoding: 'utf8', timeout: 20_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });

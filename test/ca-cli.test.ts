@@ -1,11 +1,12 @@
-// `chokepoint ca init|show|env` as an operator runs it: a child process of the CLI from
+// `chokepoint ca init|show|env|install` as an operator runs it: a child process of the CLI from
 // source (tsx), so it does not depend on a fresh build.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { requireTool } from './helpers/tools.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const ENTRY = join(ROOT, 'bin', 'chokepoint.ts');
@@ -17,9 +18,9 @@ interface Result {
   stderr: string;
 }
 
-function ca(args: string[], cwd: string): Promise<Result> {
+function ca(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<Result> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', TSX, ENTRY, 'ca', ...args], { cwd, env: { ...process.env, NODE_NO_WARNINGS: '1' } });
+    const child = spawn(process.execPath, ['--import', TSX, ENTRY, 'ca', ...args], { cwd, env: { ...process.env, NODE_NO_WARNINGS: '1', ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -99,7 +100,8 @@ describe('chokepoint ca', () => {
     expect(env.code).toBe(0);
     const names = ['SSL_CERT_FILE', 'NODE_EXTRA_CA_CERTS', 'GIT_SSL_CAINFO', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'npm_config_cafile'];
     expect(env.stdout.trim().split('\n')).toEqual(expect.arrayContaining(names.map((n) => `export ${n}='${certPath}'`)));
-    expect(env.stdout.trim().split('\n')).toHaveLength(names.length);
+    // Plus pip, cargo, AWS, gcloud, Deno, gRPC, wget's WGETRC and Java's JAVA_TOOL_OPTIONS (checked below).
+    expect(env.stdout.trim().split('\n')).toHaveLength(14);
 
     const forced = await ca(['init', '--config', cfg, '--force'], dir);
     results.push(forced);
@@ -228,4 +230,110 @@ describe('chokepoint ca', () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('REPLACE');
   });
+});
+
+describe('chokepoint ca env: every client convention, in every shell form', () => {
+  const ALL = [
+    'SSL_CERT_FILE', 'GIT_SSL_CAINFO', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'npm_config_cafile', 'PIP_CERT', 'CARGO_HTTP_CAINFO',
+    'AWS_CA_BUNDLE', 'CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE', 'GRPC_DEFAULT_SSL_ROOTS_FILE_PATH', 'NODE_EXTRA_CA_CERTS', 'DENO_CERT', 'WGETRC', 'JAVA_TOOL_OPTIONS',
+  ];
+
+  test('a variable the CA does not need (a pool token) may be unset; one it needs is named, with why', async () => {
+    const dir = tempDir();
+    const stateDir = join(dir, 'state');
+    const cfg = config(dir, stateDir, '    token: ${CHOKEPOINT_TEST_UNSET_TOKEN}');
+    expect((await ca(['init', '--config', cfg], dir, { CHOKEPOINT_TEST_UNSET_TOKEN: '' })).code).toBe(0);
+    for (const sub of ['env', 'show']) {
+      const r = await ca([sub, '--config', cfg], dir);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    }
+    const needs = join(dir, 'needs.yaml');
+    writeFileSync(needs, 'stateDir: ${CHOKEPOINT_TEST_UNSET_STATE}\npools:\n  - name: ci\n    token: ${CHOKEPOINT_TEST_UNSET_TOKEN}\n');
+    const r = await ca(['env', '--config', needs], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('needs.yaml:1: stateDir: environment variable CHOKEPOINT_TEST_UNSET_STATE is not set');
+    expect(r.stderr).toContain('it is needed to find the CA');
+    expect(r.stderr).not.toContain('CHOKEPOINT_TEST_UNSET_TOKEN');
+  });
+
+  test('sh (evaluated by a real shell), fish, powershell, github-actions and json carry the same variables', async () => {
+    const dir = tempDir();
+    const stateDir = join(dir, 'state');
+    const cfg = config(dir, stateDir);
+    expect((await ca(['init', '--config', cfg], dir)).code).toBe(0);
+    const cert = join(stateDir, 'ca.pem');
+    const json = await ca(['env', '--config', cfg, '--format', 'json'], dir);
+    expect(json.code).toBe(0);
+    const vars = JSON.parse(json.stdout) as Record<string, string>;
+    expect(Object.keys(vars).sort()).toEqual([...ALL].sort());
+    for (const v of ALL.filter((n) => n !== 'WGETRC' && n !== 'JAVA_TOOL_OPTIONS')) expect(vars[v], v).toBe(cert);
+    // wget reads a wgetrc, Java a truststore (Java's own CAs plus ours).
+    expect(readFileSync(vars.WGETRC as string, 'utf8')).toContain(`ca_certificate = ${cert}`);
+    const store = /-Djavax\.net\.ssl\.trustStore=(\S+)/.exec(vars.JAVA_TOOL_OPTIONS as string)?.[1] as string;
+    const listing = execFileSync(requireTool('keytool'), ['-list', '-keystore', store, '-storetype', 'PKCS12', '-storepass', 'changeit'], { encoding: 'utf8' });
+    expect(listing).toContain('chokepoint-ca');
+    expect(Number(/contains (\d+) entr/.exec(listing)?.[1])).toBeGreaterThan(10); // the system's CAs too
+
+    const sh = await ca(['env', '--config', cfg], dir);
+    const shVars = execFileSync('sh', ['-c', `${sh.stdout}\nfor v in ${ALL.join(' ')}; do eval "printf '%s=%s\\n' $v \\"\\$$v\\""; done`], { encoding: 'utf8' });
+    expect(Object.fromEntries(shVars.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]))).toEqual(vars);
+
+    const gha = await ca(['env', '--config', cfg, '--shell', 'github-actions'], dir);
+    expect(Object.fromEntries(gha.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]))).toEqual(vars);
+    const fish = await ca(['env', '--config', cfg, '--shell', 'fish'], dir);
+    expect(fish.stdout).toContain(`set -gx SSL_CERT_FILE '${cert}'`);
+    const ps = await ca(['env', '--config', cfg, '--shell', 'powershell'], dir);
+    expect(ps.stdout).toContain(`$env:JAVA_TOOL_OPTIONS = '${vars.JAVA_TOOL_OPTIONS}'`);
+    for (const out of [fish, ps]) expect(out.stdout.trim().split('\n')).toHaveLength(ALL.length);
+
+    for (const bad of [['--shell', 'tcsh'], ['--format', 'yaml'], ['--format', 'json', '--shell', 'fish']]) {
+      const r = await ca(['env', '--config', cfg, ...bad], dir);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+});
+
+/** What the system trust store is: every name in /etc/ssl/certs with its link target, and the bundle. */
+function trustSnapshot(): string {
+  const dir = '/etc/ssl/certs';
+  const names = readdirSync(dir).sort().map((n) => (lstatSync(join(dir, n)).isSymbolicLink() ? `${n} -> ${readlinkSync(join(dir, n))}` : n));
+  return [...names, readFileSync(join(dir, 'ca-certificates.crt'), 'utf8')].join('\n');
+}
+
+describe('chokepoint ca install (for real, on this Debian machine, as root)', () => {
+  test('adds the CA to the system trust store, idempotently, and --uninstall leaves the machine as it was', async () => {
+    requireTool('update-ca-certificates');
+    expect(process.getuid?.(), 'ca install changes the system trust store: the test runs as root (as .ci/run does)').toBe(0);
+    const dir = tempDir();
+    const cfg = config(dir, join(dir, 'state'));
+    expect((await ca(['init', '--config', cfg], dir)).code).toBe(0);
+    const pem = readFileSync(join(dir, 'state', 'ca.pem'), 'utf8');
+    const body = pem.split('\n').filter((l) => l && !l.startsWith('-----')).join('\n');
+    const before = trustSnapshot();
+    expect(before).not.toContain(body);
+    const file = '/usr/local/share/ca-certificates/chokepoint-ca.crt';
+    try {
+      const first = await ca(['install', '--config', cfg], dir);
+      expect(first.stderr).toBe('');
+      expect(first.code).toBe(0);
+      expect(first.stdout).toBe(`added the CA to the Debian/Ubuntu/Alpine trust store: ${file}\nran update-ca-certificates\n`);
+      expect(readFileSync('/etc/ssl/certs/ca-certificates.crt', 'utf8')).toContain(body);
+      // openssl, with only the system store, now trusts it.
+      const verify = execFileSync(requireTool('openssl'), ['verify', '-CApath', '/etc/ssl/certs', join(dir, 'state', 'ca.pem')], { encoding: 'utf8' });
+      expect(verify.trim()).toMatch(/: OK$/);
+      const again = await ca(['install', '--config', cfg], dir);
+      expect(again.code).toBe(0);
+      expect(again.stdout).toContain('already in the Debian/Ubuntu/Alpine trust store');
+      expect(again.stdout).toContain('nothing changed');
+    } finally {
+      const removed = await ca(['install', '--uninstall'], dir);
+      expect(removed.code).toBe(0);
+      expect(removed.stdout).toBe(`removed ${file} from the Debian/Ubuntu/Alpine trust store\nran update-ca-certificates --fresh\n`);
+    }
+    expect(trustSnapshot()).toBe(before);
+    const twice = await ca(['install', '--uninstall'], dir);
+    expect(twice.stdout).toContain('not in the Debian/Ubuntu/Alpine trust store');
+  }, 120_000);
 });

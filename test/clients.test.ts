@@ -3,9 +3,12 @@
 //   intercept  TLS ended with Chokepoint's CA; the client trusts it through the variables
 //              `chokepoint ca env` prints, the proxy trusts the origin's CA (tls.upstreamCAs)
 // curl, wget, git (clone and push over smart HTTP to git http-backend, with credentials),
-// npm install from a registry-shaped server, Python urllib and requests, Node fetch with
-// undici's ProxyAgent and EnvHttpProxyAgent, and a WebSocket client (ws). Every client is a
-// child process with its own environment, so each reads its CA variable as it does in a job.
+// npm install from a registry-shaped server, pip install of a wheel from a simple index,
+// Python urllib and requests, Node fetch with undici's ProxyAgent and EnvHttpProxyAgent, a
+// WebSocket client (ws), Java's HttpClient and Ruby's net/http. Every client is a child
+// process with its own environment, so each reads its CA variable as it does in a job; in
+// both modes the variables are what `chokepoint ca env` prints (tunnel mode: for a config
+// whose CA is the origin's own), nothing else.
 // Everything is on loopback: the proxy's resolver maps the *.test names to 127.0.0.1.
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -19,17 +22,24 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { createTestCa } from './helpers/certs.js';
 import { fakeResolver, startTestProxy, type TestProxy } from './helpers/proxy.js';
+import { requireTool, TOOLS } from './helpers/tools.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const CLI = join(ROOT, 'dist', 'bin', 'chokepoint.js');
 const PYTHON = '/usr/bin/python3'; // Debian's, with requests (a pyenv python3 on PATH may lack it)
-const NAMES = ['curl.test', 'wget.test', 'urllib.test', 'requests.test', 'fetch.test', 'git.test', 'registry.test', 'ws.test'];
+const NAMES = ['curl.test', 'wget.test', 'urllib.test', 'requests.test', 'fetch.test', 'git.test', 'registry.test', 'ws.test', 'pypi.test', 'java.test', 'ruby.test'];
 const POOLS = {
   tunnel: { token: 'tunnel-pool-token-0123' },
   intercept: { token: 'intercept-pool-token-0123' },
 } as const;
 type Mode = keyof typeof POOLS;
-const CA_VARS = ['SSL_CERT_FILE', 'NODE_EXTRA_CA_CERTS', 'GIT_SSL_CAINFO', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'npm_config_cafile'];
+const CA_VARS = [
+  'SSL_CERT_FILE', 'NODE_EXTRA_CA_CERTS', 'GIT_SSL_CAINFO', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'npm_config_cafile', 'PIP_CERT', 'CARGO_HTTP_CAINFO',
+  'AWS_CA_BUNDLE', 'CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE', 'GRPC_DEFAULT_SSL_ROOTS_FILE_PATH', 'DENO_CERT', 'WGETRC', 'JAVA_TOOL_OPTIONS',
+];
+/** What `ca env` points at a file of the CA (the rest: a wgetrc and a Java truststore). */
+const FILE_VARS = CA_VARS.filter((v) => v !== 'WGETRC' && v !== 'JAVA_TOOL_OPTIONS');
+const WHEEL = { name: 'chokepoint-tiny', module: 'chokepoint_tiny', version: '1.0.0' };
 const GIT_USER = 'ci-bot';
 const GIT_PASSWORD = 'git-test-password';
 const PKG = { name: 'chokepoint-tiny', version: '1.0.0' };
@@ -43,7 +53,7 @@ interface Run {
 /** A child process with a deadline; never rejects. */
 function run(cmd: string, args: string[], options: { env: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number }): Promise<Run> {
   return new Promise((done) => {
-    execFile(cmd, args, { env: options.env, cwd: options.cwd ?? ROOT, timeout: options.timeoutMs ?? 30_000, encoding: 'utf8', maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+    execFile(cmd in TOOLS ? requireTool(cmd) : cmd, args, { env: options.env, cwd: options.cwd ?? ROOT, timeout: options.timeoutMs ?? 30_000, encoding: 'utf8', maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
       done({ code, stdout, stderr });
     });
@@ -57,7 +67,10 @@ let origin: https.Server;
 let originPort: number;
 let wss: WebSocketServer;
 let proxy: TestProxy;
-let caEnvOutput: string;
+/** `chokepoint ca env --format json`, per mode (tunnel: a config whose CA is the origin's). */
+const caEnv: Record<Mode, Record<string, string>> = { tunnel: {}, intercept: {} };
+let wheel: Buffer;
+let wheelFile: string;
 let repoRoot: string;
 let tarball: Buffer;
 const gitRequests: Array<{ method: string; path: string; user: string | undefined }> = [];
@@ -74,21 +87,9 @@ function baseEnv(): NodeJS.ProcessEnv {
   return { ...env, HOME: home, GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0', NO_COLOR: '1' };
 }
 
-/** `export NAME='value'` lines, as `chokepoint ca env` prints them. */
-function parseExports(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    const m = /^export ([A-Za-z_][A-Za-z0-9_]*)='(.*)'$/.exec(line);
-    if (m?.[1] !== undefined && m[2] !== undefined) out[m[1]] = m[2].replaceAll(`'\\''`, `'`);
-  }
-  return out;
-}
-
-/** The CA variables for a mode: `ca env` output for interception, the origin's CA for tunnels. */
+/** The CA variables for a mode, exactly as `chokepoint ca env` gave them. */
 function trustEnv(mode: Mode): Record<string, string> {
-  const intercepting = parseExports(caEnvOutput);
-  if (mode === 'intercept') return intercepting;
-  return Object.fromEntries(Object.keys(intercepting).map((k) => [k, originCaFile]));
+  return caEnv[mode];
 }
 
 function proxyUrl(mode: Mode): string {
@@ -161,6 +162,24 @@ function registry(req: IncomingMessage, res: ServerResponse): void {
   res.end('{"error":"not found"}');
 }
 
+/** A PEP 503 "simple" index serving one wheel. */
+function simpleIndex(req: IncomingMessage, res: ServerResponse): void {
+  const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+  registryRequests.push(`${req.method ?? ''} ${path}`);
+  if (path === `/simple/${WHEEL.name}/`) {
+    const sha = createHash('sha256').update(wheel).digest('hex');
+    const body = `<!DOCTYPE html><html><body><a href="/packages/${wheelFile}#sha256=${sha}">${wheelFile}</a></body></html>\n`;
+    res.writeHead(200, { 'content-type': 'text/html', 'content-length': Buffer.byteLength(body) });
+    return void res.end(body);
+  }
+  if (path === `/packages/${wheelFile}`) {
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': wheel.length });
+    return void res.end(wheel);
+  }
+  res.writeHead(404, { 'content-type': 'text/plain' });
+  res.end('not found');
+}
+
 /** git http-backend as a CGI program, behind Basic credentials. */
 function gitBackend(req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url ?? '/', 'https://git.test');
@@ -193,7 +212,7 @@ function gitBackend(req: IncomingMessage, res: ServerResponse): void {
   const protocol = req.headers['git-protocol'];
   if (typeof protocol === 'string') env.GIT_PROTOCOL = protocol;
 
-  const child = spawn('git', ['http-backend'], { env, timeout: 30_000 });
+  const child = spawn(requireTool('git'), ['http-backend'], { env, timeout: 30_000 });
   req.pipe(child.stdin);
   child.stdin.on('error', () => undefined);
   let head = Buffer.alloc(0);
@@ -241,6 +260,7 @@ async function startOrigin(): Promise<void> {
     const host = (req.headers.host ?? '').replace(/:\d+$/, '');
     if (host === 'git.test') return gitBackend(req, res);
     if (host === 'registry.test') return registry(req, res);
+    if (host === 'pypi.test') return simpleIndex(req, res);
     echo(req, res, host);
   });
   wss = new WebSocketServer({ noServer: true });
@@ -288,6 +308,34 @@ async function makeTarball(): Promise<void> {
   tarball = readFileSync(join(work, `${PKG.name}-${PKG.version}.tgz`));
 }
 
+/** A tiny pure-Python wheel, built by Python's zipfile (a wheel is a zip with dist-info). */
+async function makeWheel(): Promise<void> {
+  wheelFile = `${WHEEL.module}-${WHEEL.version}-py3-none-any.whl`;
+  const out = join(work, wheelFile);
+  const script = [
+    'import base64, hashlib, sys, zipfile',
+    'name, module, version, out = sys.argv[1:5]',
+    'info = f"{module}-{version}.dist-info"',
+    'files = {',
+    '  f"{module}/__init__.py": "GREETING = \'tiny wheel through chokepoint\'\\n",',
+    '  f"{info}/METADATA": f"Metadata-Version: 2.1\\nName: {name}\\nVersion: {version}\\n",',
+    '  f"{info}/WHEEL": "Wheel-Version: 1.0\\nGenerator: chokepoint-test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n",',
+    '}',
+    'record = []',
+    'with zipfile.ZipFile(out, "w") as z:',
+    '  for path, text in files.items():',
+    '    data = text.encode()',
+    '    z.writestr(path, data)',
+    '    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()',
+    '    record.append(f"{path},sha256={digest},{len(data)}")',
+    '  record.append(f"{info}/RECORD,,")',
+    '  z.writestr(f"{info}/RECORD", "\\n".join(record) + "\\n")',
+  ].join('\n');
+  const r = await run(PYTHON, ['-c', script, WHEEL.name, WHEEL.module, WHEEL.version, out], { env: baseEnv() });
+  if (r.code !== 0) throw new Error(`building the wheel failed: ${r.stderr}`);
+  wheel = readFileSync(out);
+}
+
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'chokepoint-clients-'));
   home = join(work, 'home');
@@ -295,7 +343,7 @@ beforeAll(async () => {
   writeFileSync(join(home, '.npmrc'), '');
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build (npm test builds it first)`);
   await startOrigin();
-  await Promise.all([makeRepository(), makeTarball()]);
+  await Promise.all([makeRepository(), makeTarball(), makeWheel()]);
 
   const allow = `["*.test:${originPort}", "127.0.0.1/32:${originPort}"]`;
   proxy = await startTestProxy(
@@ -319,9 +367,15 @@ pools:
   );
 
   // The operator's way to make every client trust the CA: `chokepoint ca env --config FILE`.
-  const r = await run(process.execPath, [CLI, 'ca', 'env', '--config', proxy.configPath], { env: baseEnv() });
-  if (r.code !== 0) throw new Error(`chokepoint ca env failed (${r.code}): ${r.stderr}`);
-  caEnvOutput = r.stdout;
+  // Tunnel mode: the same command for a config whose CA is the origin's own (the wgetrc and
+  // Java truststore it writes then hold that CA).
+  const tunnelConfig = join(work, 'origin-ca.yaml');
+  writeFileSync(tunnelConfig, `stateDir: ${JSON.stringify(join(work, 'unused-state'))}\ntls:\n  ca:\n    cert: ${JSON.stringify(originCaFile)}\n`);
+  for (const [mode, config] of [['intercept', proxy.configPath], ['tunnel', tunnelConfig]] as const) {
+    const r = await run(process.execPath, [CLI, 'ca', 'env', '--config', config, '--format', 'json'], { env: baseEnv() });
+    if (r.code !== 0) throw new Error(`chokepoint ca env failed (${r.code}): ${r.stderr}`);
+    caEnv[mode] = JSON.parse(r.stdout) as Record<string, string>;
+  }
 });
 
 afterAll(async () => {
@@ -336,10 +390,12 @@ afterAll(async () => {
 });
 
 test('chokepoint ca env names every client convention, all pointing at the CA in the state directory', () => {
-  const vars = parseExports(caEnvOutput);
+  const vars = caEnv.intercept;
   expect(Object.keys(vars).sort()).toEqual([...CA_VARS].sort());
   const caPath = join(proxy.dir, 'state', 'ca.pem');
-  for (const name of CA_VARS) expect(vars[name]).toBe(caPath);
+  for (const name of FILE_VARS) expect(vars[name]).toBe(caPath);
+  expect(readFileSync(vars.WGETRC as string, 'utf8')).toContain(`ca_certificate = ${caPath}`);
+  expect(vars.JAVA_TOOL_OPTIONS).toContain(`-Djavax.net.ssl.trustStore=${join(proxy.dir, 'state', 'chokepoint-truststore.p12')}`);
   expect(readFileSync(caPath, 'utf8')).toContain('BEGIN CERTIFICATE');
 });
 
@@ -361,9 +417,8 @@ describe.each(['tunnel', 'intercept'] as const)('%s mode', (mode) => {
     });
   }
 
-  test('wget (https_proxy, --ca-certificate from SSL_CERT_FILE)', async () => {
-    const ca = trustEnv(mode).SSL_CERT_FILE ?? '';
-    const r = await run('wget', ['-q', '-O', '-', '--timeout=20', '--tries=1', `--ca-certificate=${ca}`, url('wget.test', `/wget-${mode}`)], { env: clientEnv(mode) });
+  test('wget (https_proxy, WGETRC with ca_certificate)', async () => {
+    const r = await run('wget', ['-q', '-O', '-', '--timeout=20', '--tries=1', url('wget.test', `/wget-${mode}`)], { env: clientEnv(mode) });
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ host: 'wget.test', path: `/wget-${mode}` });
     await expectPath(mode, 'wget.test', 'intercept', `/wget-${mode}`);
@@ -460,6 +515,60 @@ describe.each(['tunnel', 'intercept'] as const)('%s mode', (mode) => {
     expect(seen.some((r) => r.path === '/project.git/git-upload-pack' && r.user === GIT_USER)).toBe(true);
     expect(seen.some((r) => r.method === 'POST' && r.path === '/project.git/git-receive-pack' && r.user === GIT_USER)).toBe(true);
     await expectPath(mode, 'git.test', 'intercept', '/project.git/git-receive-pack');
+  });
+
+  test('pip install of a wheel from a simple index over HTTPS (HTTPS_PROXY, PIP_CERT)', async () => {
+    const before = registryRequests.length;
+    const target = join(work, `pip-${mode}`);
+    const env = clientEnv(mode, { PIP_BREAK_SYSTEM_PACKAGES: '1', PIP_NO_CACHE_DIR: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1' });
+    // pip reads PIP_CERT (its vendored requests would also take these two: not here)
+    delete env.REQUESTS_CA_BUNDLE;
+    delete env.CURL_CA_BUNDLE;
+    const r = await run(PYTHON, ['-m', 'pip', 'install', '--no-deps', '--retries', '0', '--timeout', '20', '--index-url', `https://pypi.test:${originPort}/simple/`, '--target', target, WHEEL.name], { env, timeoutMs: 60_000 });
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(readFileSync(join(target, WHEEL.module, '__init__.py'), 'utf8')).toContain('tiny wheel through chokepoint');
+    expect(registryRequests.slice(before)).toEqual([`GET /simple/${WHEEL.name}/`, `GET /packages/${wheelFile}`]);
+    await expectPath(mode, 'pypi.test', 'intercept', `/packages/${wheelFile}`);
+  });
+
+  test("Java's HttpClient (a ProxySelector with credentials, JAVA_TOOL_OPTIONS truststore)", async () => {
+    const source = join(work, `Fetch${mode}.java`);
+    writeFileSync(
+      source,
+      [
+        'import java.net.*; import java.net.http.*;',
+        `public class Fetch${mode} {`,
+        '  public static void main(String[] args) throws Exception {',
+        '    URI proxy = URI.create(System.getenv("HTTPS_PROXY"));',
+        '    String[] user = proxy.getUserInfo().split(":", 2);',
+        '    HttpClient client = HttpClient.newBuilder()',
+        '      .proxy(ProxySelector.of(new InetSocketAddress(proxy.getHost(), proxy.getPort())))',
+        '      .authenticator(new Authenticator() { protected PasswordAuthentication getPasswordAuthentication() { return new PasswordAuthentication(user[0], user[1].toCharArray()); } })',
+        '      .build();',
+        '    HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create(args[0])).build(), HttpResponse.BodyHandlers.ofString());',
+        '    System.out.println(r.statusCode());',
+        '    System.out.println(r.body());',
+        '  }',
+        '}',
+      ].join('\n'),
+    );
+    // Basic proxy credentials over CONNECT are off by default in the JDK; a job turns them on.
+    const r = await run(requireTool('java'), ['-Djdk.http.auth.tunneling.disabledSchemes=', source, url('java.test', `/java-${mode}`)], { env: clientEnv(mode), timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const [status, body = ''] = r.stdout.split('\n');
+    expect(status).toBe('200');
+    expect(JSON.parse(body)).toMatchObject({ host: 'java.test', path: `/java-${mode}` });
+    await expectPath(mode, 'java.test', 'intercept', `/java-${mode}`);
+  });
+
+  test("Ruby's net/http (https_proxy, SSL_CERT_FILE)", async () => {
+    const script = 'require "net/http"\nuri = URI(ARGV[0])\nr = Net::HTTP.start(uri.host, uri.port, use_ssl: true) { |h| h.get(uri.path) }\nputs r.code\nputs r.body\n';
+    const r = await run(requireTool('ruby'), ['-e', script, url('ruby.test', `/ruby-${mode}`)], { env: clientEnv(mode) });
+    expect(r.code, r.stderr).toBe(0);
+    const [status, body = ''] = r.stdout.split('\n');
+    expect(status).toBe('200');
+    expect(JSON.parse(body)).toMatchObject({ host: 'ruby.test', path: `/ruby-${mode}` });
+    await expectPath(mode, 'ruby.test', 'intercept', `/ruby-${mode}`);
   });
 
   test('npm install from a registry (--proxy/--https-proxy, npm_config_cafile)', async () => {

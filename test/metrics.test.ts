@@ -11,6 +11,7 @@ import { generators } from './corpus/gen/github.js';
 import { curl, basicAuth } from './helpers/clients.js';
 import { startHttpOrigin, type Origin } from './helpers/origin.js';
 import { fakeResolver, startTestProxy, type TestProxy } from './helpers/proxy.js';
+import { requireTool } from './helpers/tools.js';
 import { createMetrics } from '../proxy/events/metrics.js';
 import type { EgressEvent } from '../proxy/events/events.js';
 import { admit } from '../proxy/decide/gate.js';
@@ -124,7 +125,7 @@ function scrape(port: number): Promise<string> {
 /** `promtool check metrics` on a scrape: the metric names of the problems it reports. */
 function promtool(text: string): Promise<{ code: number; output: string; names: string[] }> {
   return new Promise((resolve) => {
-    const child = execFile('promtool', ['check', 'metrics'], { encoding: 'utf8' }, (err, stdout, stderr) => {
+    const child = execFile(requireTool('promtool'), ['check', 'metrics'], { encoding: 'utf8' }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
       const output = `${stdout}${stderr}`;
       const names = output

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, expect, test } from 'vitest';
 import { openTunnel } from './helpers/clients.js';
+import { requireTool } from './helpers/tools.js';
 import { startHttpOrigin, type Origin } from './helpers/origin.js';
 
 const CLI = join(import.meta.dirname, '..', 'dist', 'bin', 'chokepoint.js');
@@ -48,7 +49,7 @@ function sumOf(text: string, name: string): number {
 /** The lines `promtool check metrics` reports for a scrape. */
 function promtoolProblems(text: string): Promise<string[]> {
   return new Promise((resolve) => {
-    const child = execFile('promtool', ['check', 'metrics'], { encoding: 'utf8' }, (_err, stdout, stderr) =>
+    const child = execFile(requireTool('promtool'), ['check', 'metrics'], { encoding: 'utf8' }, (_err, stdout, stderr) =>
       resolve(`${stdout}${stderr}`.split('\n').filter((l) => l.trim() !== '')),
     );
     child.stdin?.end(text);

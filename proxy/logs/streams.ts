@@ -305,6 +305,13 @@ export class LogStreams {
     return this.streams.size;
   }
 
+  /** Bytes all open streams hold (scanner carry-over, out-of-order pieces): what a long body costs in memory. */
+  bufferedBytes(): number {
+    let total = 0;
+    for (const stream of this.streams.values()) total += stream.bufferedBytes;
+    return total;
+  }
+
   get(key: string): JobStream | undefined {
     return this.streams.get(key);
   }

@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import net from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { requireTool } from './tools.js';
 
 export interface CurlResult {
   status: number;
@@ -21,7 +22,7 @@ export function curl(args: string[], env: Record<string, string> = {}): Promise<
   const clean: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.toLowerCase().endsWith('_proxy')) clean[k] = v;
   return new Promise((resolve) => {
-    execFile('curl', ['-s', '-i', '--max-time', '10', ...args], { env: { ...clean, ...env }, encoding: 'utf8' }, (err, stdout, stderr) => {
+    execFile(requireTool('curl'), ['-s', '-i', '--max-time', '10', ...args], { env: { ...clean, ...env }, encoding: 'utf8' }, (err, stdout, stderr) => {
       const exitCode = err ? ((err as { code?: number }).code ?? 1) : 0;
       resolve({ ...parseResponse(stdout), exitCode: typeof exitCode === 'number' ? exitCode : 1, stderr });
     });
