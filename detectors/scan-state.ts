@@ -127,6 +127,26 @@ export class ScanState {
     return this.emit(buf, base, final);
   }
 
+  /**
+   * An independent copy of this state (the stream scanner's idle flush runs a final step
+   * on a copy and goes on with the original). Candidates are shared: nothing mutates one.
+   */
+  clone(): ScanState {
+    const c = new ScanState(this.core);
+    c.pfPos = this.pfPos;
+    for (let r = 0; r < this.openStart.length; r++) {
+      c.openStart[r] = this.openStart[r] as number;
+      c.openEnd[r] = this.openEnd[r] as number;
+    }
+    for (const r of this.openRules) c.openRules.add(r);
+    c.ready = this.ready.map((w) => ({ ...w }));
+    c.pending = [...this.pending];
+    c.recent = [...this.recent];
+    for (const k of this.keys) c.keys.add(k);
+    Object.assign(c.lines, this.lines);
+    return c;
+  }
+
   /** The earliest absolute offset whose bytes a later step may still read. */
   keepFrom(): number {
     let keep = this.pfPos - this.core.maxReach;

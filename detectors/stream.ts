@@ -3,6 +3,12 @@
 // absolute byte offsets, lines and columns. It keeps only the bytes a later step may
 // still read (a carry-over of at least the longest rule match around the prefilter
 // position), so memory stays bounded whatever the stream length.
+//
+// `flush()` reports now what `end()` would report if the stream ended here (an idle log
+// stream, the end of a WebSocket message) without ending it. What a flush reported is
+// remembered, and the same finding (rule, offset, length, fingerprint) is not reported
+// again when later bytes settle it. A flushed finding is one of a whole scan of the
+// input so far; later bytes may show a longer match there, which is then reported too.
 import type { ScanState } from './scan-state.js';
 import type { Finding } from './types.js';
 
@@ -13,6 +19,10 @@ export class StreamScanner {
   /** Bytes used in buf. */
   private len = 0;
   private ended = false;
+  /** Findings a flush reported and the stream has not settled yet: offset -> identity. */
+  private flushed = new Map<number, string>();
+  /** Bytes written since the last flush (a second flush of the same bytes finds nothing new). */
+  private dirty = false;
 
   constructor(
     private readonly state: ScanState,
@@ -26,16 +36,54 @@ export class StreamScanner {
     if (this.ended) throw new Error('StreamScanner.write after end()');
     if (chunk.length === 0) return [];
     this.append(chunk);
-    return this.state.step(this.buf.subarray(0, this.len), this.base, false);
+    this.dirty = true;
+    return this.unflushed(this.state.step(this.buf.subarray(0, this.len), this.base, false));
   }
 
   /** No more input: returns the remaining findings. */
   end(): Finding[] {
     if (this.ended) return [];
     this.ended = true;
-    const out = this.state.step(this.buf.subarray(0, this.len), this.base, true);
+    const out = this.unflushed(this.state.step(this.buf.subarray(0, this.len), this.base, true));
     this.buf = Buffer.alloc(0);
     this.len = 0;
+    this.flushed.clear();
+    return out;
+  }
+
+  /**
+   * The findings `end()` would report now, less those already reported; the stream goes
+   * on. Runs the final step on a copy of the scan state, over the bytes held.
+   */
+  flush(): Finding[] {
+    if (this.ended || !this.dirty) return [];
+    this.dirty = false;
+    const found = this.state.clone().step(this.buf.subarray(0, this.len), this.base, true);
+    // Nothing before keepFrom() can be settled later: forget what was flushed there.
+    const keep = this.state.keepFrom();
+    for (const offset of this.flushed.keys()) if (offset < keep) this.flushed.delete(offset);
+    const out: Finding[] = [];
+    for (const f of found) {
+      const id = identity(f);
+      if (this.flushed.get(f.offset) === id) continue;
+      this.flushed.set(f.offset, id);
+      out.push(f);
+    }
+    return out;
+  }
+
+  /**
+   * Drop findings a flush already reported. The stream settles findings in offset order
+   * (one per offset), so a flushed one at or before a settled offset is done with.
+   */
+  private unflushed(found: Finding[]): Finding[] {
+    if (this.flushed.size === 0 || found.length === 0) return found;
+    const out: Finding[] = [];
+    for (const f of found) {
+      const seen = this.flushed.get(f.offset) === identity(f);
+      for (const offset of this.flushed.keys()) if (offset <= f.offset) this.flushed.delete(offset);
+      if (!seen) out.push(f);
+    }
     return out;
   }
 
@@ -64,4 +112,9 @@ export class StreamScanner {
     chunk.copy(this.buf, this.len);
     this.len += chunk.length;
   }
+}
+
+/** What makes two reports the same finding. */
+function identity(f: Finding): string {
+  return `${f.ruleId}\0${f.length}\0${f.fingerprint}`;
 }

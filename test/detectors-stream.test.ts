@@ -137,6 +137,82 @@ describe('stream findings equal whole-input findings', () => {
   });
 });
 
+/** Like streamScan, flushing after the chunks whose index is in `flushAt` (mod the list). */
+function flushedScan(input: Buffer, sizes: readonly number[], flushAt: ReadonlySet<number>): { found: Finding[]; points: number[] } {
+  const s = engine.stream();
+  const found: Finding[] = [];
+  const points: number[] = [];
+  let at = 0;
+  for (let i = 0; at < input.length; i++) {
+    const n = sizes[i % sizes.length] as number;
+    found.push(...s.write(input.subarray(at, at + n)));
+    at = Math.min(input.length, at + n);
+    if (flushAt.has(i % 16)) {
+      found.push(...s.flush());
+      points.push(at);
+    }
+  }
+  found.push(...s.end());
+  return { found, points };
+}
+
+const key = (f: Finding): string => JSON.stringify([f.ruleId, f.offset, f.length, f.line, f.column, f.fingerprint, f.redacted]);
+
+describe('idle flushes (flush(): what end() would report now, each finding once)', () => {
+  test('with flushes at random points, a stream reports every whole-input finding once, and nothing no prefix scan reports (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(piece, { minLength: 1, maxLength: 30 }),
+        fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 1, maxLength: 12 }),
+        fc.uniqueArray(fc.integer({ min: 0, max: 15 }), { maxLength: 8 }),
+        (picked, sizes, flushAt) => {
+          const input = Buffer.from(picked.map((i) => pieces[i]).join(''));
+          const whole = engine.scan(input).map(key);
+          const { found, points } = flushedScan(input, sizes, new Set(flushAt));
+          const reported = found.map(key);
+          // never the same finding twice
+          expect(new Set(reported).size).toBe(reported.length);
+          // every finding of the whole input
+          for (const k of whole) expect(reported).toContain(k);
+          // and anything else is what a scan of the input up to a flush point reports
+          const extra = reported.filter((k) => !whole.includes(k));
+          if (extra.length > 0) {
+            const prefixes = new Set(points.flatMap((p) => engine.scan(input.subarray(0, p)).map(key)));
+            for (const k of extra) expect(prefixes.has(k)).toBe(true);
+          }
+          // flushing where a line ends (nothing half-written) changes nothing
+          const lineEnds = new Set<number>();
+          for (let i = 0; i < input.length; i++) if (input[i] === 0x0a) lineEnds.add(i + 1);
+          if (points.every((p) => lineEnds.has(p) || p === input.length)) expect(reported).toEqual(whole);
+        },
+      ),
+      { numRuns: 200, seed: 20261206 },
+    );
+  });
+
+  test('a secret whole at a flush is reported then, and not again when more bytes come', () => {
+    const tok = ghToken();
+    const s = engine.stream();
+    expect(s.write(Buffer.from(`step 1\nexport GH=${tok}`))).toEqual([]);
+    const flushed = s.flush();
+    expect(flushed.map((f) => f.ruleId)).toEqual(['github-pat']);
+    expect(s.flush()).toEqual([]); // nothing new: nothing again
+    expect(s.write(Buffer.from(`\nstep 2 ok\n${'x '.repeat(5000)}\n`))).toEqual([]);
+    expect(s.end()).toEqual([]);
+  });
+
+  test('half a token at a flush is not a finding; the whole token is, once', () => {
+    const tok = ghToken();
+    const s = engine.stream();
+    s.write(Buffer.from(`log ${tok.slice(0, 20)}`));
+    expect(s.flush()).toEqual([]);
+    s.write(Buffer.from(`${tok.slice(20)}\n`));
+    const second = s.flush();
+    expect(second.map((f) => [f.ruleId, f.offset])).toEqual([['github-pat', 4]]);
+    expect(s.end()).toEqual([]);
+  });
+});
+
 describe('bounded memory', () => {
   test('buffered bytes stay bounded over a long stream with dense keywords', () => {
     const line = Buffer.from(`token: ${'x'.repeat(20)} secret ghp_ -----BEGIN password= ${ghToken()} build ok é€\n`);
