@@ -45,6 +45,67 @@ function extra(o: Opts): Partial<RuleSpec> {
   };
 }
 
+/** What every shipped rule states, whatever its shape. Examples are plain data: literal strings. */
+interface RuleBase {
+  id: string;
+  title: string;
+  severity: Severity;
+  /** Literal keywords; at least one occurs in (or right before) every match. */
+  keywords: string[];
+  /** Hosts where the credential is legitimately sent; empty: nowhere. */
+  destinations: string[];
+  /** Inputs that each yield a finding of this rule. */
+  positive: string[];
+  /** Inputs that yield none (placeholders, look-alikes, public example values). */
+  negative: string[];
+  /** Minimum Shannon entropy of the secret; 3 by default. */
+  entropy?: number;
+  maxLength?: number;
+  validator?: ValidatorName;
+  allowlist?: RuleSpec['allowlist'];
+}
+
+/** A token recognised by its own shape: `token` is the RE2 of the whole secret. */
+export interface TokenRule extends RuleBase {
+  token: string;
+  /** Boundaries around the token; L and R by default. */
+  left?: string;
+  right?: string;
+}
+
+/** A value without a shape of its own, recognised by the name it is assigned to. */
+export interface AssignedRule extends RuleBase {
+  /** RE2 of the variable, header or flag name (matched case-insensitively). */
+  name: string;
+  /** RE2 of the value (the secret). */
+  value: string;
+  right?: string;
+}
+
+/** The one builder for a token rule: an options object, no positional arguments. */
+export function token(s: TokenRule): RuleSpec {
+  return finish(s, `${s.left ?? L}(${s.token})${s.right ?? R}`);
+}
+
+/** The one builder for a name-anchored rule. */
+export function assigned(s: AssignedRule): RuleSpec {
+  return finish(s, `(?i:${s.name})${TAIL}${ASSIGN}(${s.value})${s.right ?? R}`);
+}
+
+function finish(s: RuleBase, regex: string): RuleSpec {
+  return {
+    id: s.id,
+    title: s.title,
+    severity: s.severity,
+    regex,
+    secretGroup: 1,
+    keywords: s.keywords,
+    ...extra(s),
+    destinations: s.destinations,
+    examples: { positive: s.positive, negative: s.negative },
+  };
+}
+
 /** A token with a literal prefix (the keyword); `token` is the RE2 of the whole token. */
 export function prefixed(
   id: string,
