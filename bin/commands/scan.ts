@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { createContentScanner, type ContentFinding } from '../../detectors/decode.js';
 import { Engine, RuleError } from '../../detectors/engine.js';
 import { checkRuleExamples, loadRulesFile, RulesFileError } from '../../detectors/load-rules.js';
+import { formatRuleJsonl, formatRuleTable, ruleRows } from '../../detectors/rule-list.js';
 import { defaultRules } from '../../detectors/rules/index.js';
 import { formatJsonl, formatSarif, formatText, type ReportedFinding } from '../../detectors/sarif.js';
 import type { RuleSpec } from '../../detectors/types.js';
@@ -34,6 +35,9 @@ Options:
                                   proxy's key, so fingerprints correlate with its
                                   findings), else a random key for this run only
       --all                       also enter .git and node_modules directories
+      --list-rules                print the rules in use (the shipped pack and any
+                                  --rules files): id, severity, title, destinations;
+                                  with --format jsonl, one JSON object per rule
   -h, --help                      show this help
 
 Directories are walked recursively without following symbolic links; .git and
@@ -93,6 +97,7 @@ export async function run(argv: string[]): Promise<number> {
       rules: { type: 'string', multiple: true },
       'key-file': { type: 'string' },
       all: { type: 'boolean' },
+      'list-rules': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -102,7 +107,10 @@ export async function run(argv: string[]): Promise<number> {
   }
   const format = (values.format ?? 'text') as Format;
   if (!FORMATS.includes(format)) throw new UsageError(`scan: --format must be one of ${FORMATS.join(', ')}, not '${values.format}'`);
-  if (positionals.length === 0) throw new UsageError("scan: give at least one PATH, or - for standard input (see 'chokepoint scan --help')");
+  const listRules = values['list-rules'] === true;
+  if (listRules && format === 'sarif') throw new UsageError('scan: --list-rules prints text or jsonl, not sarif');
+  if (listRules && positionals.length > 0) throw new UsageError('scan: --list-rules takes no PATH');
+  if (!listRules && positionals.length === 0) throw new UsageError("scan: give at least one PATH, or - for standard input (see 'chokepoint scan --help')");
   if (positionals.filter((p) => p === '-').length > 1) throw new UsageError('scan: standard input (-) can be given once');
 
   let engine: Engine;
@@ -125,6 +133,12 @@ export async function run(argv: string[]): Promise<number> {
       return Exit.error;
     }
     throw err;
+  }
+
+  if (listRules) {
+    const rows = ruleRows(rules);
+    process.stdout.write(format === 'jsonl' ? formatRuleJsonl(rows) : formatRuleTable(rows));
+    return Exit.ok;
   }
 
   const counts: Counts = { files: 0, binary: 0, findings: 0, errors: 0, closed: false };
