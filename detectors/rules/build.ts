@@ -7,8 +7,10 @@ export const L = String.raw`(?:^|\x1b\[[0-9;]*m|[^A-Za-z0-9_])`;
 /** Right boundary for tokens whose alphabet includes `-`. */
 export const R = String.raw`(?:[^A-Za-z0-9_-]|$)`;
 export const SGR = String.raw`(?:\x1b\[[0-9;]*m)?`;
-/** `=`, `:`, `:=`, `=>` or whitespace between a name and its value, quotes and a colour code allowed. */
-export const ASSIGN = String.raw`["']?\s{0,4}(?:=>|:=|[=:]|\s)\s{0,4}["'\x60]?${SGR}`;
+/** What separates a name from its value: `=`, `:`, `:=`, `=>`, ` - ` or whitespace. */
+const SEPARATOR = String.raw`(?:=>|:=|[=:]|\s-\s|\s)`;
+/** A separator between a name and its value, quotes and a colour code allowed. */
+export const ASSIGN = String.raw`["']?\s{0,4}${SEPARATOR}\s{0,4}["'\x60]?${SGR}`;
 export const TAIL = String.raw`[\w.-]{0,32}?`;
 export const UUID = String.raw`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`;
 
@@ -23,7 +25,7 @@ export const E64 = String.raw`(?:[^A-Za-z0-9+/=]|$)`;
 /** An optional ANSI colour sequence, parameters capped. */
 export const SGR12 = String.raw`(?:\x1b\[[0-9;]{0,12}m)?`;
 /** ASSIGN with the capped colour sequence. */
-export const ASSIGN12 = String.raw`["']?\s{0,4}(?:=>|:=|[=:]|\s)\s{0,4}["'\x60]?${SGR12}`;
+export const ASSIGN12 = String.raw`["']?\s{0,4}${SEPARATOR}\s{0,4}["'\x60]?${SGR12}`;
 /** Characters that may follow a provider name before the assignment (`_API_KEY`, `.token`). */
 export const TAIL30 = String.raw`[\w.-]{0,30}?`;
 

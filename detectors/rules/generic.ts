@@ -10,6 +10,8 @@ import { SGR } from './build.js';
 
 /** Characters of an assigned value: no whitespace, quotes, template or call syntax. */
 const V = String.raw`[^\s"'\x60$<>{}()\[\],;&\\]`;
+/** Between a name and its value: `=`, `:=`, `=>`, `:` or ` - `, spaces or tabs around it. */
+const SEP = String.raw`[ \t]{0,4}(?:=|:=|=>|:|[ \t]-[ \t])[ \t]{0,4}`;
 /** What may follow an assigned value. */
 const END = String.raw`(?:["'\x60\s,;&)\]}]|\x1b|\\|$)`;
 
@@ -62,7 +64,7 @@ interface AssignmentSpec {
 function assignment(s: AssignmentSpec): RuleSpec {
   const name = `(?i:${s.name})` + (s.exactName !== undefined ? `|${s.exactName}` : '');
   const flag = `(?i:--[a-z0-9-]{0,30}?(?:${s.flagName ?? s.name}))(?:=|[ \\t]+)["']?`;
-  const assign = `(?:${name})["']?[ \\t]{0,4}(?:=|:=|=>|:)[ \\t]{0,4}["'\\x60]?${SGR}`;
+  const assign = `(?:${name})["']?${SEP}["'\\x60]?${SGR}`;
   return {
     id: s.id,
     title: s.title,
@@ -161,7 +163,7 @@ export const rules: RuleSpec[] = [
     id: 'http-basic-auth',
     title: 'HTTP Basic credentials in an Authorization header',
     severity: 'high',
-    regex: String.raw`(?i)authorization["']?[ \t]{0,4}[:=][ \t]{0,4}["']?${SGR}basic[ \t]+([A-Za-z0-9+/]{8,}={0,2})(?:[^A-Za-z0-9+/=]|$)`,
+    regex: String.raw`(?i)authorization["']?${SEP}["']?${SGR}basic[ \t]+([A-Za-z0-9+/]{8,}={0,2})(?:[^A-Za-z0-9+/=]|$)`,
     secretGroup: 1,
     keywords: ['authorization'],
     entropy: 3,
@@ -184,7 +186,7 @@ export const rules: RuleSpec[] = [
     id: 'bearer-token',
     title: 'Bearer token in an Authorization header',
     severity: 'medium',
-    regex: String.raw`(?i)authorization["']?[ \t]{0,4}[:=][ \t]{0,4}["']?${SGR}bearer[ \t]+([A-Za-z0-9._~+/-]{20,}={0,2})(?:[^A-Za-z0-9._~+/=-]|$)`,
+    regex: String.raw`(?i)authorization["']?${SEP}["']?${SGR}bearer[ \t]+([A-Za-z0-9._~+/-]{20,}={0,2})(?:[^A-Za-z0-9._~+/=-]|$)`,
     secretGroup: 1,
     keywords: ['bearer'],
     entropy: 3.5,

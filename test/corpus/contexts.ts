@@ -35,6 +35,8 @@ export type ContextKind =
   | 'yaml-config'
   | 'gha-workflow-env'
   | 'terraform-tfvars'
+  | 'ruby-hash'
+  | 'dash-pair'
   | 'shell-trace'
   | 'docker-run'
   | 'ci-log'
@@ -297,6 +299,16 @@ const builders: Record<ContextKind, Builder> = {
     const after = `${q.close}\n    steps:\n      - uses: actions/checkout@v4\n      - run: npm ci && npm run deploy`;
     return surround(place(before, p.value, after), [], []);
   },
+  // A Ruby (or Perl) hash literal: `"name" => "value",`.
+  'ruby-hash': (rng, p) =>
+    surround(
+      place(`  "${p.name.toLowerCase()}" => "`, p.value, '",'),
+      [`config = {`, `  "region" => "${rng.pick(['us-east-1', 'eu-central-1'])}",`],
+      [`  "retries" => ${1 + rng.int(5)}`, `}`],
+    ),
+  // A hand-written note in a README or a ticket: `NAME - 'value'`.
+  'dash-pair': (rng, p) =>
+    surround(place(`* ${p.name} - '`, p.value, "'"), [`Credentials for the ${word(rng)} job:`], [`* region - ${rng.pick(['us-east-1', 'eu-west-2'])}`]),
   'terraform-tfvars': (rng, p) =>
     surround(
       place(`${p.name.toLowerCase()} = "`, p.value, '"'),
@@ -421,7 +433,7 @@ export function contextsFor(p: Planting): ContextKind[] {
   if (p.value.includes('\n')) return ['raw-file', 'cat-file-log', 'heredoc'];
   if (p.anchored && CONNECTION_STRING_PARTS.has(p.name)) return ['connection-string'];
   if (p.anchored && isHeaderName(p.name)) return ['http-named-header', 'curl-header'];
-  const assignment: ContextKind[] = ['env-dump', 'dotenv', 'yaml-config', 'gha-workflow-env', 'terraform-tfvars', 'shell-trace', 'docker-run', 'ci-log', 'ci-log-coloured-value'];
+  const assignment: ContextKind[] = ['env-dump', 'dotenv', 'yaml-config', 'gha-workflow-env', 'terraform-tfvars', 'ruby-hash', 'dash-pair', 'shell-trace', 'docker-run', 'ci-log', 'ci-log-coloured-value'];
   // JSON only where the value needs no escaping (escapes would move the span).
   if (JSON.stringify(p.value) === `"${p.value}"`) assignment.push('json-config');
   if (!isTokenShaped(p.value)) return assignment.filter((k) => k !== 'docker-run' && k !== 'shell-trace');
