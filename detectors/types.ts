@@ -1,5 +1,6 @@
 // The contract of the detection engine: what a rule is, what a finding is.
-// Everything in detectors/ is pure: bytes in, findings out, no I/O.
+// detectors/ is pure (bytes in, findings out, no sockets), except load-rules.ts, which
+// reads operator rule files from disk.
 
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
 
@@ -60,7 +61,7 @@ export interface RuleSpec {
   maxLength?: number;
   /**
    * Generic rules (identifier-style `password = ...`) lose to a specific rule on
-   * the same span and never share an RE2.Set.
+   * an overlapping span (detectors/scan-state.ts keeps the specific finding).
    */
   generic?: boolean;
   /** Example inputs: every positive yields a finding of this rule, no negative does. */

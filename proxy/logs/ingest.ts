@@ -245,7 +245,8 @@ async function findingsReport(options: IngestOptions, labels: IngestLabels, req:
       host: 'ingest',
       kind: 'log',
       source: 'log',
-      // The rule is a metric label: only rules the engine knows, else `other`.
+      // The rule is a metric label: a rule the pack no longer has (rules reloaded between
+      // the scan and this report) is counted as `other`, so the label set stays the pack's.
       rule: rules && !rules.has(f.rule) ? 'other' : f.rule,
       title: f.title,
       severity: f.severity,

@@ -5,12 +5,9 @@ import type http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
-import type { InterceptSetting } from '../../config/index.js';
-import { parseEntry } from '../../config/index.js';
 import type { LeafIssuer } from './ca.js';
 import type { Admission } from '../decide/gate.js';
 import { handleExchange, type ExchangeContext, type Refusal } from './http-exchange.js';
-import { hostMatches } from '../decide/policy.js';
 import type { PoolRuntime } from '../decide/runtime.js';
 import type { Config } from '../../config/index.js';
 import type { SecureContext } from 'node:tls';
@@ -28,19 +25,6 @@ interface TunnelInfo {
   client: string;
   /** The CONNECT exchange, to count the intercepted requests' bytes on it. */
   connect: Exchange;
-}
-
-/** Should this pool's tunnel to this host be opened? Bypass wins over intercept. */
-export function shouldIntercept(pool: PoolRuntime, global: { intercept: InterceptSetting; bypass: readonly string[] }, host: string): boolean {
-  const setting = pool.config.tls.intercept ?? global.intercept;
-  if (setting === 'none') return false;
-  const matches = (patterns: readonly string[]): boolean =>
-    patterns.some((p) => {
-      const e = parseEntry(p);
-      return e.kind === 'host' && hostMatches(e.match, host);
-    });
-  if (matches(pool.config.tls.bypass) || matches(global.bypass)) return false;
-  return setting === 'all' || matches(setting);
 }
 
 /** What interception needs of the listener whose tunnels it opens (ProxyServer implements it). */

@@ -1,6 +1,8 @@
 // The proxy listener: plain HTTP forwarding (absolute-URI requests), CONNECT tunnels and
-// WebSocket upgrades. Thin glue: the gate decides, http-proxy forwards, tunnel.ts pipes,
-// and every request ends in exactly one egress event.
+// WebSocket upgrades. The gate (decide/gate.ts) decides each; http-exchange.ts and
+// forward.ts carry plain HTTP requests, tunnel.ts and intercept.ts carry CONNECT, and
+// http-proxy carries only plain-HTTP WebSocket upgrades. Every request ends in exactly
+// one egress event.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import type { AddressInfo, Socket } from 'node:net';

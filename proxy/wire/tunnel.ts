@@ -3,7 +3,7 @@
 // pipe bytes both ways until either side closes or the tunnel idles out.
 import type { IncomingMessage } from 'node:http';
 import net, { type Socket } from 'node:net';
-import { shouldIntercept, type Interceptor } from './intercept.js';
+import type { Interceptor } from './intercept.js';
 import { parseClientHello, type HelloResult } from '../decide/tls-hello.js';
 import type { Config } from '../../config/index.js';
 import type { Admission } from '../decide/gate.js';
@@ -52,7 +52,7 @@ export async function handleConnect(proxy: TunnelContext, req: IncomingMessage, 
     if (!proxy.acquireTunnel(pool)) return refuseRaw(client, ex, 429, 'too-many-tunnels');
     client.once('close', () => proxy.releaseTunnel(pool));
 
-    if (proxy.interceptor && shouldIntercept(pool, proxy.config.tls, target.host)) {
+    if (proxy.interceptor && pool.intercepts(target.host)) {
       // Opened here: no upstream connection until a request inside asks for one.
       ex.status = 200;
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
