@@ -22,7 +22,7 @@ import { parse as parseToml, TomlError } from 'smol-toml';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import type { Engine } from './engine.js';
-import type { RuleSpec } from './types.js';
+import { VALIDATOR_NAMES, type RuleSpec } from './types.js';
 
 export type RulesFormat = 'yaml' | 'toml';
 
@@ -38,18 +38,6 @@ export class RulesFileError extends Error {
   }
 }
 
-const VALIDATORS = [
-  'github-crc32',
-  'npm-crc32',
-  'aws-key-id',
-  'jwt',
-  'pem-private-key',
-  'luhn',
-  'cloudflare-crc32',
-  'atlassian-crc32',
-  'json-service-account',
-  'basic-credentials',
-] as const;
 
 /** Capturing groups of an RE2 pattern, or an error message if it does not compile. */
 function re2Groups(pattern: string): number | string {
@@ -79,7 +67,7 @@ const ruleSchema = z
     keywords: z.array(z.string().min(1, 'keywords must not be empty')).min(1).optional(),
     secretGroup: z.number().int().min(0).optional(),
     entropy: z.number().min(0).max(8).optional(),
-    validator: z.enum(VALIDATORS).optional(),
+    validator: z.enum(VALIDATOR_NAMES).optional(),
     allowlist: z
       .object({
         values: z.array(z.string()).optional(),

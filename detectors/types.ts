@@ -4,18 +4,20 @@
 
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
 
-/** Names of the structural validators a rule may ask for (see validators.ts). */
-export type ValidatorName =
-  | 'github-crc32' // gh[pousr]_ + 30 chars + 6-char base62 CRC32 of those 30 chars
-  | 'npm-crc32' // npm_ + 30 chars + 6-char base62 CRC32
-  | 'aws-key-id' // AKIA/ASIA/... followed by base32 alphabet only
-  | 'jwt' // header segment decodes to JSON with an "alg"
-  | 'pem-private-key' // PEM body is base64 of DER (starts with a SEQUENCE)
-  | 'luhn'
-  | 'cloudflare-crc32'
-  | 'atlassian-crc32'
-  | 'json-service-account' // GCP service-account JSON has a private_key and client_email
-  | 'basic-credentials'; // HTTP Basic: base64 of printable `user-id:password` (RFC 7617)
+/** Names of the structural validators a rule may ask for (each implemented in validators.ts). */
+export const VALIDATOR_NAMES = [
+  'github-crc32', // gh[pousr]_ + 30 chars + 6-char base62 CRC32 of those 30 chars
+  'npm-crc32', // npm_ + 30 chars + 6-char base62 CRC32
+  'aws-key-id', // AKIA/ASIA/... followed by base32 alphabet only
+  'jwt', // header segment decodes to JSON with an "alg"
+  'pem-private-key', // PEM body is base64 of DER (starts with a SEQUENCE)
+  'luhn',
+  'cloudflare-crc32',
+  'atlassian-crc32',
+  'json-service-account', // GCP service-account JSON has a private_key and client_email
+  'basic-credentials', // HTTP Basic: base64 of printable `user-id:password` (RFC 7617)
+] as const;
+export type ValidatorName = (typeof VALIDATOR_NAMES)[number];
 
 /**
  * A rule is declarative data. Rules live one file per provider family under

@@ -15,7 +15,7 @@ import {
   pemPrivateKey,
   validators,
 } from '../detectors/validators.js';
-import type { ValidatorName } from '../detectors/types.js';
+import { VALIDATOR_NAMES, type ValidatorName } from '../detectors/types.js';
 import { ALPHA_NUM, BASE64URL, createRng } from './corpus/rng.js';
 
 const rng = createRng(0x5eed);
@@ -40,10 +40,7 @@ function pem(label: string, der: Buffer): string {
 }
 
 describe('every validator name has a validator', () => {
-  const names: ValidatorName[] = [
-    'github-crc32', 'npm-crc32', 'aws-key-id', 'jwt', 'pem-private-key', 'luhn',
-    'cloudflare-crc32', 'atlassian-crc32', 'json-service-account',
-  ];
+  const names: readonly ValidatorName[] = VALIDATOR_NAMES;
   test.each(names)('%s', (name) => {
     expect(typeof validators[name]).toBe('function');
   });

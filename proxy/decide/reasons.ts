@@ -6,13 +6,8 @@
 export const POLICY_REASONS = ['not-allowlisted', 'denylisted', 'private-address', 'port-not-allowed', 'proxy-loop'] as const;
 export type PolicyReason = (typeof POLICY_REASONS)[number];
 
-/** Every reason an egress line can carry: the policy's, then transport, scanning and lifecycle. */
-export const REASONS = [
-  ...POLICY_REASONS,
-  'sni-mismatch',
-  'sni-required',
-  'unauthenticated',
-  'bad-request',
+/** Why the way to the destination failed: name resolution, connection, TLS. A metric label. */
+export const UPSTREAM_REASONS = [
   'dns-failure',
   'dns-timeout',
   'upstream-refused',
@@ -20,6 +15,17 @@ export const REASONS = [
   'upstream-timeout',
   'upstream-error',
   'upstream-tls-error',
+] as const;
+export type UpstreamReason = (typeof UPSTREAM_REASONS)[number];
+
+/** Every reason an egress line can carry: the policy's, then transport, scanning and lifecycle. */
+export const REASONS = [
+  ...POLICY_REASONS,
+  'sni-mismatch',
+  'sni-required',
+  'unauthenticated',
+  'bad-request',
+  ...UPSTREAM_REASONS,
   'too-many-tunnels',
   'internal-error',
   'host-mismatch',

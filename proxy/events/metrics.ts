@@ -5,6 +5,7 @@ import client, { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Config } from '../../config/index.js';
 import { SCAN_SKIP_REASONS, SCAN_SOURCES, type ProxyEvent } from './events.js';
 import { version } from '../version.js';
+import { UPSTREAM_REASONS } from '../decide/reasons.js';
 
 export interface Metrics {
   registry: Registry;
@@ -28,7 +29,6 @@ export interface MetricsOptions {
 }
 
 const KINDS = ['http', 'connect', 'intercept', 'websocket'] as const;
-const UPSTREAM_REASONS = ['dns-failure', 'dns-timeout', 'upstream-refused', 'upstream-reset', 'upstream-timeout', 'upstream-error', 'upstream-tls-error'];
 
 // Seconds: DNS answers and connects are mostly milliseconds; timeouts are seconds.
 const FAST_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
