@@ -17,7 +17,7 @@ import { formatTable, markdownTable } from './lib/table.js';
 import { chokepointConf, mitmdumpArgs, nginxConf, squidConf, tinyproxyConf } from './peers/configs.js';
 import { keepAliveLoad, oneShot, openIdleTunnels, openTunnel, startTls, type Dest } from './peers/load.js';
 
-const HELP = `Usage: npm run bench -- [--quick] [--only NAMES] [--tests LIST] [--no-docs] [--cpu-prof DIR]
+const HELP = `Usage: npm run bench -- [--quick] [--only NAMES] [--tests LIST] [--no-docs] [--cpu-prof DIR] [--baseline DIR]
 
 Measures Chokepoint against squid, tinyproxy and mitmproxy (and direct, no proxy) on
 loopback with an nginx origin, interleaved and repeated:
@@ -39,7 +39,14 @@ otherwise it names what is missing. Runs the built CLI (dist/; built if absent).
   --only NAMES     comma list of chokepoint,squid,tinyproxy,mitmproxy (direct always runs)
   --tests LIST     comma list of test numbers (default 1,2,3,4,5,6,7)
   --no-docs        do not write docs/benchmarks.md
-  --cpu-prof DIR   run Chokepoint with node --cpu-prof, profiles written to DIR`;
+  --cpu-prof DIR   run Chokepoint with node --cpu-prof, profiles written to DIR
+  --baseline DIR   also run the Chokepoint of another tree (a git worktree of an older
+                   commit, built with npm run build) as chokepoint@base in the same run,
+                   interleaved with the others, and print chokepoint / chokepoint@base
+                   per row: old and new side by side on the same machine and moment.
+                   Example: git worktree add /tmp/base <commit> && ln -s "$PWD/node_modules"
+                   /tmp/base/ && (cd /tmp/base && npm run build) &&
+                   npm run bench -- --tests 1,2,3,4,5 --baseline /tmp/base`;
 
 const argv = process.argv.slice(2);
 const flag = (name: string): boolean => argv.includes(name);
@@ -51,6 +58,8 @@ const QUICK = flag('--quick');
 const ONLY = option('--only')?.split(',');
 const TESTS = new Set((option('--tests') ?? '1,2,3,4,5,6,7').split(',').map(Number));
 const CPU_PROF = option('--cpu-prof');
+const BASELINE = option('--baseline');
+const BASE = 'chokepoint@base';
 const MiB = 1024 * 1024;
 
 const P = QUICK
@@ -136,12 +145,30 @@ function tableRows(): string[][] {
   return rows;
 }
 
+/** chokepoint / chokepoint@base per row (and test), read with the unit's direction. */
+function baselineRows(): string[][] {
+  const rows: string[][] = [];
+  for (const m of metrics) {
+    for (const [name, base] of [['chokepoint', BASE], ['chokepoint (intercepting)', `${BASE} (intercepting)`]] as const) {
+      const now = m.samples.get(name);
+      const then = m.samples.get(base);
+      if (!now || !then) continue;
+      const a = stats(now).median;
+      const b = stats(then).median;
+      rows.push([m.test, m.unit, fmt(a), fmt(b), b === 0 ? '' : (a / b).toFixed(3), m.better]);
+    }
+  }
+  return rows;
+}
+
 // ---- the run ----
 interface Target {
   name: string;
   /** Proxy port; undefined for direct. */
   port: number | undefined;
   server?: Server;
+  /** The CA an intercepting Chokepoint made (its state dir's ca.pem). */
+  caFile?: string;
 }
 
 async function main(): Promise<void> {
@@ -154,6 +181,8 @@ async function main(): Promise<void> {
   const cli = join(root, 'dist/bin/chokepoint.js');
   if (!existsSync(cli)) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
   const want = (name: string): boolean => !ONLY || ONLY.includes(name);
+  const baseCli = BASELINE ? join(resolve(BASELINE), 'dist/bin/chokepoint.js') : undefined;
+  if (baseCli && !existsSync(baseCli)) throw new Error(`--baseline: ${baseCli} does not exist (run npm run build in ${BASELINE})`);
 
   const dir = mkdtempSync(join(tmpdir(), 'chokepoint-bench-'));
   chmodSync(dir, 0o755);
@@ -183,7 +212,7 @@ async function main(): Promise<void> {
     const ingestToken = randomBytes(18).toString('base64url'); // a throwaway for this run
     let ingestPort = 0;
     const profArgs = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', resolve(CPU_PROF)] : [];
-    const startChokepoint = async (name: string, id: string, intercept: boolean, workers: number, ingest: boolean): Promise<Target> => {
+    const startChokepoint = async (name: string, id: string, intercept: boolean, workers: number, ingest: boolean, bin: string = cli): Promise<Target> => {
       const port = await freePort();
       const ip = ingest ? await freePort() : 0;
       if (ingest) ingestPort = ip;
@@ -192,13 +221,17 @@ async function main(): Promise<void> {
         file,
         chokepointConf({ port, stateDir: join(dir, `${id}-state`), upstreamCa: caFile, originPorts: [origin.http, origin.https, sinkPort], intercept, workers, ...(ingest ? { ingest: { port: ip, token: ingestToken } } : {}) }),
       );
-      const server = await startServer(name, process.execPath, [...profArgs, cli, 'start', '--config', file], port);
-      return { name, port, server };
+      const server = await startServer(name, process.execPath, [...profArgs, bin, 'start', '--config', file], port);
+      return { name, port, server, ...(intercept ? { caFile: join(dir, `${id}-state`, 'ca.pem') } : {}) };
     };
     if (want('chokepoint')) {
       targets.push(await startChokepoint('chokepoint', 'chokepoint', false, 1, true));
       if (TESTS.has(1)) targets.push(await startChokepoint('chokepoint-w2', 'chokepoint-w2', false, 2, false));
       if (TESTS.has(4) || TESTS.has(5)) icpt.push(await startChokepoint('chokepoint', 'chokepoint-i', true, 1, false));
+    }
+    if (baseCli) {
+      targets.push(await startChokepoint(BASE, 'base', false, 1, false, baseCli));
+      if (TESTS.has(4) || TESTS.has(5)) icpt.push(await startChokepoint(BASE, 'base-i', true, 1, false, baseCli));
     }
     if (want('squid')) {
       const port = await freePort();
@@ -220,8 +253,7 @@ async function main(): Promise<void> {
         mitmCa = readFileSync(join(dir, 'mitm-i', 'mitmproxy-ca-cert.pem'), 'utf8');
       }
     }
-    const ckpCa = icpt.some((t) => t.name === 'chokepoint') ? readFileSync(join(dir, 'chokepoint-i-state', 'ca.pem'), 'utf8') : '';
-    const caOf = (t: Target): string => (t.name === 'chokepoint' ? ckpCa : t.name === 'mitmproxy' ? mitmCa : ca.certPem);
+    const caOf = (t: Target): string => (t.caFile ? readFileSync(t.caFile, 'utf8') : t.name === 'mitmproxy' ? mitmCa : ca.certPem);
     const proxies = targets.filter((t) => t.server);
     const plain = targets.filter((t) => t.name !== 'chokepoint-w2');
     await sleep(1500);
@@ -453,6 +485,10 @@ end
     const table = { header: ['proxy', 'test', 'value: median (min–max)', 'unit', 'vs best peer'], rows: tableRows() };
     console.log('\n' + formatTable(table));
     for (const n of noteLines()) console.log(`note: ${n}`);
+    if (baseCli) {
+      console.log(`\nchokepoint (this tree) against ${BASE} (${BASELINE}), same run:`);
+      console.log(formatTable({ header: ['test', 'unit', 'chokepoint', BASE, 'ratio', 'better'], rows: baselineRows() }));
+    }
     const versions = {
       squid: versionOf('squid', ['-v'], /Version (\S+)/),
       tinyproxy: versionOf('tinyproxy', ['-v'], /tinyproxy (\S+)/),
@@ -464,7 +500,7 @@ end
     const m = machine();
     const cmd = `npm run bench${QUICK ? ' -- --quick' : ''}`;
     console.log(`\n${describeMachine(m, { ...versions, ...packageVersions(['pino']) })}\nCommand: ${cmd}`);
-    if (!flag('--no-docs') && !ONLY && !option('--tests') && !CPU_PROF) {
+    if (!flag('--no-docs') && !ONLY && !option('--tests') && !CPU_PROF && !BASELINE) {
       const body = [
         `Command: \`${cmd}\` (generated ${new Date().toISOString().slice(0, 10)}). Loopback only; origin: nginx ${versions.nginx} (1 worker, /1k, /big ${P.bulkBytes / MiB} MiB, /upload discards the body) over HTTP and HTTPS; the streamed upload of test 7 goes to a Node server in the harness that reads the whole body before it answers. \`chokepoint-w2\` idle RSS is the primary and its 2 workers.`,
         `Peers with minimal configs (bench/peers/configs.ts): squid ${versions.squid} (\`-N\`, one process, no cache, no access log), tinyproxy ${versions.tinyproxy}, mitmdump ${versions.mitmproxy} (regular mode; \`--ignore-hosts '.*'\` for tests 1–3 and 7, intercepting for 4–5). Chokepoint: the built CLI, one enforce pool, access log at info to /dev/null; \`chokepoint-w2\` is the same with \`workers: 2\`.`,
