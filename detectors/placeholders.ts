@@ -12,6 +12,9 @@ const DOCUMENTATION_EXAMPLES = new Set([
   'ASIAIOSFODNN7EXAMPLE',
   // The Azurite / Azure Storage Emulator account key of `devstoreaccount1`, published by Microsoft.
   'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==',
+  // Google's published example API key: the Google Charts `mapsApiKey` of its loading guide
+  // (developers.google.com/chart/interactive/docs/basic_load_libs), copied into countless pages.
+  'AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY',
 ]);
 
 /** Whole values (compared lowercased) that are words, not secrets. */

@@ -1,6 +1,6 @@
 // Precision across rules: a value with a checksummed provider prefix that fails its
 // checksum is no finding under any rule (generic ones included), and published
-// documentation values (AWS, Azurite) are never findings. Values are built at runtime.
+// documentation values (AWS, Azurite, Google) are never findings. Values are built at runtime.
 import { describe, expect, test } from 'vitest';
 import { checkedPrefixes, isFailedLookalike } from '../detectors/checked-prefixes.js';
 import { tokenChecksum } from '../detectors/checksum.js';
@@ -80,5 +80,11 @@ describe('published documentation values', () => {
     expect(ids(engine, conn(azurite))).toEqual([]);
     const random = Buffer.from(rng.chars(ALPHA_NUM, 64)).toString('base64').slice(0, 86) + '==';
     expect(ids(engine, conn(random)).length).toBeGreaterThan(0);
+  });
+  test("Google's published example API key is no finding, a random Google API key is", () => {
+    const charts = "google.charts.load('current', { packages: ['geochart'], mapsApiKey: 'AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY' });\n";
+    expect(ids(engine, charts)).toEqual([]);
+    const random = `AIza${rng.chars(ALPHA_NUM, 35)}`;
+    expect(ids(engine, `mapsApiKey: '${random}'\n`).length).toBeGreaterThan(0);
   });
 });
