@@ -72,6 +72,11 @@ export class Engine {
     return new ScanState(this.core).step(input, 0, true);
   }
 
+  /** The keyword prefilter alone over `input` (hits counted): the benchmark's ceiling of the engine. */
+  keywordHits(input: Buffer): number {
+    return this.core.prefilter.countHits(input);
+  }
+
   /** A fresh streaming scanner over this engine. */
   stream(): StreamScanner {
     return new StreamScanner(new ScanState(this.core), this.maxMatchLength);
