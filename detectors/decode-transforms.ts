@@ -21,6 +21,109 @@ export class Tee implements Sink {
   }
 }
 
+/**
+ * Where a decoder's output was in its input. A decoder marks the place after each escape
+ * it undid; between two marks, output and input are the same bytes, so an output offset
+ * maps to its input offset exactly (inside an escape's own output, to a byte of that
+ * escape). Marks a finding can no longer refer to are forgotten, so memory stays bounded
+ * however long the stream.
+ */
+export class OffsetMap {
+  private dec: number[] = [0];
+  private raw: number[] = [0];
+  private head = 0;
+
+  /** From output offset `decoded` on, output runs in step with input from `raw`. */
+  mark(decoded: number, raw: number): void {
+    this.dec.push(decoded);
+    this.raw.push(raw);
+  }
+
+  /** Index of the last mark at or before output offset `d` (the oldest kept, if none is). */
+  private at(d: number): number {
+    let lo = this.head;
+    let hi = this.dec.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((this.dec[mid] as number) <= d) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  /** The input offset of output offset `d`. */
+  toRaw(d: number): number {
+    const i = this.at(d);
+    return Math.max(0, (this.raw[i] as number) + (d - (this.dec[i] as number)));
+  }
+
+  /** True when an escape's output ends inside output (from, to]: there it differs from the input. */
+  changed(from: number, to: number): boolean {
+    return (this.dec[this.at(to)] as number) > from;
+  }
+
+  /** No finding will refer to output before `d`: drop the marks before it (keeping the one that covers it). */
+  forget(d: number): void {
+    this.head = this.at(d);
+    if (this.head > 4096 && this.head * 2 > this.dec.length) {
+      this.dec = this.dec.slice(this.head);
+      this.raw = this.raw.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
+/**
+ * Line starts of a stream, to give an input offset its 1-based line and column. Like
+ * OffsetMap it forgets what no finding can refer to any more.
+ */
+export class LineIndex implements Sink {
+  private pos = 0;
+  /** Absolute offsets of the newlines kept, oldest first from `head`. */
+  private nl: number[] = [];
+  private head = 0;
+  /** Newlines before the kept ones, and the offset of the last of them (-1: none). */
+  private dropped = 0;
+  private lastDropped = -1;
+
+  write(chunk: Buffer): void {
+    for (let i = chunk.indexOf(0x0a); i >= 0; i = chunk.indexOf(0x0a, i + 1)) this.nl.push(this.pos + i);
+    this.pos += chunk.length;
+  }
+
+  end(): void {}
+
+  /** Newlines kept before offset `off`, as an index into `nl`. */
+  private before(off: number): number {
+    let lo = this.head;
+    let hi = this.nl.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((this.nl[mid] as number) < off) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  locate(off: number): { line: number; column: number } {
+    const i = this.before(off);
+    const lastNl = i > this.head ? (this.nl[i - 1] as number) : this.lastDropped;
+    return { line: this.dropped + (i - this.head) + 1, column: off - lastNl };
+  }
+
+  forget(off: number): void {
+    const i = this.before(off);
+    if (i === this.head) return;
+    this.dropped += i - this.head;
+    this.lastDropped = this.nl[i - 1] as number;
+    this.head = i;
+    if (this.head > 4096 && this.head * 2 > this.nl.length) {
+      this.nl = this.nl.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
 function hexValue(b: number | undefined): number {
   if (b === undefined) return -1;
   if (b >= 0x30 && b <= 0x39) return b - 0x30;
@@ -37,50 +140,82 @@ export class UrlDecoder implements Sink {
   private pending: Buffer = Buffer.alloc(0);
   /** True once an escape actually changed something. */
   changed = false;
+  /** Input bytes consumed (not held back) and output bytes written, for `map`. */
+  private consumed = 0;
+  private produced = 0;
 
   constructor(
     private readonly next: Sink,
     private readonly plusIsSpace = true,
+    private readonly map?: OffsetMap,
   ) {}
 
   write(chunk: Buffer): void {
-    const buf = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk;
-    this.pending = Buffer.alloc(0);
-    const out = Buffer.allocUnsafe(buf.length);
-    let o = 0;
-    let i = 0;
-    while (i < buf.length) {
-      const b = buf[i] as number;
-      if (b === 0x25 /* % */) {
-        if (i + 2 >= buf.length) {
-          // Possibly an escape cut by the chunk boundary: hold it back.
-          this.pending = Buffer.from(buf.subarray(i));
-          break;
-        }
-        const hi = hexValue(buf[i + 1]);
-        const lo = hexValue(buf[i + 2]);
-        if (hi >= 0 && lo >= 0) {
-          out[o++] = hi * 16 + lo;
-          i += 3;
-          this.changed = true;
-          continue;
-        }
-      } else if (b === 0x2b /* + */ && this.plusIsSpace) {
-        out[o++] = 0x20;
-        i++;
-        this.changed = true;
-        continue;
-      }
-      out[o++] = b;
-      i++;
-    }
-    if (o > 0) this.next.write(out.subarray(0, o));
+    this.process(this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk, false);
   }
 
   end(): void {
-    if (this.pending.length > 0) this.next.write(this.pending);
+    if (this.pending.length > 0) this.process(this.pending, true);
     this.pending = Buffer.alloc(0);
     this.next.end();
+  }
+
+  /** Decode `buf`; unless `final`, a `%` too near its end to be read is held back. */
+  private process(buf: Buffer, final: boolean): void {
+    this.pending = Buffer.alloc(0);
+    const map = this.map;
+    const n = buf.length;
+    let pct = buf.indexOf(0x25 /* % */);
+    let plus = this.plusIsSpace ? buf.indexOf(0x2b /* + */) : -1;
+    if (pct < 0 && plus < 0) {
+      // Nothing to undo: the chunk is its own decoding.
+      this.consumed += n;
+      this.produced += n;
+      if (n > 0) this.next.write(buf);
+      return;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let o = 0;
+    let i = 0;
+    for (;;) {
+      const j = pct < 0 ? plus : plus < 0 ? pct : Math.min(pct, plus);
+      if (j < 0) break;
+      // The text before the escape, as it is (a call to copy costs more than a short loop).
+      if (j - i > 32) o += buf.copy(out, o, i, j);
+      else for (let k = i; k < j; k++) out[o++] = buf[k] as number;
+      if (j === plus) {
+        out[o++] = 0x20;
+        i = j + 1;
+        this.changed = true;
+        map?.mark(this.produced + o, this.consumed + i);
+        plus = buf.indexOf(0x2b, i);
+        continue;
+      }
+      if (j + 2 >= n && !final) {
+        // Possibly an escape cut by the chunk boundary: hold it back.
+        this.pending = Buffer.from(buf.subarray(j));
+        i = n;
+        break;
+      }
+      const hi = hexValue(buf[j + 1]);
+      const lo = hexValue(buf[j + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out[o++] = hi * 16 + lo;
+        i = j + 3;
+        this.changed = true;
+        map?.mark(this.produced + o, this.consumed + i);
+      } else {
+        // Not an escape: the `%` as it is.
+        out[o++] = 0x25;
+        i = j + 1;
+      }
+      pct = buf.indexOf(0x25, i);
+      if (plus >= 0 && plus < i) plus = buf.indexOf(0x2b, i);
+    }
+    if (i < n) o += buf.copy(out, o, i, n);
+    this.consumed += buf.length - this.pending.length;
+    this.produced += o;
+    if (o > 0) this.next.write(out.subarray(0, o));
   }
 }
 
@@ -146,8 +281,14 @@ const EMPTY = Buffer.alloc(0);
  */
 export class JsonUnescaper implements Sink {
   private pending: Buffer = EMPTY;
+  /** Input bytes consumed (not held back) and output bytes written, for `map`. */
+  private consumed = 0;
+  private produced = 0;
 
-  constructor(private readonly next: Sink) {}
+  constructor(
+    private readonly next: Sink,
+    private readonly map?: OffsetMap,
+  ) {}
 
   write(chunk: Buffer): void {
     this.process(this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk, false);
@@ -164,9 +305,12 @@ export class JsonUnescaper implements Sink {
     const n = buf.length;
     let j = buf.indexOf(0x5c);
     if (j < 0) {
+      this.consumed += n;
+      this.produced += n;
       if (n > 0) this.next.write(buf);
       return;
     }
+    const map = this.map;
     const out = Buffer.allocUnsafe(n);
     let o = 0;
     let last = 0;
@@ -189,6 +333,7 @@ export class JsonUnescaper implements Sink {
       if (simple >= 0) {
         out[o++] = simple;
         last = j + 2;
+        map?.mark(this.produced + o, this.consumed + last);
       } else if (c === 0x75 /* u */ && j + 6 > n && !final) {
         this.pending = Buffer.from(buf.subarray(j));
         break;
@@ -220,11 +365,14 @@ export class JsonUnescaper implements Sink {
           }
           o += putUtf8(out, o, cp);
           last = j + used;
+          map?.mark(this.produced + o, this.consumed + last);
         }
       }
       j = last < n ? buf.indexOf(0x5c, last) : -1;
     }
     if (this.pending.length === 0 && last < n) o += buf.copy(out, o, last, n);
+    this.consumed += n - this.pending.length;
+    this.produced += o;
     if (o > 0) this.next.write(out.subarray(0, o));
   }
 }

@@ -16,12 +16,15 @@
 //      zstd when the runtime has zlib.createZstdDecompress (Node 20 does not: then it
 //      is 'unknown-encoding'), identity. Each stage's output is capped at
 //      limits.maxDecodedBytes: a decompression bomb is an error, never an allocation.
-//   2. The decoded stream is scanned as it is (the "raw pass", a StreamScanner), and by
-//      Content-Type:
+//   2. By Content-Type:
 //        application/json, */*+json, application/x-ndjson: JSON string escapes undone
-//          (`\n`, `\/`, `\"`, `\u002b`) and rescanned                 decodedFrom: ['json']
-//        application/x-www-form-urlencoded: `%XX` and `+` undone and rescanned   ['url']
-//        multipart/*: parts parsed; each part's body decoded by its own
+//          (`\n`, `\/`, `\"`, `\u002b`), and the text scanned once, decoded: where no
+//          escape changes it, it is the text as sent. Findings point at the bytes as sent
+//          (offset, length, line, column); one whose bytes an escape changed says
+//          decodedFrom: ['json']
+//        application/x-www-form-urlencoded: `%XX` and `+` undone, likewise       ['url']
+//        anything else: scanned as it is (the "raw pass", a StreamScanner)
+//        multipart/*: the raw pass, and parts parsed; each part's body decoded by its own
 //          Content-Transfer-Encoding (base64) and Content-Type    ['multipart', 'base64', ...]
 //      and in every text (the decoded JSON/form text, a part, anything else): runs of
 //      >= 20 base64/base64url characters are decoded and, when the result reads as
@@ -34,10 +37,10 @@
 // Findings
 //   `decodedFrom` lists the decoding steps, outermost first (['gzip'], ['json',
 //   'base64']); absent for a finding in the bytes as they were sent. `offset`, `line`
-//   and `column` then refer to the decoded stream that step produced (the gunzipped
-//   body; the unescaped JSON text; the decoded base64 blob), not to the bytes on the
-//   wire. Findings from base64 blobs of the top-level text also carry `encodedAt`:
-//   where that blob starts in the (Content-Encoding-decoded) body.
+//   and `column` refer to the stream the last step they list does not undo: the
+//   gunzipped body; the JSON or form body as sent (its escapes included); the decoded
+//   base64 blob (whose `encodedAt` is where it starts in the JSON or form text as
+//   decoded, or in the body); not to the compressed bytes on the wire.
 //   Deduplication: findings of the raw pass are reported as the engine reports them
 //   (every location). A finding from a decode pass is reported only if no finding with
 //   the same fingerprint was reported before for this content: a secret seen raw is not
@@ -58,7 +61,9 @@ import {
   Base64Extractor,
   Base64StreamDecoder,
   JsonUnescaper,
+  LineIndex,
   MultipartParser,
+  OffsetMap,
   Tee,
   UrlDecoder,
   parseMediaType,
@@ -165,7 +170,7 @@ class ScanContext {
   private rawPos = 0;
   rawActive = false;
   /** How far past a point the raw pass may read before it reports a secret there (window cap and reach). */
-  private readonly rawLag: number;
+  readonly rawLag: number;
   private expanded = 0;
   private readonly errorCodes = new Set<string>();
 
@@ -267,6 +272,17 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
+/**
+ * A decoded text scanned in place of the text as sent: findings are moved back to where
+ * they were in the input (`map`: decoded to input offsets; `lines`: the input's lines), and
+ * a finding whose bytes an escape changed says so with `step` in its decodedFrom.
+ */
+interface InputMapping {
+  map: OffsetMap;
+  lines: LineIndex;
+  step: string;
+}
+
 /** Scans a stream with the engine and reports what it finds. */
 class ScanSink implements Sink {
   private readonly scanner: StreamScanner;
@@ -275,6 +291,7 @@ class ScanSink implements Sink {
     private readonly ctx: ScanContext,
     private readonly chain: readonly string[],
     private readonly primary: boolean,
+    private readonly mapping?: InputMapping,
   ) {
     this.scanner = ctx.engine.stream();
     if (primary) ctx.rawActive = true;
@@ -282,11 +299,37 @@ class ScanSink implements Sink {
   write(chunk: Buffer): void {
     this.bytes += chunk.length;
     if (this.primary) this.ctx.advanceRaw(chunk.length);
-    this.ctx.report(this.scanner.write(chunk), this.chain, this.primary);
+    this.found(this.scanner.write(chunk));
+    // What a later finding can still refer to: the scanner's carry-over, with margin.
+    const m = this.mapping;
+    if (m) {
+      const keep = this.bytes - 2 * this.ctx.rawLag;
+      if (keep > 0) {
+        m.lines.forget(m.map.toRaw(keep));
+        m.map.forget(keep);
+      }
+    }
   }
   end(): void {
-    this.ctx.report(this.scanner.end(), this.chain, this.primary);
+    this.found(this.scanner.end());
     if (this.primary) this.ctx.endRaw();
+  }
+  private found(found: Finding[]): void {
+    const m = this.mapping;
+    if (!m || found.length === 0) {
+      if (found.length > 0) this.ctx.report(found, this.chain, this.primary);
+      return;
+    }
+    const asSent: Finding[] = [];
+    const decoded: Finding[] = [];
+    for (const f of found) {
+      const end = f.offset + f.length;
+      const offset = m.map.toRaw(f.offset);
+      const moved = { ...f, offset, length: m.map.toRaw(end) - offset, ...m.lines.locate(offset) };
+      (m.map.changed(f.offset, end) ? decoded : asSent).push(moved);
+    }
+    if (asSent.length > 0) this.ctx.report(asSent, this.chain, this.primary);
+    if (decoded.length > 0) this.ctx.report(decoded, [...this.chain, m.step], this.primary);
   }
 }
 
@@ -347,11 +390,24 @@ function contentSink(
 ): Sink {
   const { type, params } = parseMediaType(contentType);
   const sinks: Sink[] = [];
-  if (raw) sinks.push(new ScanSink(ctx, chain, topLevel));
   const step = (name: string): string[] | undefined => {
     if (depth + 1 > ctx.limits.maxDepth) return undefined;
     return [...chain, name];
   };
+  // JSON and form text read once, decoded: where no escape changes it that is the text as
+  // sent, and where one does the decoded text is what the receiver reads. Findings are
+  // moved back to their place in the bytes as sent.
+  const form = type === 'application/x-www-form-urlencoded';
+  const once = raw && (isJson(type) || form) ? step(isJson(type) ? 'json' : 'url') : undefined;
+  if (once) {
+    const name = once[once.length - 1] as string;
+    const map = new OffsetMap();
+    const lines = new LineIndex();
+    const decoded = new Tee([new ScanSink(ctx, chain, topLevel, { map, lines, step: name }), base64Sink(ctx, once, depth + 1)]);
+    sinks.push(lines, form ? new UrlDecoder(decoded, true, map) : new JsonUnescaper(decoded, map));
+    return new Tee(sinks);
+  }
+  if (raw) sinks.push(new ScanSink(ctx, chain, topLevel));
   if (isJson(type)) {
     const c = step('json');
     if (c) sinks.push(new JsonUnescaper(new Tee([new ScanSink(ctx, c, false), base64Sink(ctx, c, depth + 1)])));
