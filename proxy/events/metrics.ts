@@ -33,146 +33,114 @@ const KINDS = ['http', 'connect', 'intercept', 'websocket'] as const;
 // Seconds: DNS answers and connects are mostly milliseconds; timeouts are seconds.
 const FAST_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-/*
- * With `workers: N` the primary serves the sum of the workers' registries (cluster.ts,
- * prom-client's AggregatorRegistry). Each metric says how its workers' values combine:
- * counters and histograms add up (the default); so do gauges of things each worker holds
- * (tunnels, log streams). Facts every worker shares (build, CA expiry) are not multiplied:
- * build_info stays 1; timestamps take the oldest worker's value (`min`), so a worker that
- * missed a reload shows.
- */
+/** One metric of the table: what every metric states. */
+interface Spec<L extends string> {
+  name: string;
+  help: string;
+  labelNames: readonly L[];
+}
+interface CounterSpec<L extends string> extends Spec<L> {
+  type: 'counter';
+}
+interface HistogramSpec<L extends string> extends Spec<L> {
+  type: 'histogram';
+  buckets: readonly number[];
+}
+interface GaugeSpec<L extends string> extends Spec<L> {
+  type: 'gauge';
+  /**
+   * With `workers: N` the primary serves the sum of the workers' registries (cluster.ts,
+   * prom-client's AggregatorRegistry): counters and histograms add up; a gauge says how
+   * its workers' values combine. Things each worker holds (tunnels, log streams) add up;
+   * facts every worker shares are not multiplied: build_info takes the max (1), timestamps
+   * the oldest worker's value (`min`), so a worker that missed a reload shows.
+   */
+  aggregator: 'sum' | 'min' | 'max';
+}
+type AnySpec = CounterSpec<string> | HistogramSpec<string> | GaugeSpec<string>;
+
+const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]): CounterSpec<L> => ({ type: 'counter', name, help, labelNames });
+const histogram = <L extends string>(name: string, help: string, labelNames: readonly L[], buckets: readonly number[]): HistogramSpec<L> => ({ type: 'histogram', name, help, labelNames, buckets });
+const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[], aggregator: GaugeSpec<L>['aggregator']): GaugeSpec<L> => ({ type: 'gauge', name, help, labelNames, aggregator });
+
+/** Every metric Chokepoint exports, declared once. docs/observability.md describes each. */
+export const METRICS = {
+  requests: counter('chokepoint_requests_total', 'Requests and tunnels that ended, by pool, kind, decision, reason and matched allowlist entry.', ['pool', 'kind', 'decision', 'reason', 'destination']),
+  bytes: counter('chokepoint_transferred_bytes_total', 'Bytes relayed, upstream (client to destination) and downstream.', ['pool', 'direction']),
+  duration: histogram('chokepoint_request_duration_seconds', 'Time from request (or CONNECT) to the end of the exchange.', ['pool', 'kind'], [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300]),
+  connectDuration: histogram('chokepoint_upstream_connect_duration_seconds', 'Time to open a new upstream connection: TCP, plus the TLS handshake for HTTPS requests.', ['pool', 'kind'], FAST_BUCKETS),
+  dnsDuration: histogram('chokepoint_dns_lookup_duration_seconds', 'Time to resolve a destination name, answered or failed.', ['pool'], FAST_BUCKETS),
+  upstreamErrors: counter('chokepoint_upstream_errors_total', 'Upstream failures by reason (DNS, refused, reset, timeout, TLS).', ['reason']),
+  newDestinations: counter('chokepoint_new_destinations_total', 'Destinations (host:port) a pool reached for the first time since start.', ['pool']),
+  tunnelsActive: gauge('chokepoint_tunnels_active', 'Open CONNECT tunnels by pool.', ['pool'], 'sum'),
+  logStreamsActive: gauge('chokepoint_log_streams_active', 'Open CI log streams being scanned.', [], 'sum'),
+  findings: counter('chokepoint_secret_findings_total', 'Credentials found in what leaves (url, header, body) or in CI logs, by rule and verdict.', ['pool', 'source', 'rule', 'severity', 'verdict', 'action']),
+  canaries: counter('chokepoint_canary_triggers_total', 'Sightings of a canary value: always an incident.', ['pool']),
+  scanBytes: counter('chokepoint_scan_bytes_total', 'Bytes the secret scanner read, by source (url, header, body, log).', ['source']),
+  scanSkipped: counter('chokepoint_scan_skipped_total', 'Content not (wholly) scanned, by reason (oversize, undecodable or unknown encoding, decoded too large, depth limit).', ['reason']),
+  logDrops: counter('chokepoint_log_dropped_total', 'What CI log streams could not take, by reason (too-many-streams, oversize, idle-expired, gap, malformed).', ['reason']),
+  reloads: counter('chokepoint_config_reloads_total', 'Config reloads by result.', ['result']),
+  lastReload: gauge('chokepoint_config_last_reload_success_timestamp_seconds', 'Unix time of the last config load that took effect.', [], 'min'),
+  caExpiry: gauge('chokepoint_ca_certificate_expiry_timestamp_seconds', 'Unix time at which the interception CA certificate expires.', [], 'min'),
+  buildInfo: gauge('chokepoint_build_info', 'Always 1; the version label says which build runs.', ['version'], 'max'),
+} as const;
+
+type Declared<T> = T extends CounterSpec<infer L> ? Counter<L> : T extends HistogramSpec<infer L> ? Histogram<L> : T extends GaugeSpec<infer L> ? Gauge<L> : never;
+type MetricSet = { [K in keyof typeof METRICS]: Declared<(typeof METRICS)[K]> };
+/** What a gauge reads at scrape time, for the gauges that are read rather than set. */
+type Collectors = Partial<Record<keyof typeof METRICS, (g: Gauge<string>) => void>>;
+/** Metrics left out of this registry (the CA expiry when nothing intercepts). */
+type Omitted = ReadonlySet<keyof typeof METRICS>;
+
+function declare(spec: AnySpec, registry: Registry, collect: ((g: Gauge<string>) => void) | undefined): Counter<string> | Histogram<string> | Gauge<string> {
+  const common = { name: spec.name, help: spec.help, labelNames: [...spec.labelNames], registers: [registry] };
+  if (spec.type === 'counter') return new Counter(common);
+  if (spec.type === 'histogram') return new Histogram({ ...common, buckets: [...spec.buckets] });
+  return new Gauge({
+    ...common,
+    aggregator: spec.aggregator,
+    ...(collect
+      ? {
+          collect(this: Gauge<string>) {
+            collect(this);
+          },
+        }
+      : {}),
+  });
+}
+
+/** The table, declared into one registry. An omitted metric is declared into none (never exported). */
+function declareAll(registry: Registry, collectors: Collectors, omitted: Omitted): MetricSet {
+  const out: Record<string, Counter<string> | Histogram<string> | Gauge<string>> = {};
+  for (const [key, spec] of Object.entries(METRICS) as Array<[keyof typeof METRICS, AnySpec]>) {
+    out[key] = declare(spec, omitted.has(key) ? new Registry() : registry, collectors[key]);
+  }
+  // The table's keys and types are METRICS' own: the record built from it has them all.
+  return out as unknown as MetricSet;
+}
+
 export function createMetrics(options: MetricsOptions): Metrics {
   const registry = new Registry();
   if (options.defaultMetrics !== false) client.collectDefaultMetrics({ register: registry });
   let pools: string[] = [];
-
-  const requests = new Counter({
-    name: 'chokepoint_requests_total',
-    help: 'Requests and tunnels that ended, by pool, kind, decision, reason and matched allowlist entry.',
-    labelNames: ['pool', 'kind', 'decision', 'reason', 'destination'] as const,
-    registers: [registry],
-  });
-  const bytes = new Counter({
-    name: 'chokepoint_transferred_bytes_total',
-    help: 'Bytes relayed, upstream (client to destination) and downstream.',
-    labelNames: ['pool', 'direction'] as const,
-    registers: [registry],
-  });
-  const duration = new Histogram({
-    name: 'chokepoint_request_duration_seconds',
-    help: 'Time from request (or CONNECT) to the end of the exchange.',
-    labelNames: ['pool', 'kind'] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
-    registers: [registry],
-  });
-  const connectDuration = new Histogram({
-    name: 'chokepoint_upstream_connect_duration_seconds',
-    help: 'Time to open a new upstream connection: TCP, plus the TLS handshake for HTTPS requests.',
-    labelNames: ['pool', 'kind'] as const,
-    buckets: FAST_BUCKETS,
-    registers: [registry],
-  });
-  const dnsDuration = new Histogram({
-    name: 'chokepoint_dns_lookup_duration_seconds',
-    help: 'Time to resolve a destination name, answered or failed.',
-    labelNames: ['pool'] as const,
-    buckets: FAST_BUCKETS,
-    registers: [registry],
-  });
-  const upstreamErrors = new Counter({
-    name: 'chokepoint_upstream_errors_total',
-    help: 'Upstream failures by reason (DNS, refused, reset, timeout, TLS).',
-    labelNames: ['reason'] as const,
-    registers: [registry],
-  });
-  const newDestinations = new Counter({
-    name: 'chokepoint_new_destinations_total',
-    help: 'Destinations (host:port) a pool reached for the first time since start.',
-    labelNames: ['pool'] as const,
-    registers: [registry],
-  });
-  new Gauge({
-    name: 'chokepoint_tunnels_active',
-    help: 'Open CONNECT tunnels by pool.',
-    labelNames: ['pool'] as const,
-    aggregator: 'sum',
-    registers: [registry],
-    collect() {
-      for (const pool of pools) this.set({ pool }, options.activeTunnels(pool));
-    },
-  });
-  new Gauge({
-    name: 'chokepoint_log_streams_active',
-    help: 'Open CI log streams being scanned.',
-    aggregator: 'sum',
-    registers: [registry],
-    collect() {
-      this.set(options.logStreamsActive?.() ?? 0);
-    },
-  });
-  const findings = new Counter({
-    name: 'chokepoint_secret_findings_total',
-    help: 'Credentials found in what leaves (url, header, body) or in CI logs, by rule and verdict.',
-    labelNames: ['pool', 'source', 'rule', 'severity', 'verdict', 'action'] as const,
-    registers: [registry],
-  });
-  const canaries = new Counter({
-    name: 'chokepoint_canary_triggers_total',
-    help: 'Sightings of a canary value: always an incident.',
-    labelNames: ['pool'] as const,
-    registers: [registry],
-  });
-  const scanBytes = new Counter({
-    name: 'chokepoint_scan_bytes_total',
-    help: 'Bytes the secret scanner read, by source (url, header, body, log).',
-    labelNames: ['source'] as const,
-    registers: [registry],
-  });
-  const scanSkipped = new Counter({
-    name: 'chokepoint_scan_skipped_total',
-    help: 'Content not (wholly) scanned, by reason (oversize, undecodable or unknown encoding, decoded too large, depth limit).',
-    labelNames: ['reason'] as const,
-    registers: [registry],
-  });
-  const logDrops = new Counter({
-    name: 'chokepoint_log_dropped_total',
-    help: 'What CI log streams could not take, by reason (too-many-streams, oversize, idle-expired, gap, malformed).',
-    labelNames: ['reason'] as const,
-    registers: [registry],
-  });
-  for (const reason of ['too-many-streams', 'oversize', 'idle-expired', 'gap', 'malformed']) logDrops.inc({ reason }, 0);
-  const reloads = new Counter({
-    name: 'chokepoint_config_reloads_total',
-    help: 'Config reloads by result.',
-    labelNames: ['result'] as const,
-    registers: [registry],
-  });
-  const lastReload = new Gauge({
-    name: 'chokepoint_config_last_reload_success_timestamp_seconds',
-    help: 'Unix time of the last config load that took effect.',
-    aggregator: 'min',
-    registers: [registry],
-  });
-  if (options.caNotAfter) {
-    const caNotAfter = options.caNotAfter;
-    new Gauge({
-      name: 'chokepoint_ca_certificate_expiry_timestamp_seconds',
-      help: 'Unix time at which the interception CA certificate expires.',
-      aggregator: 'min',
-      registers: [registry],
-      collect() {
-        const notAfter = caNotAfter();
-        if (notAfter) this.set(Math.floor(notAfter.getTime() / 1000));
+  const caNotAfter = options.caNotAfter;
+  const m = declareAll(
+    registry,
+    {
+      tunnelsActive: (g) => {
+        for (const pool of pools) g.set({ pool }, options.activeTunnels(pool));
       },
-    });
-  }
-  const buildInfo = new Gauge({
-    name: 'chokepoint_build_info',
-    help: 'Always 1; the version label says which build runs.',
-    labelNames: ['version'] as const,
-    aggregator: 'max',
-    registers: [registry],
-  });
+      logStreamsActive: (g) => g.set(options.logStreamsActive?.() ?? 0),
+      caExpiry: (g) => {
+        const notAfter = caNotAfter?.();
+        if (notAfter) g.set(Math.floor(notAfter.getTime() / 1000));
+      },
+    },
+    new Set(caNotAfter ? [] : ['caExpiry'] as const),
+  );
+  const { requests, bytes, duration, connectDuration, dnsDuration, upstreamErrors, newDestinations, findings, canaries, scanBytes, scanSkipped, logDrops, reloads, lastReload, buildInfo } = m;
+
+  for (const reason of ['too-many-streams', 'oversize', 'idle-expired', 'gap', 'malformed']) logDrops.inc({ reason }, 0);
   buildInfo.set({ version }, 1);
   lastReload.setToCurrentTime();
   for (const result of ['success', 'failure']) reloads.inc({ result }, 0);
