@@ -1,15 +1,14 @@
 // The shipped rule pack, checked rule by rule: shape (ids, keywords, titles, examples,
 // destinations), that it compiles under RE2, and that every positive example is found
-// by its own rule and no negative example is, with the full pack loaded.
-//
-// Examples name synthetic values by marker, expanded by test/corpus/expand.ts from the
-// corpus generators, with an rng seeded by the rule id.
+// by its own rule and no negative example is, with the full pack loaded; and that the
+// pack passes checkRuleExamples, the load-time check every operator rule file passes.
+// Examples are literal synthetic strings beside each rule.
 // Test names carry rule ids and example numbers, never values.
 import { describe, expect, test } from 'vitest';
 import { Engine } from '../detectors/engine.js';
+import { checkRuleExamples } from '../detectors/load-rules.js';
 import { defaultRules } from '../detectors/rules/index.js';
 import type { RuleSpec } from '../detectors/types.js';
-import { expandRuleExamples } from './corpus/expand.js';
 
 const KEBAB = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 const HOST_PATTERN = /^(?:\*\.)?[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$/;
@@ -29,6 +28,16 @@ describe('the rule pack', () => {
   test('compiles under RE2 as one engine (a bad rule would throw RuleError naming it)', () => {
     expect(() => new Engine({ rules: defaultRules, fingerprintKey: Buffer.alloc(32) })).not.toThrow();
   });
+
+  test('passes the load-time example check that operator rule files pass', () => {
+    const pack = new Engine({ rules: defaultRules, fingerprintKey: Buffer.alloc(32, 2) });
+    expect(() => checkRuleExamples(pack, 'shipped pack', defaultRules)).not.toThrow();
+  });
+
+  test('examples are literal strings, not `@@rule-id@@` markers', () => {
+    const marked = defaultRules.filter((r) => [...r.examples.positive, ...r.examples.negative].some((ex) => ex.includes('@@')));
+    expect(marked.map((r) => r.id)).toEqual([]);
+  });
 });
 
 const KEY = Buffer.alloc(32, 1);
@@ -45,7 +54,7 @@ const engine = new Engine({ rules: defaultRules.filter(compilesAlone), fingerpri
 const cases = defaultRules.map((r) => [r.id, r] as const);
 
 describe.each(cases)('rule %s', (id, rule) => {
-  const examples = expandRuleExamples(rule, defaultRules);
+  const { examples } = rule;
 
   test('compiles under RE2', () => {
     expect(() => new Engine({ rules: [rule], fingerprintKey: KEY })).not.toThrow();

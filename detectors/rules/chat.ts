@@ -1,7 +1,7 @@
 // Chat and notification services: Slack (tokens, app secrets, webhooks), Discord,
 // Telegram, Microsoft Teams / Power Automate webhooks, Mattermost, Rocket.Chat,
-// Zulip, Gitter, Pushbullet, Pushover, Webex. Example values are synthetic: the
-// `@@rule-id@@` markers are expanded from test/corpus/gen/chat.ts.
+// Zulip, Gitter, Pushbullet, Pushover, Webex. Example values are synthetic literals
+// (made once by the generators in test/corpus/gen/chat.ts).
 import type { RuleSpec } from '../types.js';
 import { UUID, prefixed, named } from './build.js';
 
@@ -20,14 +20,14 @@ export const rules: RuleSpec[] = [
     String.raw`xoxb-[0-9]{8,14}-(?:[0-9]{8,14}-)?[A-Za-z0-9]{18,34}`,
     SLACK,
     [
-      'SLACK_BOT_TOKEN=@@slack-bot-token@@',
-      '{"token": "@@slack-bot-token@@", "channel": "#deploys"}',
-      'Authorization: Bearer @@slack-bot-token@@',
+      'SLACK_BOT_TOKEN=xoxb-4403997133682-6268584187864-FeEvHJdgrCOSXhxOwOkufTJ0',
+      '{"token": "xoxb-12403397422-528202299527-6MBb9zEV2RcoPVihhiRC9XFt", "channel": "#deploys"}',
+      'Authorization: Bearer xoxb-6095910828534-556263689536-BxAZSUCuEdI3NdcgWnioOgPw',
     ],
     [
       'SLACK_BOT_TOKEN=xoxb-xxxxxxxxxxxx-xxxxxxxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx',
       'SLACK_BOT_TOKEN=${{ secrets.SLACK_BOT_TOKEN }}',
-      'prefix_@@slack-bot-token@@',
+      'prefix_xoxb-7439712815558-3081014354152-C1FuEMB4C6g0S73MHfh1Ky6c',
       'xoxb-1234',
     ],
   ),
@@ -38,8 +38,8 @@ export const rules: RuleSpec[] = [
     ['xoxp-'],
     String.raw`xoxp-[0-9]{8,14}-[0-9]{8,14}-[0-9]{8,14}-[A-Za-z0-9]{28,34}`,
     SLACK,
-    ['SLACK_USER_TOKEN=@@slack-user-token@@', '  token: "@@slack-user-token@@"'],
-    ['SLACK_TOKEN=xoxp-<your-token>', 'token=@@slack-user-token|t@@', 'xoxp-00000000-00000000-00000000-abc'],
+    ['SLACK_USER_TOKEN=xoxp-1730267042271-1170686087302-5299954543401-111a98bc17f3e19668c3487cc0a4ae74', '  token: "xoxp-838145362150-723772469920-9034609327241-5de887b2c0f2b225be4ec1868b189a4f"'],
+    ['SLACK_TOKEN=xoxp-<your-token>', 'token=78311259449-831379643531-246916223629-452a57364e513715a09952f05f8297e8', 'xoxp-00000000-00000000-00000000-abc'],
   ),
   prefixed(
     'slack-app-token',
@@ -48,8 +48,8 @@ export const rules: RuleSpec[] = [
     ['xapp-'],
     String.raw`xapp-[0-9]-[A-Z0-9]{8,12}-[0-9]{10,16}-[a-f0-9]{64}`,
     SLACK,
-    ['SLACK_APP_TOKEN=@@slack-app-token@@', 'socket_mode_token: @@slack-app-token@@'],
-    ['SLACK_APP_TOKEN=xapp-1-A0000000000-0000000000000-xxxx', 'SLACK_APP_TOKEN=@@slack-app-token|uc@@'],
+    ['SLACK_APP_TOKEN=xapp-1-AY5IJ67SD0K-2714335145974-d124d5f2af75392160c8238df4a714b71514fe26efd90f7b66654df55c17e0aa', 'socket_mode_token: xapp-1-A9YNTAH8KFR-3975172053956-257e1cffda1094315db5010e117de9a90743144f66d087a34e45d74544f9bc83'],
+    ['SLACK_APP_TOKEN=xapp-1-A0000000000-0000000000000-xxxx', 'SLACK_APP_TOKEN=XAPP-1-AQV4GNSWZVG-3497271965518-11A06DAFEB7CD126B969713F5852F4E395C47576DDDB7381A3AC9478FD82078F'],
   ),
   prefixed(
     'slack-config-access-token',
@@ -58,8 +58,8 @@ export const rules: RuleSpec[] = [
     ['xoxe.xoxp-', 'xoxe.xoxb-'],
     String.raw`xoxe\.xox[bp]-[0-9]-[A-Za-z0-9]{163,166}`,
     SLACK,
-    ['SLACK_CONFIG_TOKEN=@@slack-config-access-token@@'],
-    ['SLACK_CONFIG_TOKEN=xoxe.xoxp-1-short', 'SLACK_CONFIG_TOKEN=@@slack-config-access-token|t@@'],
+    ['SLACK_CONFIG_TOKEN=xoxe.xoxp-1-rNvwGms58J9ixY7YryqdTeeSeqIU3i7JTGDSnePpfJLCc9TbTOFlGhnez2mzkHijBmuk7cO3qwSufm2qcobPtYJnm3sLgofiV3jIsJQQXXLZuREguA9FUlYn5TdypxpSNw3MJNWFbB3tW3EdGSIhQ5XOQiC1DI9o2QCte'],
+    ['SLACK_CONFIG_TOKEN=xoxe.xoxp-1-short', 'SLACK_CONFIG_TOKEN=1-egRgiHhCdQ6XBNU682Edu00WBtSO8XGwVXIG6eGobdjLscO7CpbkrX435qDsVXq1Av9VY75Lh5yB4WCQofmRjvJ0dZbv4GDVlNayJTOcKR5pKwuCr2u9SaFtup5JSbCkkbZZePOxQlMCqJDmn1YuHcp2Xomz1PXYRWthg'],
     { maxLength: 512 },
   ),
   prefixed(
@@ -69,8 +69,8 @@ export const rules: RuleSpec[] = [
     ['xoxe-'],
     String.raw`xoxe-[0-9]-[A-Za-z0-9]{146}`,
     SLACK,
-    ['SLACK_CONFIG_REFRESH_TOKEN=@@slack-config-refresh-token@@'],
-    ['SLACK_CONFIG_REFRESH_TOKEN=xoxe-1-tooShort0123', 'refresh=@@slack-config-refresh-token|t@@'],
+    ['SLACK_CONFIG_REFRESH_TOKEN=xoxe-1-AorJSdVGCNP0X6ugtzu4Zxjzmy9THGLyvY95pHoeLS4ei7MHxfOXPhIxw3WqVur3AQo7NuwA9VfI4YEwLZpnqV4MXWt5Q5SNexqr7iw5jZ0xanJj9o2rZpbLQhZ0Pe2QXw8oa2YulFlT0Q92uy'],
+    ['SLACK_CONFIG_REFRESH_TOKEN=xoxe-1-tooShort0123', 'refresh=1-ZmsO32YiKOZitHuJpfxC6gvhBAZ7h76UXRk1IaEAfwX1V7W41AVAhsGPhTiWgyargBLm7h7AIayM6PN5CjbdhcTB3yHrbybaMcGul8rachPCJewKGlcY09qSptnhKMslyMsYkP48Gsax4dEaGi'],
   ),
   prefixed(
     'slack-legacy-workspace-token',
@@ -79,8 +79,8 @@ export const rules: RuleSpec[] = [
     ['xoxa-', 'xoxr-'],
     String.raw`xox[ar]-(?:[0-9]-)?[0-9a-zA-Z]{8,48}`,
     SLACK,
-    ['SLACK_WORKSPACE_TOKEN=@@slack-legacy-workspace-token@@', 'slack_token: "@@slack-legacy-workspace-token@@"'],
-    ['SLACK_WORKSPACE_TOKEN=xoxa-2-xxxxxxxxxxxx', 'see xoxa-docs for details', 'foo@@slack-legacy-workspace-token@@'],
+    ['SLACK_WORKSPACE_TOKEN=xoxa-2-6a4I15MTGz1GK7ktoRuz9J7rCtJSuHQc9GLSQwRO', 'slack_token: "xoxr-futQnbfoRj3sAvP2tnOfHCAUt9ve9RcPrHFGWTfawEOpZlg"'],
+    ['SLACK_WORKSPACE_TOKEN=xoxa-2-xxxxxxxxxxxx', 'see xoxa-docs for details', 'fooxoxr-DKo0SC4QqB5AYV5JkJUFAzwfdUMytVQPyQr6kbrmz9'],
     { entropy: 3.2 },
   ),
   prefixed(
@@ -90,8 +90,8 @@ export const rules: RuleSpec[] = [
     ['xoxo-', 'xoxs-'],
     String.raw`xox[os]-[0-9]{6,14}-[0-9]{6,14}-[0-9]{6,14}-[a-fA-F0-9]{16,64}`,
     SLACK,
-    ['SLACK_LEGACY_TOKEN=@@slack-legacy-token@@'],
-    ['SLACK_LEGACY_TOKEN=xoxs-1-2-3-abc', 'SLACK_LEGACY_TOKEN=@@slack-legacy-token|t@@'],
+    ['SLACK_LEGACY_TOKEN=xoxo-7048215849-14506597431-665633838901-3d76ff2f7d5d10df73d9e6f8aa44af189d8ce36c14b0c05e2284a180ff6c8389'],
+    ['SLACK_LEGACY_TOKEN=xoxs-1-2-3-abc', 'SLACK_LEGACY_TOKEN=1942074432-17850547524-113381536252-6b1c0e4c0a88bc6d3535e3b6c2a9d84775c6bd5512d83c078a16fca8aab4dc99'],
   ),
   prefixed(
     'slack-webhook-url',
@@ -101,8 +101,8 @@ export const rules: RuleSpec[] = [
     String.raw`https?://hooks\.slack\.com/services/T[A-Z0-9]{8,12}/B[A-Z0-9]{8,12}/[A-Za-z0-9]{24}`,
     ['hooks.slack.com'],
     [
-      'SLACK_WEBHOOK_URL=@@slack-webhook-url@@',
-      '$ curl -X POST -H "Content-type: application/json" --data \'{"text":"deployed"}\' @@slack-webhook-url@@',
+      'SLACK_WEBHOOK_URL=https://hooks.slack.com/services/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',
+      '$ curl -X POST -H "Content-type: application/json" --data \'{"text":"deployed"}\' https://hooks.slack.com/services/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',
     ],
     [
       'SLACK_WEBHOOK_URL=https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX',
@@ -118,7 +118,7 @@ export const rules: RuleSpec[] = [
     ['hooks.slack.com/workflows/', 'hooks.slack.com/triggers/'],
     String.raw`https?://hooks\.slack\.com/(?:workflows|triggers)/T[A-Z0-9]{8,12}/(?:A[A-Z0-9]{8,12}/)?[0-9]{8,20}/[A-Za-z0-9]{24,40}`,
     ['hooks.slack.com'],
-    ['SLACK_WORKFLOW_WEBHOOK=@@slack-workflow-webhook-url@@', 'webhook-url: "@@slack-workflow-webhook-url@@"'],
+    ['SLACK_WORKFLOW_WEBHOOK=https://hooks.slack.com/triggers/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', 'webhook-url: "https://hooks.slack.com/workflows/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"'],
     [
       'https://hooks.slack.com/triggers/T00000000/0000000000/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
       'https://hooks.slack.com/workflows/ is the base URL',
@@ -133,11 +133,11 @@ export const rules: RuleSpec[] = [
     String.raw`slack[\w.-]{0,24}?(?:signing|client)[_.-]?secret`,
     '[a-fA-F0-9]{32}',
     SLACK,
-    ['SLACK_SIGNING_SECRET=@@slack-app-secret@@', '  "slack_client_secret": "@@slack-app-secret@@"'],
+    ['SLACK_SIGNING_SECRET=a893f20d089d170f3b211578528e5ddd', '  "slack_client_secret": "3b39ba81e6103641e749b953cf246c74"'],
     [
       'SLACK_SIGNING_SECRET=${SLACK_SIGNING_SECRET}',
-      'SLACK_SIGNING_SECRET=@@slack-app-secret@@ff',
-      'SLACK_CHANNEL_ID=@@slack-app-secret@@',
+      'SLACK_SIGNING_SECRET=f5a1a53dc7d0bda3f1785f0b1a340052ff',
+      'SLACK_CHANNEL_ID=d18a87ddf760fa75623bd1912aa6b6a4',
     ],
   ),
   named(
@@ -148,8 +148,8 @@ export const rules: RuleSpec[] = [
     'discord',
     String.raw`[MNO][A-Za-z0-9_-]{23,26}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38}`,
     DISCORD,
-    ['DISCORD_BOT_TOKEN=@@discord-bot-token@@', '  "discordToken": "@@discord-bot-token@@",', 'discord_token = "@@discord-bot-token@@"'],
-    ['DISCORD_BOT_TOKEN=<your-bot-token>', 'BOT_TOKEN=@@discord-bot-token@@', 'DISCORD_BOT_TOKEN=MTIz.abc.def'],
+    ['DISCORD_BOT_TOKEN=MjQ5NjYwMDMzOTMyOTY3MzQ2.aNDYOP.uSw3ctflR4TFIXQ8XGXtRhs5N7Zj4Q2W1x7Jum', '  "discordToken": "OTY2MzQ3NTgyNTkxNjAyNzE3.CFFAO3.1xl5tfI8cuSAzQWgq_IOGBsMrNc",', 'discord_token = "MjkxNzExMDIwOTE3MTQ4NTg0.KDYxLQ.SNg5TT_bzySN8NQ_z12PyUK4lvH"'],
+    ['DISCORD_BOT_TOKEN=<your-bot-token>', 'BOT_TOKEN=MjI3NzU0NjgxMjIwNzEwMzgx.KY3YdA.Jir5Lt-1e45rkKV9F_sR26gmDaG', 'DISCORD_BOT_TOKEN=MTIz.abc.def'],
     { entropy: 4 },
   ),
   prefixed(
@@ -159,7 +159,7 @@ export const rules: RuleSpec[] = [
     ['discord.com/api', 'discordapp.com/api'],
     String.raw`https?://(?:(?:ptb|canary)\.)?discord(?:app)?\.com/api/(?:v[0-9]{1,2}/)?webhooks/[0-9]{17,20}/[A-Za-z0-9_-]{60,68}`,
     DISCORD,
-    ['DISCORD_WEBHOOK_URL=@@discord-webhook-url@@', 'webhook: "@@discord-webhook-url@@"'],
+    ['DISCORD_WEBHOOK_URL=https://canary.discord.com/api/webhooks/7831520224627047586/SUW0rHIHavhS8WBDKEUe-T1-GGMzguozAtkTSJcf4sM-sUultCwimvXCKfOy7vaMHQMl', 'webhook: "https://canary.discord.com/api/webhooks/461140190985786912/mJMAxu4gjogKYi_TyM_QsPPqeOjlLBo-aBrHz6bFHfomw9aEnjp7FqPXA5FTTFr8N92y"'],
     [
       'https://discord.com/api/webhooks/123456789012345678/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
       'POST https://discord.com/api/webhooks/{webhook.id}/{webhook.token}',
@@ -174,8 +174,8 @@ export const rules: RuleSpec[] = [
     String.raw`discord[\w.-]{0,24}?client[_.-]?secret`,
     '[A-Za-z0-9_-]{32}',
     DISCORD,
-    ['DISCORD_CLIENT_SECRET=@@discord-client-secret@@', '"discordClientSecret": "@@discord-client-secret@@"'],
-    ['DISCORD_CLIENT_ID=@@discord-client-secret@@', 'DISCORD_CLIENT_SECRET=${DISCORD_CLIENT_SECRET}'],
+    ['DISCORD_CLIENT_SECRET=jk_XCEb7pEhNAP1XzEAiPwDIP1nsXYA_', '"discordClientSecret": "hj7JxBq_3ieHdGTnHaqHiWzVvTRKJ23Y"'],
+    ['DISCORD_CLIENT_ID=5dakO81iaLRuSv4jTFlgDPRsGlDrCM9F', 'DISCORD_CLIENT_SECRET=${DISCORD_CLIENT_SECRET}'],
     { entropy: 3.5 },
   ),
   prefixed(
@@ -186,11 +186,11 @@ export const rules: RuleSpec[] = [
     String.raw`[0-9]{8,10}:AA[A-Za-z0-9_-]{33}`,
     ['api.telegram.org'],
     [
-      'TELEGRAM_BOT_TOKEN=@@telegram-bot-token@@',
-      'GET https://api.telegram.org/bot@@telegram-bot-token@@/sendMessage?chat_id=-100123',
-      '  "telegram": {"token": "@@telegram-bot-token@@"}',
+      'TELEGRAM_BOT_TOKEN=1566238308:AAUUiT6gKlPbW0bG_hU6QARTtMUc4TWtWDe',
+      'GET https://api.telegram.org/bot7441729175:AAcbygsfGY6J4gzo3dtLk_Z4rjV2lffv_LF/sendMessage?chat_id=-100123',
+      '  "telegram": {"token": "8477047103:AADBeDm8K-rOgW6ONzSmB-aFRpo_Q-DRrR5"}',
     ],
-    ['TELEGRAM_BOT_TOKEN=123456789:AAxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', 'time 12345678:AAB', 'id=abc@@telegram-bot-token@@'],
+    ['TELEGRAM_BOT_TOKEN=123456789:AAxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', 'time 12345678:AAB', 'id=abc9136387253:AAsBG75IcseevrcuaCgmBku_KLYFoomvOPh'],
     { entropy: 3.5, left: String.raw`(?:^|\x1b\[[0-9;]*m|[^A-Za-z0-9_]|/bot)` },
   ),
   prefixed(
@@ -200,7 +200,7 @@ export const rules: RuleSpec[] = [
     ['webhook.office.com', 'outlook.office.com/webhook', 'outlook.office365.com/webhook'],
     String.raw`https://(?:[a-z0-9-]+\.webhook\.office\.com/webhookb2|outlook\.office(?:365)?\.com/webhook)/${UUID}@${UUID}/IncomingWebhook/[a-f0-9]{32}/${UUID}(?:/[A-Za-z0-9_-]{20,64})?`,
     ['*.webhook.office.com', 'outlook.office.com', 'outlook.office365.com'],
-    ['TEAMS_WEBHOOK_URL=@@msteams-incoming-webhook-url@@', 'teams:\n  webhook: "@@msteams-incoming-webhook-url@@"'],
+    ['TEAMS_WEBHOOK_URL=https://vnqkrarkk.webhook.office.com/webhookb2/5152b651-14bd-4288-b154-8cdf62d3c38c@57c6ec32-ff99-4f4b-9956-38fa24acfcbb/IncomingWebhook/33f5bfcf2f5522da6263b1a989391790/94bb16f9-c9c5-4583-97b7-5946b60be29e/V2mlVyD20hm-BM-sBTC_fsIw_Ts1ZzbXJe441ho80tXvg', 'teams:\n  webhook: "https://kkkxyz.webhook.office.com/webhookb2/b0a7f372-56fa-4deb-8fb0-b5d6bdf5649b@f0f35030-d325-454e-85aa-bb1033f1a008/IncomingWebhook/3dfe1828b7478e1273cd7c4f8bb31038/8ee4aa73-c5d4-4f19-b2f5-66e3a3ec1b36"'],
     [
       'TEAMS_WEBHOOK_URL=https://contoso.webhook.office.com/webhookb2/<group>@<tenant>/IncomingWebhook/<id>/<owner>',
       'docs: https://learn.microsoft.com/en-us/microsoftteams/platform/webhooks-and-connectors/',
@@ -214,7 +214,7 @@ export const rules: RuleSpec[] = [
     ['logic.azure.com'],
     String.raw`https://[a-z0-9-]+\.[a-z0-9-]+\.logic\.azure\.com(?::443)?/workflows/[a-f0-9]{32}/triggers/[A-Za-z0-9_-]{1,40}/paths/invoke\?[A-Za-z0-9_.~%&=-]{0,200}?sig=[A-Za-z0-9_-]{43}`,
     ['*.logic.azure.com'],
-    ['TEAMS_WORKFLOW_URL=@@power-automate-webhook-url@@', '"webhookUrl": "@@power-automate-webhook-url@@"'],
+    ['TEAMS_WORKFLOW_URL=https://prod-16.westeurope.logic.azure.com:443/workflows/0292e9aeb62ead59ffe1e8599b5cdefc/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=m9ncEpZSZp0s9Wrm6OFu8F-6_hARdwY6sfpsz_3H_uQ', '"webhookUrl": "https://prod-92.northeurope.logic.azure.com:443/workflows/d0e16689ebb96fed73701d06177c1061/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=REbPDJVRLEzI-PRBQIsAfMMWv-KNBPv9vW1rbk-M5qQ"'],
     [
       'https://prod-00.westus.logic.azure.com:443/workflows/<id>/triggers/manual/paths/invoke?api-version=2016-06-01',
       'https://management.azure.com/subscriptions/x/providers/Microsoft.Logic/workflows',
@@ -229,8 +229,8 @@ export const rules: RuleSpec[] = [
     'mattermost',
     '[a-z0-9]{26}',
     [],
-    ['MATTERMOST_TOKEN=@@mattermost-access-token@@', 'mattermost_access_token: @@mattermost-access-token@@'],
-    ['MATTERMOST_TEAM=engineering-platform', 'MATTERMOST_TOKEN=@@mattermost-access-token@@abc', 'MATTERMOST_URL=https://chat.example.org'],
+    ['MATTERMOST_TOKEN=0hcx4p55e9lhr9i8hcqtqqtelj', 'mattermost_access_token: wyo10r0ro8e8gwufln8q19ivvv'],
+    ['MATTERMOST_TEAM=engineering-platform', 'MATTERMOST_TOKEN=izmqtoqvw4xcohk268d1qku7fpabc', 'MATTERMOST_URL=https://chat.example.org'],
     { entropy: 3.5 },
   ),
   prefixed(
@@ -240,7 +240,7 @@ export const rules: RuleSpec[] = [
     ['mattermost'],
     String.raw`https?://[A-Za-z0-9.-]*mattermost[A-Za-z0-9.-]*(?::[0-9]{2,5})?/hooks/[a-z0-9]{26}`,
     [],
-    ['MATTERMOST_WEBHOOK_URL=@@mattermost-webhook-url@@', 'curl -X POST -d \'payload={"text":"hi"}\' @@mattermost-webhook-url@@'],
+    ['MATTERMOST_WEBHOOK_URL=https://mattermost.ops.internal.bigco.io/hooks/kscqdfa4bqj3axfcdwwn3x8ur0', 'curl -X POST -d \'payload={"text":"hi"}\' https://mattermost.ops.acme-corp.net/hooks/6tfsteupehgiywnl0iz5j4v5er'],
     ['https://mattermost.example.org/hooks/xxx-generatedkey-xxx', 'https://mattermost.example.org/api/v4/users/me'],
     { right: RU, entropy: 2.5 },
   ),
@@ -252,8 +252,8 @@ export const rules: RuleSpec[] = [
     String.raw`rocket[._-]?chat`,
     '[A-Za-z0-9_-]{43}',
     ['*.rocket.chat'],
-    ['ROCKETCHAT_AUTH_TOKEN=@@rocketchat-access-token@@', 'rocketchat_token: "@@rocketchat-access-token@@"'],
-    ['ROCKETCHAT_USER_ID=aBcDeFgHiJkLmNoPq', 'ROCKETCHAT_AUTH_TOKEN=@@rocketchat-access-token@@xyz'],
+    ['ROCKETCHAT_AUTH_TOKEN=W6vDhOLlJ-rAjgi60AS94xRtK2OtExhWUqjvCfL1iFp', 'rocketchat_token: "vQ35pcmCA-xyNIr43gu0Qvzs-a3XJl-dbfxlIskAhFb"'],
+    ['ROCKETCHAT_USER_ID=aBcDeFgHiJkLmNoPq', 'ROCKETCHAT_AUTH_TOKEN=HoLhx2OXOj_ZLNHTjbCXwSAEwRosfKTaifNgyHebYXVxyz'],
     { entropy: 3.8 },
   ),
   prefixed(
@@ -263,8 +263,8 @@ export const rules: RuleSpec[] = [
     ['/hooks/'],
     String.raw`https?://[A-Za-z0-9.-]+(?::[0-9]{2,5})?/hooks/[A-Za-z0-9]{17}/[A-Za-z0-9]{48}`,
     ['*.rocket.chat'],
-    ['ROCKETCHAT_WEBHOOK=@@rocketchat-webhook-url@@'],
-    ['https://chat.example.org/hooks/abc/def', 'https://chat.example.org/hooks/@@rocketchat-access-token@@'],
+    ['ROCKETCHAT_WEBHOOK=https://rocket.acme-corp.net/hooks/28jxDAD2ycPeKriQ7/GrGCkCE8ccH7xSDfh3GgDCHddDKfP4WAbRvLthrDosW2NTAv'],
+    ['https://chat.example.org/hooks/abc/def', 'https://chat.example.org/hooks/Xd6g1PRpuVPKBU4yeyvATNc1iiqxwvggIb7eyIyps22'],
     { right: RU, entropy: 3.5 },
   ),
   named(
@@ -275,8 +275,8 @@ export const rules: RuleSpec[] = [
     'zulip',
     '[A-Za-z0-9]{32}',
     ['*.zulipchat.com'],
-    ['ZULIP_API_KEY=@@zulip-api-key@@', '[api]\nzulip_key=@@zulip-api-key@@'],
-    ['ZULIP_EMAIL=bot@example.zulipchat.com', 'ZULIP_API_KEY=@@zulip-api-key@@0'],
+    ['ZULIP_API_KEY=UhlyK3cRdIE0QqOIQ5jxg2lmnTtEDj3G', '[api]\nzulip_key=fltojFVJLH1qdW8vNbnWtk1vwEpC7RBP'],
+    ['ZULIP_EMAIL=bot@example.zulipchat.com', 'ZULIP_API_KEY=EF45YTiCOXTmKqbUEnjmSJf8Ktz3Sieg0'],
     { entropy: 3.5 },
   ),
   named(
@@ -287,8 +287,8 @@ export const rules: RuleSpec[] = [
     'gitter',
     '[a-f0-9]{40}',
     ['api.gitter.im', 'gitter.im'],
-    ['GITTER_TOKEN=@@gitter-access-token@@', 'gitter_access_token: "@@gitter-access-token@@"'],
-    ['GITTER_ROOM=org/room', 'GITTER_TOKEN=@@gitter-access-token@@a'],
+    ['GITTER_TOKEN=a4d20f919d828b13fbddd45085303345fc7603fa', 'gitter_access_token: "d616b430743f9071691a2a3bd78f6aa44528f9da"'],
+    ['GITTER_ROOM=org/room', 'GITTER_TOKEN=994c44ef72cc00636cee0b54fa69fe2a6397ffe9a'],
   ),
   named(
     'pushbullet-access-token',
@@ -298,7 +298,7 @@ export const rules: RuleSpec[] = [
     'pushbullet',
     String.raw`o\.[A-Za-z0-9]{32}`,
     ['api.pushbullet.com'],
-    ['PUSHBULLET_TOKEN=@@pushbullet-access-token@@', 'pushbullet_api_key: @@pushbullet-access-token@@'],
+    ['PUSHBULLET_TOKEN=o.KREjDBfQPejPcaED2l5MTORI4YYXoAP4', 'pushbullet_api_key: o.JVt2etPOuzwkdz2Mo8lI2kOo752bTtjj'],
     ['PUSHBULLET_TOKEN=o.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', 'PUSHBULLET_DEVICE=phone'],
     { entropy: 3.5 },
   ),
@@ -310,8 +310,8 @@ export const rules: RuleSpec[] = [
     'pushover',
     '[A-Za-z0-9]{30}',
     ['api.pushover.net'],
-    ['PUSHOVER_APP_TOKEN=@@pushover-token@@', 'pushover_user_key: "@@pushover-token@@"'],
-    ['PUSHOVER_SOUND=cosmic', 'PUSHOVER_APP_TOKEN=@@pushover-token@@xyz'],
+    ['PUSHOVER_APP_TOKEN=Cpy8kiSBJPKCiXuvVJtUinsTYzQAk4', 'pushover_user_key: "P63v2ITOhIaqYcXSrxAeS5UT0hir95"'],
+    ['PUSHOVER_SOUND=cosmic', 'PUSHOVER_APP_TOKEN=EIVQG6j9BxQR0GPV4DKJV7VwVhwghbxyz'],
     { entropy: 3.5 },
   ),
   named(
@@ -322,7 +322,7 @@ export const rules: RuleSpec[] = [
     'webex',
     String.raw`[A-Za-z0-9]{64}_[A-Za-z0-9]{4}_${UUID}`,
     ['webexapis.com', '*.webexapis.com', 'api.ciscospark.com'],
-    ['WEBEX_BOT_TOKEN=@@webex-access-token@@', 'webex_access_token: @@webex-access-token@@'],
+    ['WEBEX_BOT_TOKEN=Je4fw9WroszlksU4z92jGDtFdzEilkfxYfc2yTY0BwJHwAtDP8PUxwE8fawfmiUl_PF84_8da8c729-3e88-42c1-9fc8-26e4fdb588e2', 'webex_access_token: VjMgrddH7J7A3nzB7bis3EIpIklNs48rgfutVRTLYXwWb3hTuxIq028YgeFzobz1_P0A1_cd7995ce-4fc8-4fef-abad-16e7f443a715'],
     ['WEBEX_ROOM_ID=Y2lzY29zcGFyazovL3VzL1JPT00v', 'WEBEX_BOT_TOKEN=<token>'],
     { entropy: 3.5 },
   ),

@@ -30,14 +30,14 @@ export const rules: RuleSpec[] = [
     destinations: AWS,
     examples: {
       positive: [
-        'AWS_ACCESS_KEY_ID=@@aws-access-key-id@@',
-        'aws_access_key_id = @@aws-access-key-id@@',
-        '{"AccessKeyId": "@@aws-access-key-id@@", "Expiration": "2026-01-01T00:00:00Z"}',
+        'AWS_ACCESS_KEY_ID=AKIAAMTNUESY2PIFOLWW',
+        'aws_access_key_id = AKIAZFV3GRVAZB3BA7D7',
+        '{"AccessKeyId": "ASIA7TP4LPWRR4345D4C", "Expiration": "2026-01-01T00:00:00Z"}',
       ],
       negative: [
         'AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE',
-        'id=XAKIA@@aws-access-key-id|t@@',
-        'AWS_ACCESS_KEY_ID=@@aws-access-key-id|lc@@',
+        'id=XAKIASQVNBBANGXYI4OMT',
+        'AWS_ACCESS_KEY_ID=abiapmxtorc7bzebrrmb',
         'key: AKIA0123456789ABCDEF',
       ],
     },
@@ -53,15 +53,15 @@ export const rules: RuleSpec[] = [
     destinations: AWS,
     examples: {
       positive: [
-        'AWS_SECRET_ACCESS_KEY=@@aws-secret-access-key@@',
-        '[default]\naws_access_key_id = @@aws-access-key-id@@\naws_secret_access_key = @@aws-secret-access-key@@',
-        '{"AccessKeyId": "@@aws-access-key-id@@", "SecretAccessKey": "@@aws-secret-access-key@@"}',
+        'AWS_SECRET_ACCESS_KEY=JU+bj/okounZ5PlRO+JiX7bHu+hg+h/e4pOMnMsm',
+        '[default]\naws_access_key_id = AKIAMD6IKW3BGFTBY5AF\naws_secret_access_key = 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',
+        '{"AccessKeyId": "AKIANHWZR3HFLNI4XUEU", "SecretAccessKey": "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"}',
       ],
       negative: [
         'AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
         'aws_secret_access_key: ${{ secrets.AWS_SECRET_ACCESS_KEY }}',
-        'AWS_SECRET_ACCESS_KEY=@@aws-secret-access-key|t@@',
-        'commit_sha=@@aws-secret-access-key@@',
+        'AWS_SECRET_ACCESS_KEY=xPJpJk3ScsBx/5pIaLg0',
+        'commit_sha=MLNCn3YnexVpIV9Nt6fHhTaEASS+LiALOtyy/K1J',
       ],
     },
   },
@@ -80,8 +80,8 @@ export const rules: RuleSpec[] = [
     maxLength: 1700,
     destinations: AWS,
     examples: {
-      positive: ['token: @@aws-session-token-prefixed@@', 'credentials.sessionToken="@@aws-session-token-prefixed@@"'],
-      negative: ['IQoJb3JpZ2luX2VjEXAMPLE', 'data=xIQoJb3JpZ2luX2Vj@@aws-session-token-prefixed@@'],
+      positive: ['token: FwoGZXIvYXdzEvKpQLXiWkTdbSdNjkBfw3RL/Bbe/LM4Xj8eGVJMsLlXbUqY9fwt7J/SirRg7V4mJcrSdbA8CqdpcNXM6pSy4DMAzbtIeCWQZwCgVYvk8lpVKIIt5POsmEnQ0UkJsGaegMJRN8xDCwk0oQ1bqtPxbiILJ4cwcGqb3vh3BMSMhoU55YzQSPRE7UtDAaG+uF3zRTigmnRPlOTysLrwo1evhQZ+m5KF8db+TLm3eir9rwAwLhYb5dDZZb7Y+MLXPmk7qfasaO7H8uxc72hqrkmVFp6vPg05g2uAtiZiQcSmV9W1n+Av/8H', 'credentials.sessionToken="FwoGZXIvYXdzEnGC/zWI8BUCOPKpyDeSPHFKkdCJj0wfpFBkk75BQW/jczBJ8FhF5RnKtGyu6DZNm29FXeXYlMQwQ7210BZuedFvkSIwVMaUcrierCR6ZPGl3j5CXragNeGvObWhRmSQiVsmjhaH4Erv80WrStpZwQ3BynkhdXNKqBzju2CWBJ7MuRbHCaGSiuCkWbHtwRHIdgHpDLIVGN/pjFEspdfIXThgHH78AV+KHTttJI29TbxES1lMcPx3ZcjPDJmvVBC3lM5WX+QCbHozDuifKIiH3QTOFAuKA6HEtPt/mOB1cJg6DxzyRKF5E4vYa2kJovMFFzo8pCQ7uQ9uwkE4I+wjKcjsVwVa5mzMGTCminnv+RIjX5nThd+rhAEdfKdwD2z6FeylFhiXp1l4zhYsxOdx2tz/AAqY7EkUuR/F8J7G1FQQTn4eb/wMN0Ne+AQEv3HIxN7RbxObJq0DoNf7qYWCzipUcPyc3WTETfsXtQTlFDrjPAn3F4Q6vaqYGUPT/DJkwgW+eneVYEfyOgD/RFBGOTjp9NsZ4WjT+spXq"'],
+      negative: ['IQoJb3JpZ2luX2VjEXAMPLE', 'data=xIQoJb3JpZ2luX2VjFwoGZXIvYXdzEIqd1+8YDuK6t7e863WY2qJVv+fV7nTKRR3YoDISnWL8Ykff4JfzBh+D9Kxcq7/GTW83HOKFnMyeY/bvOhxLeeZHyfSCejAEq6k6qJurFOKJqydTGKskznReomJ+eUiOvQcNOv+DavLEv1fD+ovhpRH+xj8iEcSgApjVxbfmS5G3WzX0+nxqIuZASza9PQopDVQEU5U0Te2tEMgImGkhxvjHUaJu2RBzGf3orzOkvEhTMmmmvVMdB7KDzqmDfcei0KYS6zwUWqqPhqWt0YaL45YsB0LwYV5PWIDXg4CCjyfDy0TntFgOYzSQk+eAFdPfnOapKIzMuPYLmdNNHsWwEE2+JdmAMobbLnrATySy6MUoB39UJ+uYiC0ospd7I24LveDU96dr2DnD3VEr94xP1EHZ5CeVVtzRUejXDgCl6kp295axeYRz1nRDaTnT9OPvVXorSxaJ5tKmjSBiTYKyp5iXFwE+rkCuZgoDjsNUENDx+bPUJfChL2R30AxXvCZA3rLwGL'],
     },
   },
   {
@@ -99,9 +99,9 @@ export const rules: RuleSpec[] = [
     destinations: AWS,
     examples: {
       positive: [
-        'AWS_SESSION_TOKEN=@@aws-session-token@@',
-        '"SessionToken": "@@aws-session-token@@"',
-        'X-Amz-Security-Token: @@aws-session-token@@',
+        'AWS_SESSION_TOKEN=gcpHY8eebdLktMoQxyvwacWjSbi6b+ewnk16OUrw6vLwUQXhCqef4uXjbvr3TYzlrcH6G7mseG00t+fvw7aTKppkUfKNBxnHwOfXMVLjgNpJVCf80qLfqCyyslDQf0ba5ahHIV5i/UqNMK6djPxPXrvzXGe4hzX0Vqu4o1Yk0xL2YUxH4ker44G0q3Fh8iMz9bLCszsYh0hgxM8V2SJTjUJoYpyUvKLzfMbie/6Q5fgtvqZvuNg7fnrXj0MA9gm0orMaZ223QspQHmLG9fzSdC3dmVZlvWOdmr0vYBSVOuFtLMexdPxQlXrSxvn2Rp6n8a/aA',
+        '"SessionToken": "HCcljpTqs3yp0lkIW0jjAIqnUkNIawrWhe7VpyCpVEpsvJ+ZtiN2lGKbxVZUi6UDWsd3FsrNn/jIiTdZY5YDIt/1ydIdAZ8sf0BF2W0+OpG/4M31VjqAhFPhSMgb6+sb/jhgPJNjlhsT5pOMFmwg7LSeJkYRsT/ussUxppvpIhqbDraOLGG+HZBbkAAACERnPO5iPrThAIcd/lk7IH1SZafRQksFfG7k00iLpiDi6Qhdzp5YJ9HZQxDVwi4YepmXOtP9faYdcNOScsNPmH4tlOttFHTmrYRls8alGtMiAtlfdYmiIMs7LeQGlxzeHB0YTBx4Heor00XdgLjCQZ4BJqrVpC2Cp7W5bUq2pntzoGuPoC1chQwy4a6R523RC8uz9RnFbIuEbsGEkTGT6YD6/+yevKPSlNHeNEJYKpAqN9GH2LQvmGOZ0ktGSj8m7I8RWJvalNdOfJVZflx36OgKth3d4BYY7cv5MoHZjQWn"',
+        'X-Amz-Security-Token: XSIoLAwnc7ogvGSl6n9soMvIRuY4So907sgY+9228zVA1onk1mWJO7YpAZnkUXiQqt1SE0ezSAqBWL1DDYQEozyt2NC1Mcj0UFm0cfkp/pkx4bUum57xE5sVYNc8YXcc51AVRfsbUmcGugVwYuW6dl2Qv3T5eHoNCzw8esYdUB3scAxfoMBcE0SFmWMz4c5XW/rxsnf1f1Jh2O2+vZ9em/dHxUmPdwro0r2Zuy9ZbSXWTC2R5+W+Pfk9D5oPSKsDKjPDOFzJSInIYtrVnl4WoixmB93PXziKRFjZfmAFDWNShf+ZZwJkG2AqQBWNAjEuHsj+8Dn+6vmuZmvaYjIfFIPTSn5RfqZimBTxRI3inowtFi9H+5nBp32VajEAAhPdTgy58kx5V0WE+8podcpgSw5lflzJiEOFZBIKctoTRBqWRMSK9XrMeDdhttR1+nApoGio1umzIE5F2UKXdOevGxcjJF5WWSTxcqcmiWrOPEKaWhkAWXyONyT+FLOPGQS8zd6F0gnVOtLinAEN9WtTQ7',
       ],
       negative: ['AWS_SESSION_TOKEN=${AWS_SESSION_TOKEN}', 'aws_session_token = short0123456789abcdef'],
     },
@@ -116,7 +116,7 @@ export const rules: RuleSpec[] = [
     entropy: 3,
     destinations: ['mws.amazonservices.com', '*.amazonservices.com', '*.amazonservices.co.uk', '*.amazonservices.jp'],
     examples: {
-      positive: ['MWS_AUTH_TOKEN=@@aws-mws-auth-token@@', '"mwsAuthToken": "@@aws-mws-auth-token@@"'],
+      positive: ['MWS_AUTH_TOKEN=amzn.mws.2ca845cf-4db3-4f99-8509-0704bf9ac0d5', '"mwsAuthToken": "amzn.mws.02ce6336-3316-4b70-8242-57a7776b27be"'],
       negative: ['MWS_AUTH_TOKEN=amzn.mws.00000000-0000-0000-0000-000000000000', 'amzn.mws.not-a-uuid-value'],
     },
   },
@@ -131,8 +131,8 @@ export const rules: RuleSpec[] = [
     entropy: 3.5,
     destinations: GOOGLE,
     examples: {
-      positive: ['GOOGLE_API_KEY=@@gcp-api-key@@', 'curl "https://maps.googleapis.com/maps/api/geocode/json?key=@@gcp-api-key@@"'],
-      negative: ['GOOGLE_API_KEY=@@gcp-api-key|t@@', 'key=@@gcp-api-key|x@@Z'],
+      positive: ['GOOGLE_API_KEY=AIzaBcG1d4rphAy3bec9r3VlrFgm1eKYrRkzt_8', 'curl "https://maps.googleapis.com/maps/api/geocode/json?key=AIza4mf4gD8vcPeSuRant5DFpwFY_v4SDW8_qkN"'],
+      negative: ['GOOGLE_API_KEY=UKJdwbKPHhQ9bKiuSjXWYd7Rv-_85e4eMH2', 'key=AIzamAQxscmCbb1FiARgIgGjtm8mBE0ritm2IlZZ'],
     },
   },
   {
@@ -145,7 +145,7 @@ export const rules: RuleSpec[] = [
     maxLength: 8192,
     destinations: GOOGLE,
     examples: {
-      positive: ['GOOGLE_CREDENTIALS=\'@@gcp-service-account-json@@\'', '@@gcp-service-account-json@@'],
+      positive: ['GOOGLE_CREDENTIALS=\'{\n  "type": "service_account",\n  "project_id": "ci-luvmgu-211815",\n  "private_key_id": "03eaeae1778ed7bca5f12da60668785fd0ce3db3",\n  "private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQEny98clNYc7ghs\\nlJCi8rVnSCppMYqxcUqhsJH/b8XdrSDtUSXQmA39GeJbbXPRcjT+X1yJRseXK2dS\\nVNls5Q3bSFidlWqPzpp15X147dnuvfalsjF6l+OgyWewaM51NY/Om7SfHSbi++Ac\\nbcLKXPQLnxkzwxxTQLZiQqgiTjuciw1wq7DDk24tK2InD40WTKmmQII3TRHvwIBk\\nMGLKzz/A0F9XjXzKGgQVC8keU1peJGTDaQgpWOQmWplZXkZhtZLlJuxbg3Nd49JF\\nW0woGiP/XaxsDoo/ORhqu6mZVzSX9B4V/7n+D8LShSagcpJyCKmqKZWqijFjTnPM\\n+fPsUEF/j11jQ1iqmMcOjxhWdRi4zES3YplXO/77DLsmMnhEHWNQvKERSzoazCJN\\n/eyTHnCR4uOzZ31oYX974y10NScyE3w+X7SbDI+yTUgyBZMtm22lK/8pj4dBrrDM\\n7k8wyC8pr1rKIqgIaT6Qiig2aJRrHcMhhHMF3NdWKUp25p2jo7ENsk8DKpKO/0ku\\ntEWK+htEfCUs++meQPvm07FDJjV6E3sd/rM7iPwjBZlVThcQFiimBAAPXhZJAMQ9\\nnjmFGLKvUhWCPEmyQ/KAA1tOw863w1Y8RMvx1MzL6Z6uVIG+dICtOV8L52jLwGUA\\nuyTN2qpPIC2ex+QlRCodse3FRmIY//0iJcoYKczA5kWXDwPx/yUvEUpU8NR09rtz\\nzGcaIoD/qx7xMt5OfmT53l7WLj/OTngcjpe+1l0VYnZn+CEyT0mYUXa8aicwnxUT\\nbG00dt//WAtlTZ7fovxe6p60qtetWUfLcfwIguqOXpIPihESyLkj/iauf8p56A7s\\nZlaR8qaaiX/CxhRs0QjGvyNyeLID5a3Dh5F5bjCUlbubX5D0oVVn2e2eRZCzy8zx\\n3KHvPpn3yTJXSEZ6mMyfQSMCa3F+435MKWfaKyYMuq7/Uz3Abdl2cM+b94M+lRhA\\ntQKKRngdo3Y6RIJEDa3TTd42onkVwgJJkVosuSkZPRIQdOOs5GDDQisRzPnNalfJ\\n0ctJ+2r9H+x3/UAgKPOkVGGANU5YIM8bHOuse3enwGcyGaApmSlX8b+hD2jYOYtv\\n6KsS1AMdZTv5efSlZb0HjV4rReF0LgZb4eggbXLGFpq0gK13B0hz8XASSkhwWkvf\\nGM22q0ejV7DKlgX7vNffz7zSevjeUR50FooXbLR3UZ6vs0GBj2kMdGRU20UgXYJn\\n1tTckO9XKFNzRS8N5o/sTS/7fvJSXPxywLlHXR9YMZGL8YLdaTIXu6KXX95+5xJ0\\nDNP5KZRz7nsXHVJ4WmPBsY0nFcdKYbbilCFVwqxcdnuVHmLCcjVQ+RhA5Jqe+Zjn\\nX1XMKhFhh3MYILqYhNnZK61Jri8cD5ZyMd5ZptL1NH/RYlzClglSBMNJAwueibbp\\nmCUWP4Kh49XUa9E22GeS9QQ7SjrpcwsFbOfXbLNB5EjUW5suG0tFjCUSWMe/c/9m\\nV/jfibI1AKavAK4wjB4ha6ypXb2LYsAB4cDAzSLSX//upGYjB7AlDTCmtgfIvHo/\\n==\\n-----END PRIVATE KEY-----\\n",\n  "client_email": "deployer-ufrab@ci-luvmgu-211815.iam.gserviceaccount.com",\n  "client_id": "362110646095796391967",\n  "auth_uri": "https://accounts.google.com/o/oauth2/auth",\n  "token_uri": "https://oauth2.googleapis.com/token"\n}\'', '{\n  "type": "service_account",\n  "project_id": "ci-hxxndp-642261",\n  "private_key_id": "3ba1d553a9f16d55e742d5e974c5210d11b5a5af",\n  "private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQpj6M30NMDoMlgr\\nG36nVpR7QK5Rlq/P3PKtq8E6jJZvph5mvd8EnvjSfNn/pgFj4IWBnr5rvDzltZc9\\nfqRuIVmYbMQOkhwdKZKfrhRZEkWkNHKfBiApGc/u7YyywzdKIhBd00U53Sf9Z/+U\\nYMbDE6FPOhTPE4DfRjVyRyQRqHvryEqA5OROqX7zTP/VkyD0oddTW67kA5/c4fK8\\nZ4SuivvUt70AUf+tUnCQSxpqWh/PenGag9W6A96/tqq7BrG0tBd4UIl60zakimLP\\nGr6ZZlzQM38PRY9DMaoScBLCQup7k1t71+47VvA+hl9G7a0Ea/1aEz2xNrk8lutj\\nlCAZXdsVDBh8cURpyJQxxeWot1Y3ymP+cFo6EPrVpx6nOvNY9IICEU+sfteLR0kZ\\n4Oum9TVwBRloXlVdPsKz823zP9S371alJ8N9O1F2xdsQ5JUQjBFVsCKv1kIrKr2r\\n+ood2uMvH/6thysAZfEV8mSZ83RCHNTtk/NqVkxUoS2f27PpNcHKYXyejRY2Eze+\\nfQj1J1Vl7PsULokWRfNo6U+g0bTztXw0CTRWV7fpthoI3yxqVEWF2HsULKFX4+rE\\nlWfzntZ/0+t2D42sLrebL7fmKn8TTCJc5EtCpKDkqrjM7wydzifxGLsaC64wONIN\\n0Y2tyydFF/Qz3Pp17O4hC9bLJ6m9BWUJxRiCBetud9COGKTvO34bcjWnRLUyujT9\\nw6xPyVNdBZ6nCZkro13bJ61CGGVm5U5lXL9CvqIcr/nnVTOGoKpUl8APXWLN6wkx\\nNNW91CG4XVSPNfTpIH/iTpcNgPiqktzb3r5mGr19L6tfpYEFkzPwARVJ/s/1L5qw\\n22jSFD1TfaUnRnaTsAlXVGQ8F9vOk6Akd8yq1ShtpRLukUXrwE3SqYsY9RpJgW//\\nv50zxCZXgLDPbDtdx0eSymBipnwuYDeNJKrfqPI0QFHKvsIzWV6eFPYKhNJFG3Pn\\n+zczeLh/7v/d4NOn+tPeFvT5jaFmqZkmJOxNPVelCxzq/vOCZ/OfugkOQhFMsLEB\\nAgm7ZL78FSldRVyhp+XvS0ivho5esMqOj8t/dw4V1qrBw4cPX+czdDZ7iESeMwcQ\\n1iUkbN+VQ+H/4y9uAc8B1s3uHbMn8rsJpjD3cWArjymIA3BjeFN3pM1hSqSOmZYe\\nTxHITSX4b+D4GJdsXaFaQ6SCk8PkBrOrm4GceClQDRfj4n9nvCsVtrlxWwF+qGAL\\nLXc+uSWeahsk11xelpcGN3UZoqS4s8jgRRaqhC9833/6SxLNBtFvmzPahJWnGR3R\\n3KpnJu3Ztg85/U+1EpVhpi8TT1SarD+wvwGJlGsK0Ms6F3T1tfFa7A1cxnSsAq+s\\nRHKTznSyS2qPaUpnX0IP1RFjOThHGTZq8wr1usrpivqSVjxxXaE1oucLPoc+wUel\\nPOFCQx16JB29Pwr05kASPdd9MZB1BjTT0rfsCyYkxd2ucggIeXQWq1ovaVv165H+\\nBsOQDPziIhonR987pgzcw9mcAxV/LCjH83RF2Fdb6bkSgDfGCpwZ3mz7SVUXXH/E\\n==\\n-----END PRIVATE KEY-----\\n",\n  "client_email": "deployer-hculp@ci-hxxndp-642261.iam.gserviceaccount.com",\n  "client_id": "227678754435320048166",\n  "auth_uri": "https://accounts.google.com/o/oauth2/auth",\n  "token_uri": "https://oauth2.googleapis.com/token"\n}'],
       negative: [
         '{"type": "service_account", "project_id": "demo", "client_email": "ci@demo.iam.gserviceaccount.com"}',
         '{"type": "authorized_user", "client_id": "abc", "client_secret": "def", "refresh_token": "ghi"}',
@@ -162,8 +162,8 @@ export const rules: RuleSpec[] = [
     entropy: 3.5,
     destinations: GOOGLE,
     examples: {
-      positive: ['GOOGLE_CLIENT_SECRET=@@gcp-oauth-client-secret@@', '{"installed": {"client_secret": "@@gcp-oauth-client-secret@@"}}'],
-      negative: ['GOOGLE_CLIENT_SECRET=@@gcp-oauth-client-secret|t@@', 'GOCSPX-<your-client-secret>'],
+      positive: ['GOOGLE_CLIENT_SECRET=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', '{"installed": {"client_secret": "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"}}'],
+      negative: ['GOOGLE_CLIENT_SECRET=j06g75yrNjLlJ5iy9xdF3Run_Lp_', 'GOCSPX-<your-client-secret>'],
     },
   },
   {
@@ -177,7 +177,7 @@ export const rules: RuleSpec[] = [
     maxLength: 2100,
     destinations: GOOGLE,
     examples: {
-      positive: ['Authorization: Bearer @@google-oauth-access-token@@', '{"access_token": "@@google-oauth-access-token@@", "expires_in": 3599}'],
+      positive: ['Authorization: Bearer ya29.gp1afGLpnMTNPdOmvTLg2SFXWJOOT8c96UHD-TBSnAfa1DVnn0WCKY-rgFLUaIHQaVRlAgW4c4_3uJOX8INu9cW2F018iqZk2BMA6c93MDdePuTmx6WWW1fFA9irIwPVbez5A3FIf1YE384ynu7rz7WuhpT1EFBS1W0Ey', '{"access_token": "ya29.OKbj_LxioqJPo2SS0tG_YYGNxsBx9oWokeofQ8xgDiVSBTcVh-H5xGEIDhfCzQgiwGMXLo2xWk6OMc2RDYbXU7BizjjBDc6C6-ifsnGE6QNI6Qx45zOeshFSqVKEF8iI16AS6iWmagAy6lcU5kdInHyvkgUR-_CdcHCy_970UzmsYKK", "expires_in": 3599}'],
       negative: ['Authorization: Bearer ya29.short', 'token=ya29.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'],
     },
   },
@@ -191,7 +191,7 @@ export const rules: RuleSpec[] = [
     entropy: 4,
     destinations: GOOGLE,
     examples: {
-      positive: ['{"refresh_token": "@@google-oauth-refresh-token@@", "token_type": "Bearer"}', 'GOOGLE_REFRESH_TOKEN=@@google-oauth-refresh-token@@'],
+      positive: ['{"refresh_token": "1//06qxWjvf3VtIXvdMGRyscHpWpI3kRrRiCzwbKrJ8inSpxfXJ35RVoNgnxPmIbGwx-cWIKhCTjuk8iJHSYJ_cVHKYxQEhxuwMlGvm", "token_type": "Bearer"}', 'GOOGLE_REFRESH_TOKEN=1//0ewyQtuQ58B5Y-hFwX7wVw29p_PPGddvjWpD1TpqOBxKKrgvZKoeq4j0PORmJr2xzyQC1yNSVVfY0LF-fA72euEIp98kMLZRKZQ1'],
       negative: ['url=http://host:1//0/path', 'refresh_token=1//0abc'],
     },
   },
@@ -205,7 +205,7 @@ export const rules: RuleSpec[] = [
     entropy: 4,
     destinations: ['fcm.googleapis.com', '*.googleapis.com'],
     examples: {
-      positive: ['Authorization: key=@@firebase-cloud-messaging-server-key@@', 'FCM_SERVER_KEY="@@firebase-cloud-messaging-server-key@@"'],
+      positive: ['Authorization: key=AAAAWbbv4Ff:APA91bEjqhfcWzR6VgRCo5wrteUJPqwfdnfICrv0cl6Lise3WjEbOhoKMJgQj73U0YwvM6eTreIgwk9PUymH4008b2Uwdm4Octuy8kPthj6IxfRw-LHk6144isbKP6JOOi1CanM5klyN', 'FCM_SERVER_KEY="AAAA8J4VEiI:APA91bIWVsAtBhvZZ8pdw1nSHG46SJwfNhXQpwWzxxM1JGVZL6iZt1NFeJRuREND4OGh0gYd82J7aiE4fBxIU-Wo8-qyPDYGtlMu7p_oqAQXZC2vW4vFvsk6Tbf0nF1BKE770Ca4NNx1"'],
       negative: ['FCM_SERVER_KEY=AAAAabc:APA91bshort'],
     },
   },
@@ -221,13 +221,13 @@ export const rules: RuleSpec[] = [
     destinations: AZURE_STORAGE,
     examples: {
       positive: [
-        'AZURE_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=https;AccountName=cistore01;AccountKey=@@azure-storage-account-key@@;EndpointSuffix=core.windows.net"',
-        'AccountKey=@@azure-storage-account-key@@',
+        'AZURE_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=https;AccountName=cistore01;AccountKey=KKRtuJOZUS87QpQ/mnicntHGm4dlN73Qr1qFG6j6T1Oj8EFZVY5oV1iunPAxsFgVpIhFxizG5Gr6au/01vh7QI==;EndpointSuffix=core.windows.net"',
+        'AccountKey=Is6v7pqFWZqQlPLpZ2cwW1I80VCc2rOBPab9xbEfL9Z3uzICSPhUpNsfCMEyFI5T650gX5sqYkE50aNCX57wOZ==',
       ],
       negative: [
         'DefaultEndpointsProtocol=https;AccountName=devstoreaccount1;AccountKey=${STORAGE_KEY}',
-        'AccountKey=@@azure-storage-account-key|t@@',
-        '"integrity": "sha512-@@azure-storage-account-key@@"',
+        'AccountKey=oKw7+LO4+kke/oVoQbe3Vqas5LN1RCubhpjuWyLH14==',
+        '"integrity": "sha512-8Z+Ps+mVfPPBeS5QM/k4hmFVfsgURGBN26/CC1Lp9zCi3x24Y3F6t14KdDNSrIC5Y4bRIIw6+YowK7Ag7PHf4l=="',
       ],
     },
   },
@@ -241,8 +241,8 @@ export const rules: RuleSpec[] = [
     entropy: 4,
     destinations: AZURE_STORAGE,
     examples: {
-      positive: ['AZURE_STORAGE_KEY=@@azure-storage-key-assignment@@', 'storage_account_access_key = "@@azure-storage-key-assignment@@"'],
-      negative: ['AZURE_STORAGE_KEY=$(az storage account keys list -o tsv)', 'AZURE_STORAGE_KEY=@@azure-storage-key-assignment|t@@'],
+      positive: ['AZURE_STORAGE_KEY=CAqGanohglKaYLM9QdneC9mv2DnA66Xc/BQtdg16ycwSOJ6YPacHe8GivrsYY5ijP9IMFdxstCbp/09Wd9Mwbq==', 'storage_account_access_key = "Nqx39eNIVI0S/PPzKbo12WE8CBGZifemAvTZgHHI9lnoHhD/klo1Zngu6sYA8d5apgdPxYYFAHRUdKZ5+2bJPO=="'],
+      negative: ['AZURE_STORAGE_KEY=$(az storage account keys list -o tsv)', 'AZURE_STORAGE_KEY=rhb5rzZfGHU4UudjsmQ1DF9HYzOcAUyJ+WzqOirlvy=='],
     },
   },
   {
@@ -255,8 +255,8 @@ export const rules: RuleSpec[] = [
     entropy: 3.5,
     destinations: ['*.servicebus.windows.net', '*.azure-devices.net'],
     examples: {
-      positive: ['SERVICEBUS_CONNECTION="Endpoint=sb://ci-bus.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=@@azure-service-bus-shared-access-key@@"'],
-      negative: ['Endpoint=sb://ci-bus.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=<key>', 'SharedAccessKey=@@azure-service-bus-shared-access-key|t@@'],
+      positive: ['SERVICEBUS_CONNECTION="Endpoint=sb://ci-bus.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=Kmu9HQoKj8mrdJjpCElq3O3CfEgHrd5ls42QXDuyG/T="'],
+      negative: ['Endpoint=sb://ci-bus.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=<key>', 'SharedAccessKey=gUCh5DE8GCSGPykowMe7P='],
     },
   },
   {
@@ -269,7 +269,7 @@ export const rules: RuleSpec[] = [
     entropy: 3.5,
     destinations: AZURE_LOGIN,
     examples: {
-      positive: ['AZURE_CLIENT_SECRET=@@azure-ad-client-secret@@', '"clientSecret": "@@azure-ad-client-secret@@"', 'az login --service-principal -u app -p @@azure-ad-client-secret@@ --tenant t'],
+      positive: ['AZURE_CLIENT_SECRET=dab8Q~MHiGy2xiQeOWaX8P6qF0BKS8xefiIBahG2', '"clientSecret": "vrL1Q~OyETo.TCS6J6B.BP8vug1OIxttIvkQTaQz"', 'az login --service-principal -u app -p MaU9Q~ZJ~C44yRyl-07ep.xlMJyKeNdwhyvpfdeP --tenant t'],
       negative: ['client_secret=bP88Q~xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', '~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~', 'AZURE_CLIENT_SECRET=abcQ~tooShortValue'],
     },
   },
@@ -284,7 +284,7 @@ export const rules: RuleSpec[] = [
     maxLength: 1100,
     destinations: AZURE_STORAGE,
     examples: {
-      positive: ['https://cistore01.blob.core.windows.net/artifacts/build.zip?@@azure-sas-token@@', 'AZURE_SAS_TOKEN="@@azure-sas-token@@"'],
+      positive: ['https://cistore01.blob.core.windows.net/artifacts/build.zip?sv=2022-11-02&ss=bfqt&srt=sco&sp=rwdlac&se=2026-08-20T00:00:00Z&st=2026-08-20T00:00:00Z&spr=https&sig=0yVQKkh3P8icH9MDm5KW%2BtEQJvGAUnzOp0z7rivZJ%3D', 'AZURE_SAS_TOKEN="sv=2022-11-02&ss=f&srt=sco&sp=rwdlac&se=2026-08-25T00:00:00Z&st=2026-08-25T00:00:00Z&spr=https&sig=ZExr4A0apaj9uxFUM1FV%2Bz7ux13kdbb0W1O5XbPQp%3D"'],
       negative: ['https://cistore01.blob.core.windows.net/artifacts/build.zip?sv=2022-11-02&sp=r&sig=', 'sv=2022-11-02&sr=b'],
     },
   },
@@ -298,8 +298,8 @@ export const rules: RuleSpec[] = [
     entropy: 4,
     destinations: ['dev.azure.com', '*.dev.azure.com', '*.visualstudio.com', 'vssps.dev.azure.com'],
     examples: {
-      positive: ['AZURE_DEVOPS_EXT_PAT=@@azure-devops-pat@@', 'git clone https://pat:@@azure-devops-pat@@@dev.azure.com/org/project/_git/repo'],
-      negative: ['AZURE_DEVOPS_EXT_PAT=@@azure-devops-pat|t@@', 'token=@@azure-devops-pat@@x'],
+      positive: ['AZURE_DEVOPS_EXT_PAT=mO76yoyJlq21RhXOCinn5xPmClAisLXxjAInSn0FZl3gadq1h9I1JQQJ99Fglu61JJz9M3vVdwsYAZDOOHll', 'git clone https://pat:Io7K8DvHYNAPbgTGAj7Qs40jfhHMKPb1lLoBa8YxSnuS2cOTTEolJQQJ99CsIMVpNk2pQgK3nbrjAZDOReN3@dev.azure.com/org/project/_git/repo'],
+      negative: ['AZURE_DEVOPS_EXT_PAT=ScHZYyQgWQJQQJ99J1qZzmJ3S4Hr8AsDWSAZDObdsW', 'token=fOvQJEuwxbVrQHdaALmHtbotfaEVE2QazLN6F4mV6UMk9OGDb1jeJQQJ99h29hFdGnlZlbWzDPMbAZDOfNTBx'],
     },
   },
   {
@@ -312,8 +312,8 @@ export const rules: RuleSpec[] = [
     entropy: 3.5,
     destinations: ['dev.azure.com', '*.dev.azure.com', '*.visualstudio.com', 'vssps.dev.azure.com'],
     examples: {
-      positive: ['AZURE_DEVOPS_EXT_PAT=@@azure-devops-pat-legacy@@', 'SYSTEM_ACCESSTOKEN: @@azure-devops-pat-legacy@@'],
-      negative: ['AZURE_DEVOPS_EXT_PAT=$(System.AccessToken)', 'AZURE_DEVOPS_PAT=@@azure-devops-pat-legacy|t@@'],
+      positive: ['AZURE_DEVOPS_EXT_PAT=recorlystu4w337v6j4jdaxg4tezhve2wpwhxcr6wg3gh2uqeuvm', 'SYSTEM_ACCESSTOKEN: 5belonhh5ut4ubaefzbjs6qjt46ifj75karer5ubho5tj6ombew2'],
+      negative: ['AZURE_DEVOPS_EXT_PAT=$(System.AccessToken)', 'AZURE_DEVOPS_PAT=bgowg4hhex7gmpffzixzromyqp'],
     },
   },
   {
@@ -326,8 +326,8 @@ export const rules: RuleSpec[] = [
     entropy: 4,
     destinations: ['*.azurecr.io', '*.azurecr.cn'],
     examples: {
-      positive: ['docker login ciregistry.azurecr.io -u ciregistry -p @@azure-container-registry-key@@', 'ACR_PASSWORD=@@azure-container-registry-key@@'],
-      negative: ['ACR_PASSWORD=@@azure-container-registry-key|t@@'],
+      positive: ['docker login ciregistry.azurecr.io -u ciregistry -p dG1OFs1uJP1COKkaTEUA3tttri95t1n5UkTPCj4+zb+ACRH6pmGZ', 'ACR_PASSWORD=VGM6NCb7bXFr/zJxNdWxt2gYA1rIcQEpPVwqpmvWpC+ACRaMSKUZ'],
+      negative: ['ACR_PASSWORD=RkszCZX3PFNfC36Y+ACREOZTQ4'],
     },
   },
   {
@@ -340,8 +340,8 @@ export const rules: RuleSpec[] = [
     entropy: 4,
     destinations: ['*.azurewebsites.net'],
     examples: {
-      positive: ['x-functions-key: @@azure-function-key@@', 'https://ci-func.azurewebsites.net/api/deploy?code=@@azure-function-key@@'],
-      negative: ['x-functions-key: @@azure-function-key|t@@'],
+      positive: ['x-functions-key: KOWYkUO4cEdbCO2szlhNlcaH_ViEI6rEXLE95lRhsJHbAzFu57zmTw==', 'https://ci-func.azurewebsites.net/api/deploy?code=bhqH-Y9p9vqRVamNOZCd-RiWti-1WJKiF_hbCDjJBd71AzFuhAT3-A=='],
+      negative: ['x-functions-key: nA_xu7MzbQKuQBjmAzFuo9pkmQ=='],
     },
   },
   {
@@ -354,8 +354,8 @@ export const rules: RuleSpec[] = [
     entropy: 4,
     destinations: ['*.search.windows.net'],
     examples: {
-      positive: ['api-key: @@azure-search-admin-key@@', 'AZURE_SEARCH_ADMIN_KEY=@@azure-search-admin-key@@'],
-      negative: ['AZURE_SEARCH_ADMIN_KEY=@@azure-search-admin-key@@9'],
+      positive: ['api-key: hMP8QCMuQzTOBIFJFTMGdUFGNCm7Amksc49yBBfM4sAzSeUntWqx', 'AZURE_SEARCH_ADMIN_KEY=fFKFfxlJ4y7TiQHWFBDYLyJev8h2uvxukebVn8I7T0AzSecVQxQA'],
+      negative: ['AZURE_SEARCH_ADMIN_KEY=EQkgoMUt1xodgdJQPgQ4OUXKV02pFF186yda3dwXEyAzSetSs7309'],
     },
   },
   {
@@ -368,8 +368,8 @@ export const rules: RuleSpec[] = [
     entropy: 4,
     destinations: ['*.redis.cache.windows.net', '*.redis.azure.net'],
     examples: {
-      positive: ['REDIS_URL=rediss://:@@azure-cache-redis-key@@@ci-cache.redis.cache.windows.net:6380', 'ci-cache.redis.cache.windows.net:6380,password=@@azure-cache-redis-key@@,ssl=True'],
-      negative: ['password=@@azure-cache-redis-key|t@@,ssl=True'],
+      positive: ['REDIS_URL=rediss://:DyQSWoCznx2OgfDWys6aCn9OgcHSTdQufAzCaw5lxOe=@ci-cache.redis.cache.windows.net:6380', 'ci-cache.redis.cache.windows.net:6380,password=jkEALSBtr5BEMAKSxwb1RPolsx3eNzu8fAzCaMpRV78=,ssl=True'],
+      negative: ['password=XHSVpTVmCndAzCaskVNoj=,ssl=True'],
     },
   },
   // ---------------------------------------------------------------- Alibaba Cloud
@@ -383,8 +383,8 @@ export const rules: RuleSpec[] = [
     entropy: 3,
     destinations: ALIBABA,
     examples: {
-      positive: ['ALIBABA_CLOUD_ACCESS_KEY_ID=@@alibaba-access-key-id@@', 'access_key_id: "@@alibaba-access-key-id@@"'],
-      negative: ['ALIBABA_CLOUD_ACCESS_KEY_ID=LTAIxxxxxxxxxxxxxxxx', 'name=DELTAI@@alibaba-access-key-id@@'],
+      positive: ['ALIBABA_CLOUD_ACCESS_KEY_ID=LTAIoeT2MKB2x7w3T9O5NjU1', 'access_key_id: "LTAI8aRa4jC9vGAmfUFc5Uge"'],
+      negative: ['ALIBABA_CLOUD_ACCESS_KEY_ID=LTAIxxxxxxxxxxxxxxxx', 'name=DELTAILTAIrklfVkYPGqdFNOlA61kP'],
     },
   },
   {
@@ -397,8 +397,8 @@ export const rules: RuleSpec[] = [
     entropy: 3.5,
     destinations: ALIBABA,
     examples: {
-      positive: ['ALIBABA_CLOUD_ACCESS_KEY_SECRET=@@alibaba-access-key-secret@@', 'accessKeySecret: "@@alibaba-access-key-secret@@"'],
-      negative: ['ALIBABA_CLOUD_ACCESS_KEY_SECRET=${{ secrets.ALIYUN_SECRET }}', 'access_key_secret = @@alibaba-access-key-secret|t@@'],
+      positive: ['ALIBABA_CLOUD_ACCESS_KEY_SECRET=sfEbeabHlx7unKgK1jLKuL9YUDXK2T', 'accessKeySecret: "LGXcQ7Z1q00dR6Muk6j5jC1fb8KCjQ"'],
+      negative: ['ALIBABA_CLOUD_ACCESS_KEY_SECRET=${{ secrets.ALIYUN_SECRET }}', 'access_key_secret = xPQorAZYW7bgueL'],
     },
   },
   // ---------------------------------------------------------------- DigitalOcean
@@ -412,8 +412,8 @@ export const rules: RuleSpec[] = [
     entropy: 3,
     destinations: DIGITALOCEAN,
     examples: {
-      positive: ['DIGITALOCEAN_ACCESS_TOKEN=@@digitalocean-pat@@', 'doctl auth init -t @@digitalocean-pat@@'],
-      negative: ['DIGITALOCEAN_ACCESS_TOKEN=@@digitalocean-pat|t@@', 'DIGITALOCEAN_ACCESS_TOKEN=dop_v1_<token>'],
+      positive: ['DIGITALOCEAN_ACCESS_TOKEN=dop_v1_37bd8e843ebef275f5e785f8be671dfff94144706cc5e7a002d390a1c31a4066', 'doctl auth init -t dop_v1_f76d69ab51e505c94112afa900503f559f50442e54aa4e8059e91b51511b0d39'],
+      negative: ['DIGITALOCEAN_ACCESS_TOKEN=90d51d36272f2eb5586f35dfda3a74c9102321668eb089591be30ed30a6629ac', 'DIGITALOCEAN_ACCESS_TOKEN=dop_v1_<token>'],
     },
   },
   {
@@ -426,8 +426,8 @@ export const rules: RuleSpec[] = [
     entropy: 3,
     destinations: DIGITALOCEAN,
     examples: {
-      positive: ['Authorization: Bearer @@digitalocean-oauth-token@@'],
-      negative: ['Authorization: Bearer @@digitalocean-oauth-token|uc@@'],
+      positive: ['Authorization: Bearer doo_v1_19699d26c028ae711eca30d1facc2506fb62960fb336f46f336a69d67b44c390'],
+      negative: ['Authorization: Bearer DOO_V1_FB9A4889E04BFE37E16EFAB3B9CD3C2C8C7D9496F6BAF75C3FED9D51D0F82C3A'],
     },
   },
   {
@@ -440,8 +440,8 @@ export const rules: RuleSpec[] = [
     entropy: 3,
     destinations: DIGITALOCEAN,
     examples: {
-      positive: ['{"refresh_token": "@@digitalocean-refresh-token@@"}'],
-      negative: ['{"refresh_token": "@@digitalocean-refresh-token|t@@"}'],
+      positive: ['{"refresh_token": "dor_v1_69a35a4641dd4e69a495529eaa4b05b551af0d882c50a83f6a55d0f679324a3e"}'],
+      negative: ['{"refresh_token": "eb65c34482d8c8585b6eee07c9fe1a0279e25b9e27d4d0ee44597b4222d573f1"}'],
     },
   },
   // ---------------------------------------------------------------- IBM, Oracle
@@ -455,8 +455,8 @@ export const rules: RuleSpec[] = [
     entropy: 3.5,
     destinations: ['iam.cloud.ibm.com', '*.cloud.ibm.com', '*.bluemix.net'],
     examples: {
-      positive: ['IBMCLOUD_API_KEY=@@ibm-cloud-api-key@@', 'ibm_cloud_api_key = "@@ibm-cloud-api-key@@"'],
-      negative: ['IBMCLOUD_API_KEY=@@ibm-cloud-api-key|t@@', 'IBMCLOUD_API_KEY=${IBM_KEY}'],
+      positive: ['IBMCLOUD_API_KEY=wJnlv1nvXfKNvJIYbJ49jhIm4AAl3vK0WY9maLah7E98', 'ibm_cloud_api_key = "5pZwetSt1Efr8t-ELIYcOKGKjbuyNB_FB3S04j67nUrb"'],
+      negative: ['IBMCLOUD_API_KEY=2hBeQ_zfTTSNBHPuHHZqvX', 'IBMCLOUD_API_KEY=${IBM_KEY}'],
     },
   },
   {
@@ -469,8 +469,8 @@ export const rules: RuleSpec[] = [
     entropy: 3.5,
     destinations: ['*.oraclecloud.com', '*.oci.customer-oci.com'],
     examples: {
-      positive: ['OCI_SECRET_KEY=@@oracle-cloud-secret-key@@', 'oci_customer_secret_key: "@@oracle-cloud-secret-key@@"'],
-      negative: ['OCI_SECRET_KEY=@@oracle-cloud-secret-key|t@@'],
+      positive: ['OCI_SECRET_KEY=gMyoWRfqi2uN0jo4lwhNFgPsOE5yfG6M9zWs+FQoHX9=', 'oci_customer_secret_key: "9hUqOxI0GIoFG/19bDBydBQgkQBQDADGFff6sIDHfY6="'],
+      negative: ['OCI_SECRET_KEY=lNXgSNsO+DWLrJX7UPuAF='],
     },
   },
   // ---------------------------------------------------------------- Heroku
@@ -484,8 +484,8 @@ export const rules: RuleSpec[] = [
     entropy: 3.5,
     destinations: ['api.heroku.com', 'git.heroku.com', '*.heroku.com'],
     examples: {
-      positive: ['HEROKU_API_KEY=@@heroku-api-key-v2@@', 'Authorization: Bearer @@heroku-api-key-v2@@'],
-      negative: ['HEROKU_API_KEY=@@heroku-api-key-v2|t@@'],
+      positive: ['HEROKU_API_KEY=HRKU-AA5jivqv1J0vDAP15Np1AlkDFQEbdYtuQklR9NCcQ2cbxhOw5ud3R4U7VYl3', 'Authorization: Bearer HRKU-AAYoCroM6SgA9xuLNlgRE5jAWvRMZCjpJ7jf7bTtsm-jeD0NF7sck1jsXy0X'],
+      negative: ['HEROKU_API_KEY=AAdqi8cFtD1yeN8XtEmETnjmFca9K7LdFOl3sOaoHCAod-rxZVhNoowbsB7T'],
     },
   },
   {
@@ -498,8 +498,8 @@ export const rules: RuleSpec[] = [
     entropy: 3,
     destinations: ['api.heroku.com', 'git.heroku.com', '*.heroku.com'],
     examples: {
-      positive: ['HEROKU_API_KEY=@@heroku-api-key-legacy@@', 'heroku_api_key: "@@heroku-api-key-legacy@@"'],
-      negative: ['HEROKU_APP_ID=@@heroku-api-key-legacy@@', 'HEROKU_API_KEY=00000000-0000-0000-0000-000000000000'],
+      positive: ['HEROKU_API_KEY=1aa43988-8198-4c4c-b3d7-20479dd7ebb5', 'heroku_api_key: "c86f05e0-b00c-4a2d-9dd1-56478517b51a"'],
+      negative: ['HEROKU_APP_ID=add7c21a-a184-4ecd-9fad-e796b66d1032', 'HEROKU_API_KEY=00000000-0000-0000-0000-000000000000'],
     },
   },
   // ---------------------------------------------------------------- Cloudflare
@@ -513,8 +513,8 @@ export const rules: RuleSpec[] = [
     entropy: 3.5,
     destinations: CLOUDFLARE,
     examples: {
-      positive: ['CLOUDFLARE_API_TOKEN=@@cloudflare-api-token@@', 'cloudflare_api_token: "@@cloudflare-api-token@@"'],
-      negative: ['CLOUDFLARE_API_TOKEN=${{ secrets.CLOUDFLARE_API_TOKEN }}', 'CLOUDFLARE_ZONE_ID=@@cloudflare-api-token|t@@'],
+      positive: ['CLOUDFLARE_API_TOKEN=b_DoDz2vtMgA-G-BEy4We-t8bUSPMCNlxtfWIW6H', 'cloudflare_api_token: "RXiKL6iwlFKmyT8DUriRmjxPrJf9pwHBfp1rmG85"'],
+      negative: ['CLOUDFLARE_API_TOKEN=${{ secrets.CLOUDFLARE_API_TOKEN }}', 'CLOUDFLARE_ZONE_ID=eKLw6gnsTYpE21tUMYIK'],
     },
   },
   {
@@ -527,8 +527,8 @@ export const rules: RuleSpec[] = [
     entropy: 3,
     destinations: CLOUDFLARE,
     examples: {
-      positive: ['CLOUDFLARE_API_KEY=@@cloudflare-global-api-key@@', 'X-Auth-Key: @@cloudflare-global-api-key@@'],
-      negative: ['CLOUDFLARE_API_KEY=@@cloudflare-global-api-key|t@@', 'X-Auth-Key: @@cloudflare-global-api-key@@0'],
+      positive: ['CLOUDFLARE_API_KEY=7ce699f91571b71feac0a763da8d0ae6d107f', 'X-Auth-Key: 39d1aa450f9b0fa36d8186bfb1f47954c9986'],
+      negative: ['CLOUDFLARE_API_KEY=3cd32cfc2000857f767', 'X-Auth-Key: e0d09ba6caf0e120c8c2a7455bb4c758ecaa00'],
     },
   },
   {
@@ -541,8 +541,8 @@ export const rules: RuleSpec[] = [
     entropy: 3,
     destinations: CLOUDFLARE,
     examples: {
-      positive: ['CLOUDFLARE_ORIGIN_CA_KEY=@@cloudflare-origin-ca-key@@', 'X-Auth-User-Service-Key: @@cloudflare-origin-ca-key@@'],
-      negative: ['version: v1.0-beta', 'X-Auth-User-Service-Key: @@cloudflare-origin-ca-key|t@@'],
+      positive: ['CLOUDFLARE_ORIGIN_CA_KEY=v1.0-3b24932db541b4a4bed42b85-a60f0a5c9ffcb9f8517185799925e3d1fd1fe1eaa136797b7461ee2d8a8284715c999b348c1d08498f2bee783320018ade8a2d689447d0a8821bb4915f3e74ca7f1827cfcda6b1b2c6', 'X-Auth-User-Service-Key: v1.0-6175e03ca0156ba8166fa45d-d1d5582cd0d21fe41a833af366b8682530f4c6ebfcce81edac99248c37726a808961886cad011cad92c8e28d79f8fab81ae98b69b8c0c665a1eacbc8c5f89aa28be47cb6689f248ed9'],
+      negative: ['version: v1.0-beta', 'X-Auth-User-Service-Key: 3173abdec5c754e52642e791-2ae4fbbfd94eed4dc6c7aa7b781451b365636c3dec70bc02daae8f2cff94f10d31ab5f31fb33605150d50f1aa230dcb5da13f92d3d179c36ca68e20301de54d978d3e941255e024b6a'],
     },
   },
   {
@@ -556,8 +556,8 @@ export const rules: RuleSpec[] = [
     entropy: 3.5,
     destinations: CLOUDFLARE,
     examples: {
-      positive: ['CLOUDFLARE_API_KEY=@@cloudflare-global-api-key-v2@@', 'X-Auth-Key: @@cloudflare-global-api-key-v2@@'],
-      negative: ['CLOUDFLARE_API_KEY=cfk_0123456789abcdefABCDEF', 'CLOUDFLARE_API_KEY=@@cloudflare-global-api-key-v2@@0123456789ab'],
+      positive: ['CLOUDFLARE_API_KEY=cfk_2K8VNcUcxTEf3poOAr2V7SNa9wDLd6AI0vOUSH0gNZERAiIN', 'X-Auth-Key: cfk_BdjykI1hOPzipjxLk97wp9SUhKV8lGpKBKeoImKFpgw4XKsC'],
+      negative: ['CLOUDFLARE_API_KEY=cfk_0123456789abcdefABCDEF', 'CLOUDFLARE_API_KEY=cfk_sjoWryPVdB3T17zYrYRyB0dz8otJxQKOKRThrFLlvTqmkPqD0123456789ab'],
     },
   },
   {
@@ -571,7 +571,7 @@ export const rules: RuleSpec[] = [
     entropy: 3.5,
     destinations: CLOUDFLARE,
     examples: {
-      positive: ['CLOUDFLARE_API_TOKEN=@@cloudflare-api-token-v2@@', 'Authorization: Bearer @@cloudflare-api-token-v2@@'],
+      positive: ['CLOUDFLARE_API_TOKEN=cfut_gL0MkdzDNNv4FCXvxYdhcoazmM9zuNM2FSFsm6qIjAVeVi8T', 'Authorization: Bearer cfut_x4SwZmGUgE3bk2wmytL3xrfl04yakBuHi1q4yOa7jEscvkgO'],
       negative: ['CLOUDFLARE_API_TOKEN=cfut_tooShort0123456789'],
     },
   },
@@ -586,8 +586,8 @@ export const rules: RuleSpec[] = [
     entropy: 3.5,
     destinations: CLOUDFLARE,
     examples: {
-      positive: ['CLOUDFLARE_API_TOKEN=@@cloudflare-account-api-token@@'],
-      negative: ['CLOUDFLARE_API_TOKEN=@@cloudflare-account-api-token@@_suffix'],
+      positive: ['CLOUDFLARE_API_TOKEN=cfat_BIMcqvBGIRHSa82Q4YEsRlCHV4SfiePN6QJ8Or2Om1rThqKQ'],
+      negative: ['CLOUDFLARE_API_TOKEN=cfat_Vf0g5DwioC3CAlLYsa9HTqwKSOOoCOJON3NbzsseF9ULkCIC_suffix'],
     },
   },
   // ---------------------------------------------------------------- Fly.io
@@ -601,7 +601,7 @@ export const rules: RuleSpec[] = [
     entropy: 4,
     destinations: FLY,
     examples: {
-      positive: ['FLY_API_TOKEN=@@flyio-access-token@@', 'flyctl deploy --access-token @@flyio-access-token@@'],
+      positive: ['FLY_API_TOKEN=fo1_e0rf30n8bEGUgjwGFd1xtpk0UoRwv91irmafXsvLhCn', 'flyctl deploy --access-token fo1_HKsjGseaYTI8eWwTFFyHPc0T7O-ndY0JpUAKuwmpF-x'],
       negative: ['api_key = "fo1_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"', 'MINIDUMP_SYSMEMINFO1_PERF_CCTOTALDIRTYPAGES'],
     },
   },
@@ -619,8 +619,8 @@ export const rules: RuleSpec[] = [
     maxLength: 3100,
     destinations: FLY,
     examples: {
-      positive: ['FLY_API_TOKEN="FlyV1 @@flyio-macaroon@@"', 'Authorization: FlyV1 @@flyio-macaroon@@'],
-      negative: ['fm2_short', 'path=/img/abcfm2_@@flyio-macaroon@@'],
+      positive: ['FLY_API_TOKEN="FlyV1 fm2_D0LRPr5kPQxz1tKLx/arbfNVU5TVHHgVWHYuIKX2Q1iHK3DMdeKnWNW63CQ/uu91KS2jh+zyckB6A0F3FzfpAo1pxN8Qfov6WOZpixeT1TeslD8oTeRxSZCvN2ECakl4/IW8+NvYMjpSFpLgr4///SolKMY6pgAG/d0HWsJg7N6FDbQn2LT773Dlqc3xUDUPX3C38wjYl90DVwugEXoavHjvDUkEbeC+9x0hoCofIOolPXYtue6s/VtBOQOZ+bMVJYikLQA7fw8XKXdbZW8wC8PTo+MJhhOoi8IZk53qpqcSdcx0mofKWjZBUF/qeM=="', 'Authorization: FlyV1 fm1a_f6HboFANUOCtp0xFZg9ND/K6t2BLw5Ad58sFljddQgyHEmMEsep8XFj5lED6HfK/ziJhnfUf7oB5HDWcOwaryd+/oWkR90EzGI11D8pxpLH9fVUdW/18inl3HaLiGm38xUIcEZtAK6RI0lqhN3nylkH63OfAKt5Rvqrk0wWegLKLU7UnKKtwP96gfe4OocFsqJuBWhW7U0yPW/c08q/TZDqWxmdq36PpxrhV4E8Ew9rFhNGxf6K5w3JlTpXFXfVDXd03sb=='],
+      negative: ['fm2_short', 'path=/img/abcfm2_fm1a_3x65WS2DR7g1/JjPPgyUliB4WMxnWhfC/BtrDGTpuyqk2sX66jrhXm3rbJZDbR/wDaQEdtLQAX+KWi4P9ZGSgxJkpcfvKVdTERrPOLQi3qZW0FagytWQAhSitfgTEFaO/qAztAbW2T2zxq6VQHn4d2SkmG+Z+nQRq1cLmjC5nddt/wT+NDtmvD/8sWEtJSlq6pRJhQ2yBSs+1vDPEC+4ry020Arx6E1LETRJ3joFuZFS4Jy5X5zY4OjRnN77F1n1qSoz4lssxgwwjiZb0q1=='],
     },
   },
   // ---------------------------------------------------------------- Other clouds (named)
@@ -634,8 +634,8 @@ export const rules: RuleSpec[] = [
     entropy: 3,
     destinations: ['api.linode.com', '*.linode.com'],
     examples: {
-      positive: ['LINODE_TOKEN=@@linode-api-token@@', 'linode_token = "@@linode-api-token@@"'],
-      negative: ['LINODE_IMAGE_DIGEST=@@linode-api-token@@', 'LINODE_TOKEN=@@linode-api-token|t@@', 'LINODE_TOKEN=${{ secrets.LINODE_TOKEN }}'],
+      positive: ['LINODE_TOKEN=817ff7c0c18c34386794e0c0a5eb42d04b2e90c05489283a87061c08684f51e6', 'linode_token = "d459438d337fa3dbab99d381a628d2a0bcd7a743601024ab899487bef460cbc1"'],
+      negative: ['LINODE_IMAGE_DIGEST=e4a97edad1c2037d7a830b445bb1b5081649eda318deb00081737296cc2371e3', 'LINODE_TOKEN=5b4044e7efe107b81ca5eed0d336421d', 'LINODE_TOKEN=${{ secrets.LINODE_TOKEN }}'],
     },
   },
   {
@@ -648,8 +648,8 @@ export const rules: RuleSpec[] = [
     entropy: 3.5,
     destinations: ['api.vultr.com'],
     examples: {
-      positive: ['VULTR_API_KEY=@@vultr-api-key@@', 'vultr_api_key: "@@vultr-api-key@@"'],
-      negative: ['VULTR_API_KEY=@@vultr-api-key|lc@@', 'VULTR_API_KEY=@@vultr-api-key|t@@'],
+      positive: ['VULTR_API_KEY=G9GEHDKDA35XYWCN1QD26X3CIKCQSTZVDVF4', 'vultr_api_key: "ZXK34D6P32SYU0IAT3SV9TQJ2R6X5X96DWE7"'],
+      negative: ['VULTR_API_KEY=qxwvb1dw8kbm68pl7weuaymrn85rzwun7rn6', 'VULTR_API_KEY=ISS2N3UN2DO0E2HJOT'],
     },
   },
   {
@@ -662,8 +662,8 @@ export const rules: RuleSpec[] = [
     entropy: 3,
     destinations: ['api.scaleway.com', '*.scw.cloud'],
     examples: {
-      positive: ['SCW_SECRET_KEY=@@scaleway-secret-key@@', 'scaleway_secret_key = "@@scaleway-secret-key@@"'],
-      negative: ['SCW_DEFAULT_PROJECT_ID=@@scaleway-secret-key@@', 'SCW_SECRET_KEY=11111111-1111-1111-1111-111111111111'],
+      positive: ['SCW_SECRET_KEY=d6310ea2-15b6-4c81-aae7-5a8d799d42f2', 'scaleway_secret_key = "80a44a98-93a8-4743-ab47-b7b7d6aa606b"'],
+      negative: ['SCW_DEFAULT_PROJECT_ID=9e8cb80f-6830-4bf8-8485-3fc972b08705', 'SCW_SECRET_KEY=11111111-1111-1111-1111-111111111111'],
     },
   },
   {
@@ -676,8 +676,8 @@ export const rules: RuleSpec[] = [
     entropy: 3.5,
     destinations: ['api.hetzner.cloud', 'api.hetzner.com'],
     examples: {
-      positive: ['HCLOUD_TOKEN=@@hetzner-cloud-token@@', 'hcloud_token: "@@hetzner-cloud-token@@"'],
-      negative: ['HCLOUD_TOKEN=@@hetzner-cloud-token|t@@', 'HETZNER_SNAPSHOT_CHECKSUM=@@hetzner-cloud-token@@'],
+      positive: ['HCLOUD_TOKEN=PVoMjVE3zFEtDvjHx7X7Ksbki2LWKuNG7jxcQy2cQfzOAUnEommwEFSXaj1svI3j', 'hcloud_token: "032j0mi9BjyLyjFfodBz9C8vUUm8qx3HqdrMOwyl5FIMZJlsBaj44G2t53vdG4kC"'],
+      negative: ['HCLOUD_TOKEN=koy0huvrxzmnI1e4YgUvC73KXGdYz2w7', 'HETZNER_SNAPSHOT_CHECKSUM=Rv41tXKWLYFearSDRcLhQdmfJRmDb03fx9eRL3SlhMIWn6yzmvjj5xhGVPlFUZpJ'],
     },
   },
   {
@@ -690,8 +690,8 @@ export const rules: RuleSpec[] = [
     entropy: 3.5,
     destinations: ['*.tencentcloudapi.com', '*.myqcloud.com'],
     examples: {
-      positive: ['TENCENTCLOUD_SECRET_ID=@@tencent-cloud-secret-id@@', '"SecretId": "@@tencent-cloud-secret-id@@"'],
-      negative: ['TENCENTCLOUD_SECRET_ID=@@tencent-cloud-secret-id|t@@'],
+      positive: ['TENCENTCLOUD_SECRET_ID=AKIDKSmyDn0iSp8qK7k4gzDsZ0WRQ7XdNH2R', '"SecretId": "AKIDOsNXPb7B26hpVsVrIVtFVN29nWk62xG8"'],
+      negative: ['TENCENTCLOUD_SECRET_ID=NQ6cydc0dObiikIsWBEKG5NHGpYhAATj'],
     },
   },
   {
@@ -704,8 +704,8 @@ export const rules: RuleSpec[] = [
     entropy: 3.5,
     destinations: ['*.tencentcloudapi.com', '*.myqcloud.com'],
     examples: {
-      positive: ['TENCENTCLOUD_SECRET_KEY=@@tencent-cloud-secret-key@@', 'tencentcloud_secret_key: "@@tencent-cloud-secret-key@@"'],
-      negative: ['TENCENTCLOUD_SECRET_ID=@@tencent-cloud-secret-key@@', 'TENCENTCLOUD_SECRET_KEY=@@tencent-cloud-secret-key|t@@'],
+      positive: ['TENCENTCLOUD_SECRET_KEY=oU6XQbVtY6Zx8VCrDKfPVoycw12N2776', 'tencentcloud_secret_key: "gZFMOb4eDonPZHlyqzgTde6uBSxADpy5"'],
+      negative: ['TENCENTCLOUD_SECRET_ID=zTvJkD7xBe0VMWdswsXsykJwK4T5lvJw', 'TENCENTCLOUD_SECRET_KEY=4ipycCr9UV1Zqc5P'],
     },
   },
   {
@@ -718,7 +718,7 @@ export const rules: RuleSpec[] = [
     entropy: 3.5,
     destinations: ['*.api.cloud.yandex.net', '*.cloud.yandex.net', '*.yandexcloud.net'],
     examples: {
-      positive: ['Authorization: Api-Key @@yandex-cloud-api-key@@', 'YC_API_KEY=@@yandex-cloud-api-key@@'],
+      positive: ['Authorization: Api-Key AQVNGFYsFRq0Cv7aeP11ssRPUlq1yjTlt2oAa-r8', 'YC_API_KEY=AQVNPFB2k-h834LZaf26GQntwGggmlo11IL3tap0'],
       negative: ['YC_API_KEY=AQVNshort'],
     },
   },
@@ -732,8 +732,8 @@ export const rules: RuleSpec[] = [
     entropy: 3.5,
     destinations: ['storage.yandexcloud.net', '*.yandexcloud.net'],
     examples: {
-      positive: ['AWS_ACCESS_KEY_ID=@@yandex-cloud-access-key-id@@'],
-      negative: ['AWS_ACCESS_KEY_ID=@@yandex-cloud-access-key-id|t@@'],
+      positive: ['AWS_ACCESS_KEY_ID=YCAJ_8CUr_b4xz_XL7wDLSMaq'],
+      negative: ['AWS_ACCESS_KEY_ID=8z1yuQaoqvMSDUpvjHsjL'],
     },
   },
   {
@@ -747,7 +747,7 @@ export const rules: RuleSpec[] = [
     maxLength: 600,
     destinations: ['*.api.cloud.yandex.net', '*.cloud.yandex.net', '*.yandexcloud.net'],
     examples: {
-      positive: ['Authorization: Bearer @@yandex-cloud-iam-token@@', 'YC_TOKEN=@@yandex-cloud-iam-token@@'],
+      positive: ['Authorization: Bearer t1.6tspH3ysq_Lcf0C7Qoabszxvg7dwup-LlrKe_BmxwFjTGORqLuJEWfwza0h4FYoQEkaRQ0-b_tmGwrGHwWR3Cv3quyLPXBaffkhoQDaKDSiYMLuXviMWKaq-.rXUTh_h1_SeMGFWFpK31LGEeiJzHipBi3k36HAt31yP1fztJteg27EWWezdkqHETlgW2zcx2zG0LyabHY7Nlro', 'YC_TOKEN=t1.uuCvWneOYc4Yi2GEL33UuF6hUjBezehBdI1bO91gp7kQL1sscZSmaQMoa-bTm6oOUAaQ08BXWroX-W7bjDZwSYGKg7KD5jmDFovKvoGmGLl477EdWubdOg2k._roS8XebeimSXjD-B0AbE3DAYos3vBKUECT7EBdQ9haT9mmi_ilNGXONf7SX5b2mA6LX0aYcDzwUYdJhfH4frQ'],
       negative: ['instance_type: t1.micro', 'host=st1.example.com'],
     },
   },
@@ -761,8 +761,8 @@ export const rules: RuleSpec[] = [
     entropy: 3.5,
     destinations: ['api.backblazeb2.com', '*.backblazeb2.com'],
     examples: {
-      positive: ['B2_APPLICATION_KEY=@@backblaze-b2-application-key@@', 'backblaze_application_key: "@@backblaze-b2-application-key@@"'],
-      negative: ['B2_APPLICATION_KEY_ID=0012a3b4c5d6e7f0000000001', 'B2_APPLICATION_KEY=@@backblaze-b2-application-key|t@@'],
+      positive: ['B2_APPLICATION_KEY=K008/RMlDHKoOljDFDSgYuhOBPVBN2N', 'backblaze_application_key: "K001N2RhZ+1l1uR46tE5CDsOtvm8rJy"'],
+      negative: ['B2_APPLICATION_KEY_ID=0012a3b4c5d6e7f0000000001', 'B2_APPLICATION_KEY=TnZttaKI9LENvwYN'],
     },
   },
 ];

@@ -4,7 +4,7 @@
 // `token`, `api_key`, ...). Everything but the JWT rule is `generic`: a specific rule
 // on the same span wins. None has destinations: these credentials belong nowhere in
 // particular, so every place they go is worth a look.
-// Example values are synthetic: `@@rule-id@@` markers expand from test/corpus/gen/generic.ts.
+// Example values are synthetic literals (made once by the generators in test/corpus/gen/generic.ts).
 import type { RuleSpec } from '../types.js';
 import { SGR } from './build.js';
 
@@ -96,7 +96,7 @@ export const rules: RuleSpec[] = [
     maxLength: 4096,
     destinations: [],
     examples: {
-      positive: ['Authorization: Bearer @@jwt@@', 'ID_TOKEN=@@jwt@@', '{"access_token": "@@jwt@@", "token_type": "Bearer"}'],
+      positive: ['Authorization: Bearer eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI4NDQwMTQ5MTYiLCJpc3MiOiJodHRwczovL2F1dGguYWNtZS1jb3JwLm5ldCIsImlhdCI6MTcwMTE0NjIzOCwiZXhwIjoxODI2OTQ4ODUyLCJzY29wZSI6ImRlcGxveSJ9.ssiF5k0oqlhNqRdTCXuoild_w8-qRbYWzMe7_fx4vBLaDcZa7SuTGkvgvB2dAHUZEsLsY63k8blvPyngXXVYCp', 'ID_TOKEN=eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIzNTExMjIxNyIsImlzcyI6ImNpLXJ1bm5lciIsImlhdCI6MTcxNTM4MjE5MSwiZXhwIjoxODQ2MDEyMTQzLCJzY29wZSI6ImRlcGxveSJ9.0Ve04P9OcisyyYNROJAWizjMNmOzlIhBQJhdx4HFrY0q5c26VbTPi4zAy79CW2O5Gv5XyDAXPrs9GV7GhSn9HkdD5fm025M5FeerdCsHEcS8TE3b2wQ1Q16IA1mjaDHk4zGBHC8gEB_XXIy7OJVNIdc3ZoN8n1Pcbb2HoPj-KraTrSc-vrk_h0l-zJpItKnSZgK2ePaxHSc9KeCROTlfF8fLemBkftAOtyfbvde8YKhn8rpq1wGQB5Mox1h381HO4CKuXIrNfTyRLiFeiQbMwIj54xbqIuZPf9F5tdB-GdIj-PwcXZEPS2odXUTcj8phD2vAWVTIgdlBbSrfLohS_4', '{"access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI5MzExMjg4NDUiLCJpc3MiOiJjaS1ydW5uZXIiLCJpYXQiOjE3NDE2ODM1NTYsImV4cCI6MTgwODk3MTIzOCwic2NvcGUiOiJkZXBsb3kifQ.UpCKnMGdk_nWpbUOp0JXqTwJsNdMXXnYqCCy8yJT4gj0P8aGllRQb6kqrjC5ZkUi2QQqCmp2LfE5mVsou1s-cO0HT-YIk1aZXPH5d9iLLG9p-21Holud29HcDTA2hletvf-CV0RIW9hK4KNta5RnTJW1AjN7G-_EgvEvI7pldD5440Jl1swIhp_OZYVFR9j31ZxRIvpwOw0sehGgSNQzZjRWFRBu0eC9TAcWoptHMALOdsDFz_ZS9hoC4UD4a8LsudjeTcy21ZN1gQsy0cD632GLmSstM6w2ecWuTfk3al9ihG3rnjEaTstFFNvY2Hqlk-0LDIz-JjFLFmIeXOX9aN", "token_type": "Bearer"}'],
       negative: [
         'Authorization: Bearer eyJhbGciOiJub25lIn0',
         'eyJub3QiOiJhIGp3dCJ9.eyJhIjoxfQ.c2lnbmF0dXJlc2lnbmF0dXJl',
@@ -116,7 +116,7 @@ export const rules: RuleSpec[] = [
     allowlist: { regexes: [DEFAULT_PASSWORDS], stopwords: STOPWORDS },
     destinations: [],
     examples: {
-      positive: ['DATABASE_URL=@@url-credentials@@', 'spring.datasource.url: "@@url-credentials@@"', '$ psql "@@url-credentials@@" -c "select 1"'],
+      positive: ['DATABASE_URL=postgres://app:HqCq3d0uMG9e4aEGmnoKuo54@pg-primary.internal:5432/app', 'spring.datasource.url: "mongodb+srv://migrator:0Es0k4XNymJVFxtmCxxf4@cache.acme-corp.net/app?retryWrites=true"', '$ psql "postgres://ci_deploy:1hwIXs7ODmLF2QgHprlSSFwD5@cache.acme-corp.net:5432/app" -c "select 1"'],
       negative: [
         'AMQP_URL=amqp://guest:guest@localhost:5672/',
         'DATABASE_URL=postgres://app:${DB_PASSWORD}@db:5432/app',
@@ -139,7 +139,7 @@ export const rules: RuleSpec[] = [
     allowlist: { regexes: [DEFAULT_PASSWORDS], stopwords: STOPWORDS },
     destinations: [],
     examples: {
-      positive: ['ConnectionStrings__Default="@@connection-string-password@@"', '  "DefaultConnection": "@@connection-string-password@@"'],
+      positive: ['ConnectionStrings__Default="Server=tcp:mongo-0.mongo.svc.cluster.local,1433;Initial Catalog=orders;User ID=svc-orders;Password=hd%R^m9p%UBjq~z.MtW;Encrypt=True;"', '  "DefaultConnection": "Data Source=10.12.4.7;User Id=etl;Pwd=TEt!p@^tQpbe4QJc#02i;"'],
       negative: ['Server=db;Database=app;User Id=sa;Password=${SA_PASSWORD};', 'Server=db;Database=app;Trusted_Connection=True;', 'Server=db;User Id=app;Password=password;'],
     },
   },
@@ -155,7 +155,7 @@ export const rules: RuleSpec[] = [
     allowlist: { regexes: [DEFAULT_PASSWORDS], stopwords: STOPWORDS },
     destinations: [],
     examples: {
-      positive: ['SPRING_DATASOURCE_URL=@@jdbc-url-password@@', '<property name="url" value="@@jdbc-url-password@@"/>'],
+      positive: ['SPRING_DATASOURCE_URL=jdbc:mysql://db.prod.acme-corp.net:3306/app?user=app&password=TUzpWM1KSbo8unIA6yNuzb6&ssl=true', '<property name="url" value="jdbc:mariadb://db.prod.acme-corp.net:5432/app?user=ci_deploy&password=HO42ZoNg6Ufdnf1&ssl=true"/>'],
       negative: ['jdbc:postgresql://db.internal:5432/app?sslmode=require', 'jdbc:mysql://db:3306/app?user=app&password=${DB_PASSWORD}'],
     },
   },
@@ -172,7 +172,7 @@ export const rules: RuleSpec[] = [
     allowlist: { stopwords: ['eW91cl91c2Vy', 'dXNlcm5hbWU6cGFzc3dvcmQ', 'dXNlcjpwYXNzd29yZA', 'YWxhZGRpbjpvcGVuc2VzYW1l'] },
     destinations: [],
     examples: {
-      positive: ['Authorization: @@http-basic-auth@@', '$ curl -H "Authorization: @@http-basic-auth@@" https://artifacts.acme-corp.net/repo/'],
+      positive: ['Authorization: Basic bWlncmF0b3I6cFVjNWtrbytCZEh6UERYJWNZTFRwLg==', '$ curl -H "Authorization: Basic ZXRsOnZHcjhzOU5ybCUhMkx+QkohYjY=" https://artifacts.acme-corp.net/repo/'],
       negative: [
         'Authorization: Basic ***',
         'Authorization: Basic <base64(user:pass)>',
@@ -194,7 +194,7 @@ export const rules: RuleSpec[] = [
     allowlist: { regexes: NOT_SECRET_VALUES, stopwords: STOPWORDS },
     destinations: [],
     examples: {
-      positive: ['Authorization: @@bearer-token@@', '$ curl -H "Authorization: @@bearer-token@@" https://api.acme-corp.net/v1/deploy'],
+      positive: ['Authorization: Bearer stpg--TiyX0QG2sZqUiPay03-yh9u79ZcaBEiMgZLwsT2', '$ curl -H "Authorization: Bearer y4jHSvfe0vbwE8gr9E6RLeUSMCAP3UkqC159rY4C0OoRERgi" https://api.acme-corp.net/v1/deploy'],
       negative: ['Authorization: Bearer ***', 'Authorization: Bearer ${TOKEN}', 'Authorization: Bearer <token>', 'Authorization: Bearer aaaaaaaaaaaaaaaaaaaaaaaaaaaa'],
     },
   },
@@ -206,7 +206,7 @@ export const rules: RuleSpec[] = [
     name: 'password|passwd|passphrase|pwd|[_.-]pass',
     minLength: 8,
     entropy: 3,
-    positive: ['DB_PASSWORD=@@generic-password@@', '  "password": "@@generic-password@@",', '$ mysql -u root --password=@@generic-password@@ app', 'smtp_pass: "@@generic-password@@"'],
+    positive: ['DB_PASSWORD=HQ20HM0mC@98EwG', '  "password": "5yWoYoVbLCNi-D#PQ~JoeP",', '$ mysql -u root --password=+bJ-V0ldYDyz! app', 'smtp_pass: "5pN5GQEb!xJHGN_uo3yTI"'],
     negative: [
       'DB_PASSWORD=${{ secrets.DB_PASSWORD }}',
       'password_file: /run/secrets/db_password',
@@ -225,7 +225,7 @@ export const rules: RuleSpec[] = [
     name: String.raw`secret(?:[_.-]?key(?:[_.-]?base)?)?|private[_.-]?key|signing[_.-]?key|encryption[_.-]?key|master[_.-]?key`,
     minLength: 12,
     entropy: 3.5,
-    positive: ['CLIENT_SECRET=@@generic-secret@@', '  "client_secret": "@@generic-secret@@"', 'jwtSecret: @@generic-secret@@', '--client-secret @@generic-secret@@'],
+    positive: ['CLIENT_SECRET=f2f6e74b540695f1d4b68287065dda9f11097094598bc422ee802a141222b197', '  "client_secret": "Hu.isOD@wfAQuxd+z8DPqkRs^rtz95g!ig"', 'jwtSecret: L8^-t2S3i%Arpe^T.JZ6ifWK%1Qwk%Q-_M', '--client-secret 89093acb9e432f249f1e02c295dd15a3104ebb8a571eb826d85dea7cf32c1490'],
     negative: [
       'secret_name: payments-deploy-key',
       'SECRET_KEY_REF=payments-credentials',
@@ -245,12 +245,12 @@ export const rules: RuleSpec[] = [
     flagName: 'token',
     minLength: 12,
     entropy: 3.5,
-    positive: ['AUTH_TOKEN=@@generic-token@@', '  "accessToken": "@@generic-token@@",', 'DEPLOY_TOKEN: @@generic-token@@', '$ ./release --token @@generic-token@@'],
+    positive: ['AUTH_TOKEN=2Di19Tr7aQSuNOfWPVTwhamhx66HXFiGZB8', '  "accessToken": "X0dGEMqUAXO8kAdRYBUCrUvorORmpHCd7D5b0",', 'DEPLOY_TOKEN: drojYvab5RBPgLHKRzl1MQqwcCsoSqx2', '$ ./release --token pEOrJEBFxfaX150pVNvAFM2xKxyImBsuUATaXFnBIgjPncNk4'],
     negative: [
       'token_url: https://auth.acme-corp.net/oauth/token',
       'token_type: Bearer',
       'access_token_ttl: 15m',
-      '"next_token": "@@generic-token@@"',
+      '"next_token": "ixeYupbAfBttzxHwDH4nCo6f2liAa1"',
       'GITHUB_TOKEN=***',
       'token: this.session.token',
     ],
@@ -263,7 +263,7 @@ export const rules: RuleSpec[] = [
     name: String.raw`api[_.-]?key|access[_.-]?key|subscription[_.-]?key|app[_.-]?key`,
     minLength: 12,
     entropy: 3.5,
-    positive: ['SERVICE_API_KEY=@@generic-api-key@@', '  "apiKey": "@@generic-api-key@@",', 'X-API-Key: @@generic-api-key@@', '--api-key=@@generic-api-key@@'],
+    positive: ['SERVICE_API_KEY=dxvmz3nNhcjW2CxnfIZgtkjlii4ILPkRq0Hfa19', '  "apiKey": "oM0axI7S2jefD5QyQrjcBNQ9C79TgyyLkxMF2uD4",', 'X-API-Key: wuGrL0AYocURJx38mHQRtwyTja340K7KFOBtP2H7', '--api-key=2XgHgtiw3yCQv5egn8aj7pO7'],
     negative: ['api_key_header: X-API-Key', 'API_KEY=<your-api-key>', 'apiKey: config.services.maps.key', 'API_KEY=%API_KEY%', 'api_key = "1234567890123456"'],
   }),
 ];

@@ -26,31 +26,31 @@ function checksummed(id: string, title: string, prefix: string, severity: RuleSp
 export const rules: RuleSpec[] = [
   checksummed('github-pat-classic', 'GitHub personal access token (classic)', 'ghp_', 'high', {
     positive: [
-      'GITHUB_TOKEN=@@github-pat-classic@@',
-      'git clone https://x-access-token:@@github-pat-classic@@@github.com/org/repo.git',
-      'Authorization: token @@github-pat-classic@@',
+      'GITHUB_TOKEN=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',
+      'git clone https://x-access-token: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@github.com/org/repo.git',
+      'Authorization: token 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',
     ],
     negative: [
-      'GITHUB_TOKEN=@@github-pat-classic|bad@@',
+      'GITHUB_TOKEN=ghp_YLa1PMHohVFnHPHp3wFjeXAsEJ8t8G11oU5A',
       'GITHUB_TOKEN=ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
-      'id=myghp_@@github-pat-classic|t@@',
+      'id=my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',
     ],
   }),
   checksummed('github-oauth-token', 'GitHub OAuth access token', 'gho_', 'high', {
-    positive: ['{"access_token": "@@github-oauth-token@@", "token_type": "bearer"}', 'oauth_token: @@github-oauth-token@@'],
-    negative: ['{"access_token": "@@github-oauth-token|bad@@"}'],
+    positive: ['{"access_token": "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", "token_type": "bearer"}', 'oauth_token: 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'],
+    negative: ['{"access_token": "gho_hd2MShazXMQArMjRgzN0Z1ohSwtut521N9cA"}'],
   }),
   checksummed('github-user-to-server-token', 'GitHub App user-to-server token', 'ghu_', 'high', {
-    positive: ['Authorization: Bearer @@github-user-to-server-token@@'],
-    negative: ['Authorization: Bearer @@github-user-to-server-token|bad@@'],
+    positive: ['Authorization: Bearer ghu_1JYOlOhcHTsoF2hSwzhzCcNqYUlFN93Zbvs5'],
+    negative: ['Authorization: Bearer ghu_iuRxti98waYLc18wLNsGDUIHV2t8rA1oXRm0'],
   }),
   checksummed('github-server-to-server-token', 'GitHub App installation (server-to-server) token', 'ghs_', 'high', {
-    positive: ['GITHUB_TOKEN=@@github-server-to-server-token@@', 'echo "@@github-server-to-server-token@@" | gh auth login --with-token'],
-    negative: ['GITHUB_TOKEN=@@github-server-to-server-token|bad@@', 'GITHUB_TOKEN=@@github-server-to-server-token@@x'],
+    positive: ['GITHUB_TOKEN=ghs_4VjlLe2nXuxb2tKIBLq6aVAlx7eQQs3Vz5VL', 'echo "ghs_xCzhFNRmOPE1gxoZZiaOnk5RC8rdjJ0T3Gwq" | gh auth login --with-token'],
+    negative: ['GITHUB_TOKEN=ghs_Rs5H90wOvlpuJ8UbWvbeBiwl9idpYb2Xd1ZA', 'GITHUB_TOKEN=ghs_lRJkECq6jYQLee3RVrTQuKjbtPncQW0I1U8Dx'],
   }),
   checksummed('github-refresh-token', 'GitHub App refresh token', 'ghr_', 'high', {
-    positive: ['{"refresh_token": "@@github-refresh-token@@", "refresh_token_expires_in": 15811200}'],
-    negative: ['{"refresh_token": "@@github-refresh-token|bad@@"}'],
+    positive: ['{"refresh_token": "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", "refresh_token_expires_in": 15811200}'],
+    negative: ['{"refresh_token": "ghr_foQbENfe8ARgrCP9thkxGQXOHopRQx3r79xa"}'],
   }),
   {
     id: 'github-pat-fine-grained',
@@ -62,8 +62,8 @@ export const rules: RuleSpec[] = [
     entropy: 3.5,
     destinations: GITHUB,
     examples: {
-      positive: ['GH_TOKEN=@@github-pat-fine-grained@@', 'gh auth login --with-token <<< "@@github-pat-fine-grained@@"'],
-      negative: ['GH_TOKEN=@@github-pat-fine-grained|t@@', 'GH_TOKEN=github_pat_<your-token>'],
+      positive: ['GH_TOKEN=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', 'gh auth login --with-token <<< "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"'],
+      negative: ['GH_TOKEN=11YW7TNUDICFSIDUQ38OI3_1DPtVjlD2DKZxiVdpiOcn49FMDqiyCoI9OSLQRumbdFI1W6X2AztpbCVpoN', 'GH_TOKEN=github_pat_<your-token>'],
     },
   },
   {
@@ -76,8 +76,8 @@ export const rules: RuleSpec[] = [
     entropy: 3,
     destinations: ['github.com', 'api.github.com'],
     examples: {
-      positive: ['GITHUB_CLIENT_SECRET=@@github-app-client-secret@@', 'github_oauth_client_secret: "@@github-app-client-secret@@"'],
-      negative: ['GITHUB_CLIENT_ID=Iv1.@@github-app-client-secret|t@@', 'GITHUB_CLIENT_SECRET=@@github-app-client-secret|t@@'],
+      positive: ['GITHUB_CLIENT_SECRET=7835e8e5bd1d36b5a2dd67678431f54638bed8d1', 'github_oauth_client_secret: "582d4ae0020e80bee440a9c3f9d25daa6db26f18"'],
+      negative: ['GITHUB_CLIENT_ID=Iv1.dfd47b77af8af30e3bd1', 'GITHUB_CLIENT_SECRET=ae2e8286ad954317563b'],
     },
   },
   {
@@ -90,8 +90,8 @@ export const rules: RuleSpec[] = [
     entropy: 3,
     destinations: GITHUB,
     examples: {
-      positive: ['GITHUB_TOKEN=@@github-token-legacy@@', 'export HOMEBREW_GITHUB_API_TOKEN="@@github-token-legacy@@"'],
-      negative: ['GITHUB_SHA=@@github-token-legacy@@', 'GITHUB_TOKEN=${{ secrets.GITHUB_TOKEN }}'],
+      positive: ['GITHUB_TOKEN=1a3fef1a3cd381f447c1db3e7ed29783f91f60e8', 'export HOMEBREW_GITHUB_API_TOKEN="53c1e3d4144f34a49f794a04461cf567cefe9d38"'],
+      negative: ['GITHUB_SHA=b3cfbac877013830d62abd8a5f26bdb4a05fc2e7', 'GITHUB_TOKEN=${{ secrets.GITHUB_TOKEN }}'],
     },
   },
   {
@@ -105,10 +105,10 @@ export const rules: RuleSpec[] = [
     destinations: ['api.github.com', 'github.com', 'pipelines.actions.githubusercontent.com', '*.actions.githubusercontent.com'],
     examples: {
       positive: [
-        './config.sh --url https://github.com/org/repo --token @@github-runner-registration-token@@ --unattended',
-        'ACTIONS_RUNNER_TOKEN=@@github-runner-registration-token@@',
+        './config.sh --url https://github.com/org/repo --token CZK44YSQM4FLTJ0YDYY61OH2LD2PI --unattended',
+        'ACTIONS_RUNNER_TOKEN=U6ML2GTBC1HCNPDZZ1K1MKBM5YBU5',
       ],
-      negative: ['./config.sh --url https://github.com/org/repo --token ${RUNNER_TOKEN}', 'RUNNER_TOKEN=@@github-runner-registration-token|lc@@'],
+      negative: ['./config.sh --url https://github.com/org/repo --token ${RUNNER_TOKEN}', 'RUNNER_TOKEN=uccr1c28mdnl4yl2bhw7ype91zjc3'],
     },
   },
 ];

@@ -1,7 +1,7 @@
 // Mail and messaging APIs: SendGrid, Mailgun, Twilio, Mailchimp / Mandrill, Postmark,
 // Brevo (Sendinblue), Mailjet, Resend, MessageBird, Vonage (Nexmo), Plivo, SparkPost,
 // MailerSend, Mailtrap, Telnyx. Amazon SES SMTP passwords are AWS credentials (cloud).
-// Example values are synthetic: `@@rule-id@@` markers expand from test/corpus/gen/mail.ts.
+// Example values are synthetic literals (made once by the generators in test/corpus/gen/mail.ts).
 import type { RuleSpec } from '../types.js';
 import { UUID, prefixed, named } from './build.js';
 
@@ -13,8 +13,8 @@ export const rules: RuleSpec[] = [
     ['SG.'],
     String.raw`SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}`,
     ['api.sendgrid.com'],
-    ['SENDGRID_API_KEY=@@sendgrid-api-key@@', 'Authorization: Bearer @@sendgrid-api-key@@', '  "sendgrid": {"apiKey": "@@sendgrid-api-key@@"}'],
-    ['SENDGRID_API_KEY=SG.xxxxxxxxxxxxxxxxxxxxxx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', 'msg.@@sendgrid-api-key|t@@', 'SG.short.value'],
+    ['SENDGRID_API_KEY=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', 'Authorization: Bearer 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', '  "sendgrid": {"apiKey": "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"}'],
+    ['SENDGRID_API_KEY=SG.xxxxxxxxxxxxxxxxxxxxxx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', 'msg.H8Q70CaMwktoKrTtq8EfnV.VwlVjIVqiYeSUHQyfzbAgyXjsiSZBSYtcahvEszApmI', 'SG.short.value'],
     { entropy: 3.5 },
   ),
   prefixed(
@@ -24,8 +24,8 @@ export const rules: RuleSpec[] = [
     ['key-'],
     'key-[0-9a-f]{32}',
     ['api.mailgun.net', 'api.eu.mailgun.net'],
-    ['MAILGUN_API_KEY=@@mailgun-api-key-legacy@@', '$ curl -s --user "api:@@mailgun-api-key-legacy@@" https://api.mailgun.net/v3/domains'],
-    ['MAILGUN_API_KEY=key-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', 'cache-key-@@mailgun-api-key-legacy|t@@', 'primary-key-rotation'],
+    ['MAILGUN_API_KEY=key-4f8d5cfb6039a677f06ddfa453bffc39', '$ curl -s --user "api:key-09906f8774497ba11b0b87d1d595541b" https://api.mailgun.net/v3/domains'],
+    ['MAILGUN_API_KEY=key-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', 'cache-key-b1add099204eef43aa8044a044d97a58', 'primary-key-rotation'],
     { left: String.raw`(?:^|\x1b\[[0-9;]*m|[^A-Za-z0-9_-])` },
   ),
   named(
@@ -36,8 +36,8 @@ export const rules: RuleSpec[] = [
     String.raw`mailgun[\w.-]{0,24}?(?:signing|webhook)[\w.-]{0,12}?key`,
     String.raw`[0-9a-f]{32}(?:-[0-9a-f]{8}-[0-9a-f]{8})?`,
     [],
-    ['MAILGUN_WEBHOOK_SIGNING_KEY=@@mailgun-webhook-signing-key@@', 'mailgun_signing_key: "@@mailgun-webhook-signing-key@@"'],
-    ['MAILGUN_WEBHOOK_SIGNING_KEY=${MAILGUN_SIGNING_KEY}', 'MAILGUN_DOMAIN=@@mailgun-webhook-signing-key@@'],
+    ['MAILGUN_WEBHOOK_SIGNING_KEY=3396bff8c24ff504b3c7e8d058ced875-cafbfb2e-c53f01dd', 'mailgun_signing_key: "29023c4aa337c2b3d5c31dd26ee3b9bf"'],
+    ['MAILGUN_WEBHOOK_SIGNING_KEY=${MAILGUN_SIGNING_KEY}', 'MAILGUN_DOMAIN=183fedeca54315a54eb4ef59786b6d60-bcce7e01-323ff083'],
   ),
   named(
     'mailgun-api-key',
@@ -47,8 +47,8 @@ export const rules: RuleSpec[] = [
     'mailgun',
     '[0-9a-f]{32}-[0-9a-f]{8}-[0-9a-f]{8}',
     ['api.mailgun.net', 'api.eu.mailgun.net'],
-    ['MAILGUN_API_KEY=@@mailgun-api-key@@', '  "mailgunApiKey": "@@mailgun-api-key@@",', 'mailgun_private_key = "@@mailgun-api-key@@"'],
-    ['MAILGUN_API_KEY=<mailgun-private-key>', 'API_KEY=@@mailgun-api-key@@', 'MAILGUN_API_KEY=@@mailgun-api-key@@0'],
+    ['MAILGUN_API_KEY=0aab741872c38c970d3edd5104d64ec0-6bf6ee58-6eb13ff3', '  "mailgunApiKey": "4227fe2572f2ec772744bbaa86f26f88-27fed307-371ab02f",', 'mailgun_private_key = "75bf7a2e8bdaed1edbe427738b5e30bc-f50505fb-982dc4fc"'],
+    ['MAILGUN_API_KEY=<mailgun-private-key>', 'API_KEY=28f381dad5773eb441eb6569cf645573-58941117-3131e832', 'MAILGUN_API_KEY=04682ed8ed79fa70e9f34dcd58dd6dc9-71dd8a01-8b3ca4d30'],
   ),
   named(
     'twilio-auth-token',
@@ -58,8 +58,8 @@ export const rules: RuleSpec[] = [
     String.raw`twilio[\w.-]{0,24}?auth[_.-]?token`,
     '[a-f0-9]{32}',
     ['api.twilio.com', '*.twilio.com'],
-    ['TWILIO_AUTH_TOKEN=@@twilio-auth-token@@', '  twilio_auth_token: "@@twilio-auth-token@@"', '--twilio-auth-token @@twilio-auth-token@@'],
-    ['TWILIO_AUTH_TOKEN=your_auth_token', 'TWILIO_ACCOUNT_SID=@@twilio-auth-token@@', 'TWILIO_AUTH_TOKEN=@@twilio-auth-token@@ab'],
+    ['TWILIO_AUTH_TOKEN=48644dafc6d362a436758541a6e73824', '  twilio_auth_token: "a7c6d28039453f5cc72cb194d4213b57"', '--twilio-auth-token 408720111d6b5e7a01753f73f9e67dd0'],
+    ['TWILIO_AUTH_TOKEN=your_auth_token', 'TWILIO_ACCOUNT_SID=e42057ef982f59ac82487a243251e2e7', 'TWILIO_AUTH_TOKEN=b84eb1ff7bbfd92d7b1099815869715dab'],
   ),
   named(
     'twilio-api-key',
@@ -69,8 +69,8 @@ export const rules: RuleSpec[] = [
     'twilio',
     'SK[0-9a-fA-F]{32}',
     ['api.twilio.com', '*.twilio.com'],
-    ['TWILIO_API_KEY=@@twilio-api-key@@', '"twilioApiKey": "@@twilio-api-key@@"'],
-    ['TWILIO_API_KEY=SKxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', 'TWILIO_API_KEY=@@twilio-api-key|t@@'],
+    ['TWILIO_API_KEY=SK7dcdffd9a4ea48b12026ba521953e5e5', '"twilioApiKey": "SK357fb21957bbdd690f89f444687063a7"'],
+    ['TWILIO_API_KEY=SKxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', 'TWILIO_API_KEY=0285481eff3cfcff1'],
   ),
   named(
     'twilio-api-key-secret',
@@ -80,8 +80,8 @@ export const rules: RuleSpec[] = [
     String.raw`twilio[\w.-]{0,24}?secret`,
     '[A-Za-z0-9]{32}',
     ['api.twilio.com', '*.twilio.com'],
-    ['TWILIO_API_SECRET=@@twilio-api-key-secret@@', 'twilio_api_key_secret: @@twilio-api-key-secret@@'],
-    ['TWILIO_API_SECRET=${{ secrets.TWILIO_API_SECRET }}', 'TWILIO_API_SECRET=@@twilio-api-key-secret@@99'],
+    ['TWILIO_API_SECRET=hf0uQXuHO7BCbQsvbc3Cgjgb5kK9vYG3', 'twilio_api_key_secret: M76pVGlxUdYL8aWecuRVNDZprEfeCpXh'],
+    ['TWILIO_API_SECRET=${{ secrets.TWILIO_API_SECRET }}', 'TWILIO_API_SECRET=jXP6vzSIHp1JuNeQG1jCMMPZv85XJNA699'],
     { entropy: 3.5 },
   ),
   prefixed(
@@ -91,8 +91,8 @@ export const rules: RuleSpec[] = [
     ['-us'],
     '[0-9a-f]{32}-us[0-9]{1,2}',
     ['*.api.mailchimp.com'],
-    ['MAILCHIMP_API_KEY=@@mailchimp-api-key@@', '  "mailchimp": { "apiKey": "@@mailchimp-api-key@@" }'],
-    ['MAILCHIMP_API_KEY=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx-us1', 'lang=en-us', 'digest=@@mailchimp-api-key@@abc'],
+    ['MAILCHIMP_API_KEY=df624b8ffa7d55ae7ece76f400cbb88f-us5', '  "mailchimp": { "apiKey": "e6ccab29b7a90f3b0da976f84a8a46eb-us19" }'],
+    ['MAILCHIMP_API_KEY=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx-us1', 'lang=en-us', 'digest=784e11e792764d12392f53d939be44ec-us8abc'],
   ),
   named(
     'mandrill-api-key',
@@ -102,8 +102,8 @@ export const rules: RuleSpec[] = [
     String.raw`(?:mandrill|mailchimp[_-]transactional)`,
     '(?:md-)?[A-Za-z0-9_-]{22}',
     ['mandrillapp.com', '*.mandrillapp.com'],
-    ['MANDRILL_API_KEY=@@mandrill-api-key@@', 'mandrill_key: "@@mandrill-api-key@@"'],
-    ['MANDRILL_API_KEY=<api-key>', 'MANDRILL_API_KEY=@@mandrill-api-key@@toolong'],
+    ['MANDRILL_API_KEY=md-ecT2nTZ4WAwNorBzxyNSBp', 'mandrill_key: "md-8orRFNve09uOhyzrTcN2TT"'],
+    ['MANDRILL_API_KEY=<api-key>', 'MANDRILL_API_KEY=md-TrAVsH2Q1gdr6xcPGXqjwmtoolong'],
     { entropy: 3.5 },
   ),
   named(
@@ -114,8 +114,8 @@ export const rules: RuleSpec[] = [
     'postmark',
     UUID,
     ['api.postmarkapp.com'],
-    ['POSTMARK_SERVER_TOKEN=@@postmark-server-token@@', 'X-Postmark-Server-Token: @@postmark-server-token@@', 'postmark_api_token: "@@postmark-server-token@@"'],
-    ['POSTMARK_SERVER_TOKEN=00000000-0000-0000-0000-000000000000', 'REQUEST_ID=@@postmark-server-token@@', 'POSTMARK_STREAM=outbound'],
+    ['POSTMARK_SERVER_TOKEN=88f6ab3b-89e2-4459-a87e-31bd87d45c65', 'X-Postmark-Server-Token: 93fa9847-df03-4ef0-8a85-09a87f93ecca', 'postmark_api_token: "71abaaad-877c-4079-9efb-b9b3a24f8a97"'],
+    ['POSTMARK_SERVER_TOKEN=00000000-0000-0000-0000-000000000000', 'REQUEST_ID=8ec0808b-dca9-4b94-8c91-cc135e24072d', 'POSTMARK_STREAM=outbound'],
   ),
   prefixed(
     'brevo-api-key',
@@ -124,8 +124,8 @@ export const rules: RuleSpec[] = [
     ['xkeysib-'],
     'xkeysib-[a-f0-9]{64}-[A-Za-z0-9]{16}',
     ['api.brevo.com', 'api.sendinblue.com'],
-    ['BREVO_API_KEY=@@brevo-api-key@@', 'api-key: @@brevo-api-key@@'],
-    ['BREVO_API_KEY=xkeysib-xxxxxxxx', 'BREVO_API_KEY=@@brevo-api-key|t@@'],
+    ['BREVO_API_KEY=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', 'api-key: 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'],
+    ['BREVO_API_KEY=xkeysib-xxxxxxxx', 'BREVO_API_KEY=93778f80eb6805f812ea49689c49c139369e403967f53841db22c69eeaf459b8-SWU1xgDibTRdmsCl'],
   ),
   prefixed(
     'brevo-smtp-key',
@@ -134,8 +134,8 @@ export const rules: RuleSpec[] = [
     ['xsmtpsib-'],
     'xsmtpsib-[a-f0-9]{64}-[A-Za-z0-9]{16}',
     ['smtp-relay.brevo.com', 'smtp-relay.sendinblue.com'],
-    ['SMTP_PASSWORD=@@brevo-smtp-key@@', 'spring.mail.password: @@brevo-smtp-key@@'],
-    ['SMTP_PASSWORD=xsmtpsib-<key>', 'SMTP_PASSWORD=@@brevo-smtp-key|t@@'],
+    ['SMTP_PASSWORD=xsmtpsib-6ce4294594c3024d623d4b896f82147f8bcecdf9020f1518d6e5ef807c58bb0c-hlbv7qaooRz7zRYG', 'spring.mail.password: xsmtpsib-23df657f6b06a963734d986187df5e78d5393a5cc0a807637dab3c325249908f-OxWpoGzwgNsnRoxu'],
+    ['SMTP_PASSWORD=xsmtpsib-<key>', 'SMTP_PASSWORD=d61328e38beb9841f4f6e9158151d75b227157fe3b5a43a44c35dac0b6c39e97-1hhj1d3zARlHSbcd'],
   ),
   named(
     'mailjet-api-secret',
@@ -145,8 +145,8 @@ export const rules: RuleSpec[] = [
     String.raw`(?:mailjet|mj_apikey)`,
     '[a-f0-9]{32}',
     ['api.mailjet.com'],
-    ['MAILJET_API_SECRET=@@mailjet-api-secret@@', 'MJ_APIKEY_PRIVATE=@@mailjet-api-secret@@', 'mailjet_secret_key: "@@mailjet-api-secret@@"'],
-    ['MAILJET_API_SECRET=${MAILJET_SECRET}', 'MAILJET_API_SECRET=@@mailjet-api-secret@@0', 'SECRET=@@mailjet-api-secret@@'],
+    ['MAILJET_API_SECRET=342589e60a6668b32da12471754b1152', 'MJ_APIKEY_PRIVATE=58d75d4daea30f4b1fbf2313fe64e07b', 'mailjet_secret_key: "0a12119dacef4ef3b8cfae27072f01e8"'],
+    ['MAILJET_API_SECRET=${MAILJET_SECRET}', 'MAILJET_API_SECRET=f0e2f1d18457bfb509cda65310c8b5a30', 'SECRET=ee77bc66ff4f19b24f421fe3e22ccef9'],
   ),
   prefixed(
     'resend-api-key',
@@ -155,8 +155,8 @@ export const rules: RuleSpec[] = [
     ['re_'],
     're_[A-Za-z0-9]{8,10}_[A-Za-z0-9]{20,32}',
     ['api.resend.com'],
-    ['RESEND_API_KEY=@@resend-api-key@@', 'Authorization: Bearer @@resend-api-key@@'],
-    ['RESEND_API_KEY=re_123456789', 'const store_re_values = compile_re_cache_entries_now_please', 'pre_@@resend-api-key@@'],
+    ['RESEND_API_KEY=re_BqqLvEss_jPAbd1DzvqSe1VlTQxDnbwgo', 'Authorization: Bearer re_FCtR7tsm_UL7g5Ue2cj9S074N17SmXJul'],
+    ['RESEND_API_KEY=re_123456789', 'const store_re_values = compile_re_cache_entries_now_please', 'pre_re_1SO1VSty_4jHOsPE0Llblg7lmg1Lv4l6t'],
     { entropy: 3.5 },
   ),
   named(
@@ -167,8 +167,8 @@ export const rules: RuleSpec[] = [
     String.raw`message[_-]?bird`,
     '[A-Za-z0-9]{25}',
     ['rest.messagebird.com', '*.messagebird.com', '*.bird.com'],
-    ['MESSAGEBIRD_API_KEY=@@messagebird-api-key@@', 'messagebird_access_key: "@@messagebird-api-key@@"'],
-    ['MESSAGEBIRD_ORIGINATOR=AcmeCorp', 'MESSAGEBIRD_API_KEY=@@messagebird-api-key@@x'],
+    ['MESSAGEBIRD_API_KEY=01asFdpxlm04upqNyaKeKCx49', 'messagebird_access_key: "jjSWxozExkMJDnsh6Ws5KHirK"'],
+    ['MESSAGEBIRD_ORIGINATOR=AcmeCorp', 'MESSAGEBIRD_API_KEY=kcWbzICrQEFlSKFMiomDSS2YKx'],
     { entropy: 3.5 },
   ),
   named(
@@ -179,8 +179,8 @@ export const rules: RuleSpec[] = [
     String.raw`(?:vonage|nexmo)[\w.-]{0,24}?secret`,
     '[A-Za-z0-9]{16}',
     ['api.nexmo.com', 'rest.nexmo.com', 'api.vonage.com', '*.vonage.com'],
-    ['VONAGE_API_SECRET=@@vonage-api-secret@@', 'NEXMO_API_SECRET=@@vonage-api-secret@@', '"vonageApiSecret": "@@vonage-api-secret@@"'],
-    ['VONAGE_API_KEY=1a2b3c4d', 'VONAGE_API_SECRET=@@vonage-api-secret@@abc', 'VONAGE_API_SECRET=<secret>'],
+    ['VONAGE_API_SECRET=L1ZAr6zLFxQrkqiw', 'NEXMO_API_SECRET=mtXeYb73v36v3VrZ', '"vonageApiSecret": "c2ETmQFTIXLbGCMW"'],
+    ['VONAGE_API_KEY=1a2b3c4d', 'VONAGE_API_SECRET=RN6kGR4QkSgu78hnabc', 'VONAGE_API_SECRET=<secret>'],
     { entropy: 3.2 },
   ),
   named(
@@ -191,8 +191,8 @@ export const rules: RuleSpec[] = [
     'plivo',
     '[A-Za-z0-9]{40}',
     ['api.plivo.com'],
-    ['PLIVO_AUTH_TOKEN=@@plivo-auth-token@@', 'plivo_auth_token: "@@plivo-auth-token@@"'],
-    ['PLIVO_AUTH_ID=MAXXXXXXXXXXXXXXXXXX', 'PLIVO_AUTH_TOKEN=@@plivo-auth-token@@1'],
+    ['PLIVO_AUTH_TOKEN=oQNzfoT1IFSLOioNdTXs7FBR0juZNYYjp7R5UmT8', 'plivo_auth_token: "NmhZ6OjE6r23cN3iCfKa4OCie2sGdbsiarFhKR0N"'],
+    ['PLIVO_AUTH_ID=MAXXXXXXXXXXXXXXXXXX', 'PLIVO_AUTH_TOKEN=sqRcIzw41jAjbtmkzBSm3atb11tFkgj1rvmF0QA41'],
     { entropy: 3.5 },
   ),
   named(
@@ -203,8 +203,8 @@ export const rules: RuleSpec[] = [
     'sparkpost',
     '[a-f0-9]{40}',
     ['api.sparkpost.com', 'api.eu.sparkpost.com'],
-    ['SPARKPOST_API_KEY=@@sparkpost-api-key@@', 'sparkpost_api_key: "@@sparkpost-api-key@@"'],
-    ['SPARKPOST_API_KEY=@@sparkpost-api-key@@0', 'SPARKPOST_REGION=eu'],
+    ['SPARKPOST_API_KEY=8144240200bbff630caad58989eb9d22404ff2a7', 'sparkpost_api_key: "02b18827c054c1148864cd4e6d9c2b0a9f7737fa"'],
+    ['SPARKPOST_API_KEY=9fa67ec23f60b5fa61b6f888d5a30fe2a1c53e5a0', 'SPARKPOST_REGION=eu'],
   ),
   prefixed(
     'mailersend-api-token',
@@ -213,8 +213,8 @@ export const rules: RuleSpec[] = [
     ['mlsn.'],
     String.raw`mlsn\.[a-f0-9]{64}`,
     ['api.mailersend.com'],
-    ['MAILERSEND_API_KEY=@@mailersend-api-token@@', 'Authorization: Bearer @@mailersend-api-token@@'],
-    ['MAILERSEND_API_KEY=mlsn.xxxxxxxx', 'MAILERSEND_API_KEY=@@mailersend-api-token|t@@'],
+    ['MAILERSEND_API_KEY=mlsn.71e833a74918d25039be8ca9d96dd42d472ab3c4f1fd8b43872e25e76f0adfd4', 'Authorization: Bearer mlsn.9d267c0a2608e10441d46f78a19829df634edaa00aee9f6c35989c90eb07fed7'],
+    ['MAILERSEND_API_KEY=mlsn.xxxxxxxx', 'MAILERSEND_API_KEY=744d491955826623d4823ef5733040267ffb50d63557a3dbd6c3ab618b3be00d'],
   ),
   named(
     'mailtrap-api-token',
@@ -224,8 +224,8 @@ export const rules: RuleSpec[] = [
     'mailtrap',
     '[a-f0-9]{32}',
     ['*.mailtrap.io', 'mailtrap.io'],
-    ['MAILTRAP_API_TOKEN=@@mailtrap-api-token@@', 'mailtrap_token: "@@mailtrap-api-token@@"'],
-    ['MAILTRAP_INBOX_ID=2837465', 'MAILTRAP_API_TOKEN=@@mailtrap-api-token@@ff'],
+    ['MAILTRAP_API_TOKEN=ced9513554f25928b1548f075255f718', 'mailtrap_token: "2085f80730dd327aa7b5392767f0571e"'],
+    ['MAILTRAP_INBOX_ID=2837465', 'MAILTRAP_API_TOKEN=251c9daa74e2df395b635a6c709c6b71ff'],
   ),
   named(
     'telnyx-api-key',
@@ -235,8 +235,8 @@ export const rules: RuleSpec[] = [
     'telnyx',
     'KEY[0-9A-Fa-f]{32}_[A-Za-z0-9]{22}',
     ['api.telnyx.com'],
-    ['TELNYX_API_KEY=@@telnyx-api-key@@', '"telnyxApiKey": "@@telnyx-api-key@@"'],
-    ['TELNYX_API_KEY=KEYxxxxxxxx', 'API_KEY=@@telnyx-api-key@@'],
+    ['TELNYX_API_KEY=KEYD55869ED41222CC7D27A8A6DDD965FED_2rJRdqNSmHlAWlYOCEc6tJ', '"telnyxApiKey": "KEY371294AD6419826EEE501A478960FE01_OnSQtc9TviecIszRV6ZTgJ"'],
+    ['TELNYX_API_KEY=KEYxxxxxxxx', 'API_KEY=KEYC39DBCF17E6F8E0A8CF319D3165C509E_uMBwgan1ssVnCFoRn9TWQC'],
     { entropy: 3.5 },
   ),
 ];

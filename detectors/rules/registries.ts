@@ -24,8 +24,8 @@ export const rules: RuleSpec[] = [
     entropy: 3,
     destinations: NPM,
     examples: {
-      positive: ['//registry.npmjs.org/:_authToken=@@npm-access-token@@', 'NPM_TOKEN=@@npm-access-token@@', 'npmAuthToken: "@@npm-access-token@@"'],
-      negative: ['NPM_TOKEN=@@npm-access-token|bad@@', 'NPM_TOKEN=npm_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', 'run_npm_@@npm-access-token|t@@'],
+      positive: ['//registry.npmjs.org/:_authToken=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', 'NPM_TOKEN=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', 'npmAuthToken: "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"'],
+      negative: ['NPM_TOKEN=npm_xITRsoDVgDohkU0vvyKNKkvsmds7fX3JfOSA', 'NPM_TOKEN=npm_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', 'run_npm_8JRbOBpvQOmWlUVzWUEv9dfjbn98s026wxFh'],
     },
   },
   {
@@ -39,7 +39,7 @@ export const rules: RuleSpec[] = [
     generic: true,
     destinations: NPM,
     examples: {
-      positive: ['//registry.npmjs.org/:_authToken=@@npmrc-auth-token@@', 'npmAuthToken: "@@npmrc-auth-token@@"', 'NPM_TOKEN=@@npmrc-auth-token@@'],
+      positive: ['//registry.npmjs.org/:_authToken=63e6818d-ff20-4e7e-8d66-c3524d07b5e5', 'npmAuthToken: "706967e1-5917-4867-b29c-dd6a0987a55b"', 'NPM_TOKEN=db3a134a-7108-4c4c-beec-d5c14d5a4594'],
       negative: ['//registry.npmjs.org/:_authToken=${NPM_TOKEN}', '//npm.pkg.github.com/:_authToken=${{ secrets.GITHUB_TOKEN }}', 'this._authToken = options.authenticationToken;', 'npmAuthToken: process.env.NPM_TOKEN_FOR_PUBLISHING'],
     },
   },
@@ -53,7 +53,7 @@ export const rules: RuleSpec[] = [
     entropy: 3.5,
     destinations: NPM,
     examples: {
-      positive: ['//npm.pkg.example.com/:_auth=@@npmrc-basic-auth@@', '_auth = "@@npmrc-basic-auth@@"'],
+      positive: ['//npm.pkg.example.com/:_auth=Y2ktYm90YW8wOjZPJU1CWWszczJFbDM4MGY0Q1g3', '_auth = "cmVsZWFzZXl6NjohTEtrUlM5ZzhDQVRiNzJZejVSeQ=="'],
       negative: ['_auth=${NPM_AUTH}', 'always-auth=true', 'this._auth = authenticateUserWithToken;'],
     },
   },
@@ -68,7 +68,7 @@ export const rules: RuleSpec[] = [
     maxLength: 400,
     destinations: PYPI,
     examples: {
-      positive: ['TWINE_PASSWORD=@@pypi-upload-token@@', '[pypi]\nusername = __token__\npassword = @@pypi-upload-token@@', 'UV_PUBLISH_TOKEN="@@pypi-upload-token@@"'],
+      positive: ['TWINE_PASSWORD=pypi-AgEIcHlwaS5vcmcgioWvd5A476-oXtyqy5tVjXdIx7MISkXIrZMumYqJWodHwRcFJOQfv2bheZhl9_kJe5ZCt1VSGABOCI1dWTdrMVVQFIO_UIwQHiwaM9r_BmC0Jn0lErYgId8Sbox6WrOta1E02ont-YzhZAhXKJB_-gG8VNM5yxy4n91A9ZJC7DcW', '[pypi]\nusername = __token__\npassword = pypi-AgEIcHlwaS5vcmcMw98KAFkiI4BlXjg9qYo_PGCRLmLZdmvdIZyjnRyHvpbBW38XA5XgQ_e-gD9dOTYXk0-CgZaUc7iM2djIflqkVSDBvmHXDk8U0QtrLJfRuZ4WG6jf3lLBIBq42yVds5lQHR2QmZmZ31YvG3WRVPdu5wskCgYn2A-px-m50KXnQbQK9dxMFrPWSXg-Pl7tHVEr3d', 'UV_PUBLISH_TOKEN="pypi-AgEIcHlwaS5vcmcYfwJSr_Y7QhAlpWQ_lSmkjdQ6GRLzySl22iZBXtiKdpN_GX-hkWGZ3SN0d3Ub5DTPj3sW-rFAZBQPgOXrSoWM-Tk0iPSPUy0wet3wwq_vscbL3_fYP7aoJPcr30SSEyi8VGOzDlhTfhlUMCIH1NKQK"'],
       negative: ['TWINE_PASSWORD=pypi-AgEIcHlwaS5vcmc', 'password = pypi-AgEIcHlwaS5vcmcshort'],
     },
   },
@@ -83,7 +83,7 @@ export const rules: RuleSpec[] = [
     maxLength: 400,
     destinations: ['test.pypi.org'],
     examples: {
-      positive: ['TWINE_PASSWORD=@@testpypi-upload-token@@'],
+      positive: ['TWINE_PASSWORD=pypi-AgENdGVzdC5weXBpLm9yZw164upyoIpj7nOso9qNtWvH49FfLOBmb66lbT47NnhIzVhOK6O495kBUqNINjaxNTeyPbk2y6Cj0TrHzDscw4FnJtw83ezxPSDBe7PEDIN4SrMD8Qx3Ascjse2yifcvm1arCx5WVweCbe1kic8FYHsS5jG76eXws_8e1wpnL9Mzgx7Qep2e25SBJr7t6wFIXQaE1o'],
       negative: ['TWINE_PASSWORD=pypi-AgENdGVzdC5weXBpLm9yZw'],
     },
   },
@@ -97,7 +97,7 @@ export const rules: RuleSpec[] = [
     entropy: 3.5,
     destinations: DOCKER,
     examples: {
-      positive: ['DOCKERHUB_TOKEN=@@docker-hub-pat@@', 'echo @@docker-hub-pat@@ | docker login -u ci --password-stdin'],
+      positive: ['DOCKERHUB_TOKEN=dckr_pat_yQZlhVW_m15APykZJwTsE0U3ueh', 'echo dckr_pat_yL-DDa-phQwNSVZxo4XhtjUU897 | docker login -u ci --password-stdin'],
       negative: ['DOCKERHUB_TOKEN=dckr_pat_short', 'DOCKERHUB_TOKEN=dckr_pat_xxxxxxxxxxxxxxxxxxxxxxxxxxx'],
     },
   },
@@ -111,7 +111,7 @@ export const rules: RuleSpec[] = [
     entropy: 3.5,
     destinations: DOCKER,
     examples: {
-      positive: ['DOCKER_PASSWORD=@@docker-hub-org-access-token@@'],
+      positive: ['DOCKER_PASSWORD=dckr_oat_M111hpINbwOQBuz7QbErecWKnZry4Opb'],
       negative: ['DOCKER_PASSWORD=dckr_oat_<token>'],
     },
   },
@@ -125,7 +125,7 @@ export const rules: RuleSpec[] = [
     entropy: 3.5,
     maxLength: 1200,
     examples: {
-      positive: ['DOCKER_AUTH_CONFIG=@@docker-config-auth@@', "cat ~/.docker/config.json\n@@docker-config-auth@@"],
+      positive: ['DOCKER_AUTH_CONFIG={"auths":{"index.docker.io":{"auth":"cmVsZWFzZXFjbTpObnJ3OTYjcno1aCNpM0QxM1Q1Sg=="}}}', "cat ~/.docker/config.json\n{\"auths\":{\"ghcr.io\":{\"auth\":\"cmVsZWFzZWxzMDo4dWlRbk9aVFRNbmF1cmlNSFdXRg==\"}}}"],
       negative: ['{"auths":{"ghcr.io":{}}}', '{"auths":{"ghcr.io":{"auth":"${DOCKER_AUTH}"}}}'],
     },
   },
@@ -139,8 +139,8 @@ export const rules: RuleSpec[] = [
     entropy: 3.5,
     destinations: ['www.nuget.org', 'api.nuget.org', '*.nuget.org'],
     examples: {
-      positive: ['dotnet nuget push pkg.nupkg --api-key @@nuget-api-key@@ --source https://api.nuget.org/v3/index.json', 'NUGET_API_KEY=@@nuget-api-key@@'],
-      negative: ['NUGET_API_KEY=@@nuget-api-key|t@@', 'NUGET_API_KEY=@@nuget-api-key|uc@@'],
+      positive: ['dotnet nuget push pkg.nupkg --api-key oy2vamvi82n4uis8c3eu0jic00ss9ruf7rj6okk2dbgo80 --source https://api.nuget.org/v3/index.json', 'NUGET_API_KEY=oy2w6yom8e4gq9dppuaj3za8dkll1pd2ll6wjbd17pa2om'],
+      negative: ['NUGET_API_KEY=8yatytmhgvl6q9jh89qqqwr9ndka5ydf95riymwovmg', 'NUGET_API_KEY=OY2OGRJAUQ45UOBT403HBM8IER8IM7HVRCZHJ599ASUUL7'],
     },
   },
   {
@@ -153,8 +153,8 @@ export const rules: RuleSpec[] = [
     entropy: 3,
     destinations: ['rubygems.org', '*.rubygems.org'],
     examples: {
-      positive: ['GEM_HOST_API_KEY=@@rubygems-api-key@@', '---\n:rubygems_api_key: @@rubygems-api-key@@'],
-      negative: ['GEM_HOST_API_KEY=@@rubygems-api-key|t@@', 'GEM_HOST_API_KEY=@@rubygems-api-key|uc@@'],
+      positive: ['GEM_HOST_API_KEY=rubygems_cbb9f0dfc160f559da4d32ea15900e64e55764fd571f527e', '---\n:rubygems_api_key: rubygems_1e6fdb0dafb3321e2cb72bdcde1631b55a9c2792e60b2a9c'],
+      negative: ['GEM_HOST_API_KEY=55ae4246468b62cdb6d725449efd619da54f5d72c032d9a5', 'GEM_HOST_API_KEY=RUBYGEMS_D43B6B5ECAC403BD0C54933F37E4B3F4FD7AB6CB30466521'],
     },
   },
   {
@@ -167,8 +167,8 @@ export const rules: RuleSpec[] = [
     entropy: 3.5,
     destinations: ['crates.io', 'static.crates.io', 'index.crates.io'],
     examples: {
-      positive: ['CARGO_REGISTRY_TOKEN=@@crates-io-api-token@@', 'cargo publish --token @@crates-io-api-token@@'],
-      negative: ['CARGO_REGISTRY_TOKEN=@@crates-io-api-token|t@@', 'name=associo@@crates-io-api-token|t@@'],
+      positive: ['CARGO_REGISTRY_TOKEN=cioBiETNJKDY4fNvz1GUhWOs6RXbuDROwol', 'cargo publish --token cioCtjBs4fQxcQqTgOzaIWqeyk1f24tGZBX'],
+      negative: ['CARGO_REGISTRY_TOKEN=8gM8UXW32eCwfzciES8jMuK8bLyvpvAP', 'name=associoblQ39XBd4joLG2IfrcOig2KWLEG7YVTP'],
     },
   },
   {
@@ -181,8 +181,8 @@ export const rules: RuleSpec[] = [
     entropy: 3.5,
     destinations: ['crates.io'],
     examples: {
-      positive: ['CARGO_REGISTRY_TOKEN=@@cargo-registry-token-legacy@@', 'CARGO_REGISTRIES_INTERNAL_TOKEN: "@@cargo-registry-token-legacy@@"'],
-      negative: ['CARGO_REGISTRY_TOKEN=${{ secrets.CRATES_TOKEN }}', 'CARGO_REGISTRY_TOKEN=@@cargo-registry-token-legacy|t@@'],
+      positive: ['CARGO_REGISTRY_TOKEN=CTyhFRlxhxpe4d2OzqFLeRGlw0GQbimA', 'CARGO_REGISTRIES_INTERNAL_TOKEN: "201R3gSjtRx70aNlgby1PuCgyzLumvgw"'],
+      negative: ['CARGO_REGISTRY_TOKEN=${{ secrets.CRATES_TOKEN }}', 'CARGO_REGISTRY_TOKEN=L1GmoRfabLtriOBK'],
     },
   },
   {
@@ -195,8 +195,8 @@ export const rules: RuleSpec[] = [
     entropy: 4,
     destinations: JFROG,
     examples: {
-      positive: ['X-JFrog-Art-Api: @@jfrog-api-key@@', 'ARTIFACTORY_API_KEY=@@jfrog-api-key@@'],
-      negative: ['ARTIFACTORY_API_KEY=@@jfrog-api-key|t@@'],
+      positive: ['X-JFrog-Art-Api: AKCp7hJus2rYEVW41LYvVwddJ8AiDCqouuPccq1h810XadxcaJF5PRuVXQmMLKs1OzT7rUQ2r', 'ARTIFACTORY_API_KEY=AKCp8rewzRtkLVb3tH39QZfaqW8TwXA9jwpdjNKUwxw83JYGNINqczzILlCZXoOQWF3NRMLos'],
+      negative: ['ARTIFACTORY_API_KEY=6ZU8kUe8HnFh7QKEAOR4aScM12I55VS8yTuFRTALIZfdKP9sHDSk9lKdN2Tt74WS1rijS'],
     },
   },
   {
@@ -209,8 +209,8 @@ export const rules: RuleSpec[] = [
     entropy: 4,
     destinations: JFROG,
     examples: {
-      positive: ['Authorization: Bearer @@jfrog-reference-token@@', 'JF_ACCESS_TOKEN=@@jfrog-reference-token@@'],
-      negative: ['JF_ACCESS_TOKEN=@@jfrog-reference-token|t@@'],
+      positive: ['Authorization: Bearer cmVmdGtuOjAxOjfST2TcZYDQJC78VQAbJPRj1f5F7lx9nKqjHvUW1o81ukldvbxe', 'JF_ACCESS_TOKEN=cmVmdGtuOjAxOjMdn93FWbUSI3EoLhuXAJa1z52TuhDy49ahYuetqeUaVx3fv7Zm'],
+      negative: ['JF_ACCESS_TOKEN=rFgT3OgzYsue8mARZTvKnDCmxnpZzu3BhrUB6f4GuRv0bp7z5l'],
     },
   },
   {
@@ -223,8 +223,8 @@ export const rules: RuleSpec[] = [
     entropy: 4,
     destinations: JFROG,
     examples: {
-      positive: ['ARTIFACTORY_ACCESS_TOKEN=@@jfrog-identity-token@@', 'artifactory_password: "@@jfrog-identity-token@@"'],
-      negative: ['ARTIFACTORY_URL=https://acme.jfrog.io/artifactory', 'ARTIFACTORY_ACCESS_TOKEN=@@jfrog-identity-token|t@@'],
+      positive: ['ARTIFACTORY_ACCESS_TOKEN=kRYJwtCEg1bM6cpozah0SbqQ33Vqobni7Ga7zYHASAPpbSOs51h8YcTxVisLIUpf', 'artifactory_password: "9Mu0qX5F01qxd5k3Y0EdevpwbNPT0HpRHEb8uifBv6aNxVT7XDKg0W3qPUW7L1ss"'],
+      negative: ['ARTIFACTORY_URL=https://acme.jfrog.io/artifactory', 'ARTIFACTORY_ACCESS_TOKEN=Np0vysFVllXwdnqq2V09Ed9U3QZT2kjI'],
     },
   },
   {
@@ -237,7 +237,7 @@ export const rules: RuleSpec[] = [
     entropy: 3.5,
     destinations: SONATYPE,
     examples: {
-      positive: ['OSSRH_PASSWORD=@@sonatype-nexus-credential@@', 'NEXUS_PASSWORD: "@@sonatype-nexus-credential@@"', 'mavenCentralPassword=@@sonatype-nexus-credential@@'],
+      positive: ['OSSRH_PASSWORD=6iFEExxZ9L3qMlDDb1AY7qV8FTmAIEPlNKZoYqjDg8gK', 'NEXUS_PASSWORD: "q1xsFa+jeMo5uoMybvTrsNr2aFCgdKsWtK5MjxAFIOxk"', 'mavenCentralPassword=EWl4PRhUy9FJo61yJIJ5tD6hjwdfsz5s+OKB/iTAo7xt'],
       negative: ['OSSRH_PASSWORD=${env.OSSRH_PASSWORD}', 'NEXUS_PASSWORD=admin123', 'nexusUrl=https://nexus.example.org/repository/releases/'],
     },
   },
@@ -251,8 +251,8 @@ export const rules: RuleSpec[] = [
     entropy: 3.5,
     destinations: BITBUCKET,
     examples: {
-      positive: ['BITBUCKET_APP_PASSWORD=@@bitbucket-app-password@@', 'git clone https://ci-bot:@@bitbucket-app-password@@@bitbucket.org/team/repo.git'],
-      negative: ['LATBbits.LATB5 = 1;', 'BITBUCKET_APP_PASSWORD=@@bitbucket-app-password|t@@'],
+      positive: ['BITBUCKET_APP_PASSWORD=ATBBnc79Zdnwy3VU5hfSOH7vjAM4B072CEC9', 'git clone https://ci-bot:ATBBGjypeB9jjZUYWiWeO5PWidt6E8D9C910@bitbucket.org/team/repo.git'],
+      negative: ['LATBbits.LATB5 = 1;', 'BITBUCKET_APP_PASSWORD=xuk35NGHPKbqNGDrmTjBbGlpB43ABEB2'],
     },
   },
   {
@@ -266,8 +266,8 @@ export const rules: RuleSpec[] = [
     maxLength: 450,
     destinations: BITBUCKET,
     examples: {
-      positive: ['Authorization: Bearer @@bitbucket-access-token@@', 'BITBUCKET_ACCESS_TOKEN=@@bitbucket-access-token@@'],
-      negative: ['BITBUCKET_ACCESS_TOKEN=ATCTT3xFfGF0short=0123ABCD', 'BITBUCKET_ACCESS_TOKEN=@@bitbucket-access-token|lc@@'],
+      positive: ['Authorization: Bearer ATCTT3xFfGF05EP75Vph7R1wx2ZMrJZsJUemXdUNPUSZcQoAOEz8kRTvd81DMehU3x79Wvk2uwZJHjqhF8uv5zDJ-btHZUJA097s0HNnbi1sD7sFI8Cf6G6Juj5-l6aLs64-zG_g_oWsHBBYLzTbLI9ZHa9UFyW9rHYn-FK7i1FxoNZEFVD77v=098E2088', 'BITBUCKET_ACCESS_TOKEN=ATCTT3xFfGF0zMTVCFBMlNuKrba65E3y6pA8RTnPSONfzCukYg31gGQulvcU5T2elHNigPmY_Tf7XhqRXXvtV2aEvgdHcSrM52Q07wSTchLoAJWx_pnnpStgYUqOffWgEN3IaumgY5XLQfNtmZ3nWuU56J5mBjrVCAqWZLlmwy7SKV-8ytrG_X=AEEF57FA'],
+      negative: ['BITBUCKET_ACCESS_TOKEN=ATCTT3xFfGF0short=0123ABCD', 'BITBUCKET_ACCESS_TOKEN=atctt3xffgf0gjoszbq-seoaywwhyp6dtr6yf709olzqnq8u96oj-r_ubbxw43nijh139xpp5sg6ggrhcqkyhrtdggjlukl6bpyfjdtogrxa1vjym_9bozw0n4ffpurtfmgombuipmukhiqdez8ki7pd1aju50lsunyaesqutvlbclceock_nn=709bb850'],
     },
   },
   {
@@ -280,8 +280,8 @@ export const rules: RuleSpec[] = [
     entropy: 3,
     destinations: ['hex.pm', '*.hex.pm', 'repo.hex.pm'],
     examples: {
-      positive: ['HEX_API_KEY=@@hex-pm-api-key@@', 'mix hex.publish --yes # HEX_API_KEY: "@@hex-pm-api-key@@"'],
-      negative: ['HEX_API_KEY=@@hex-pm-api-key|t@@', 'HEX_API_KEY=${{ secrets.HEX_API_KEY }}'],
+      positive: ['HEX_API_KEY=d7650a86e80d8101d18345b4a4640437', 'mix hex.publish --yes # HEX_API_KEY: "0e763ef463860940eedb3c1a13f03d2c"'],
+      negative: ['HEX_API_KEY=8799a586ff704b3d', 'HEX_API_KEY=${{ secrets.HEX_API_KEY }}'],
     },
   },
   {
@@ -294,8 +294,8 @@ export const rules: RuleSpec[] = [
     entropy: 3,
     destinations: ['packagist.com', '*.packagist.com', 'repo.packagist.com'],
     examples: {
-      positive: ['COMPOSER_AUTH={"http-basic":{"repo.packagist.com":{"username":"token","password":"@@packagist-token@@"}}}', 'PACKAGIST_TOKEN=@@packagist-token@@'],
-      negative: ['PACKAGIST_TOKEN=packagist_uut_0123', 'PACKAGIST_TOKEN=@@packagist-token|uc@@'],
+      positive: ['COMPOSER_AUTH={"http-basic":{"repo.packagist.com":{"username":"token","password":"packagist_out_59761e7ae1cf977f8006c3f5ecfdab22ad78d92af195ea091a614c66e178d7bdbae1"}}}', 'PACKAGIST_TOKEN=packagist_uut_41f8e65d131735bb413c5b1f3cb14dd9093314c14c26d7fcf49797609b6afff844d1'],
+      negative: ['PACKAGIST_TOKEN=packagist_uut_0123', 'PACKAGIST_TOKEN=PACKAGIST_UUT_1BF3D1FD94713FA0EC2C3F95EA6E400A28443286D875553675E58AC7F753309321AC'],
     },
   },
   {
@@ -308,8 +308,8 @@ export const rules: RuleSpec[] = [
     entropy: 3.5,
     destinations: ['clojars.org', 'repo.clojars.org'],
     examples: {
-      positive: ['CLOJARS_PASSWORD=@@clojars-deploy-token@@', ':password "@@clojars-deploy-token@@"'],
-      negative: ['CLOJARS_USERNAME=ci-bot', 'CLOJARS_PASSWORD=@@clojars-deploy-token|t@@'],
+      positive: ['CLOJARS_PASSWORD=CLOJARS_swlsukd6wlhw4j75jzl8bl1uu1eee344mx7wcbdbqwdpf706fiw72u9kw2dl', ':password "CLOJARS_6zohimxhtb3hsq54pbm12qrt7w85296gcnallob5zkhgmif0yy8cp0crr6w8"'],
+      negative: ['CLOJARS_USERNAME=ci-bot', 'CLOJARS_PASSWORD=qmtdrsrx0h1pnr2bylev2qxodw0c2qabb0j7kq67hrtgwc4z4j307i65s7rb'],
     },
   },
   {
@@ -322,8 +322,8 @@ export const rules: RuleSpec[] = [
     entropy: 3.5,
     destinations: ['quay.io', '*.quay.io'],
     examples: {
-      positive: ['QUAY_PASSWORD=@@quay-robot-token@@', 'quay_token: "@@quay-robot-token@@"'],
-      negative: ['QUAY_PASSWORD=@@quay-robot-token|lc@@', 'QUAY_USERNAME=org+ci_robot'],
+      positive: ['QUAY_PASSWORD=NLQTL3AHYJHQHUG7AQ7I7IGODPABWWCCKVLXTKSWN9T0AED76YD5VH9OLY2EELP2', 'quay_token: "A99DXEDXH8X2T4AKA9OP5ORRA9W95Q3I344QUH8JPYJQ5BNVKCZTDV7W2KN4WC2X"'],
+      negative: ['QUAY_PASSWORD=y0eas5vhnky65c4vf47aj7ihcepoozicqqs8iatbue6jc2jf70y1fs8q6mng1fu6', 'QUAY_USERNAME=org+ci_robot'],
     },
   },
   {
@@ -336,8 +336,8 @@ export const rules: RuleSpec[] = [
     entropy: 3.3,
     examples: {
       positive: [
-        '<server>\n  <id>releases</id>\n  <username>ci</username>\n  <password>@@maven-repository-password@@</password>\n</server>',
-        'MAVEN_PASSWORD=@@maven-repository-password@@',
+        '<server>\n  <id>releases</id>\n  <username>ci</username>\n  <password>ydGUQVEdDF+%UF9fYPa+eVSI</password>\n</server>',
+        'MAVEN_PASSWORD=jJkOTs%vFOf%J7#+k+u6kOjd',
       ],
       negative: ['<password>${env.MAVEN_PASSWORD}</password>', '<password>{COQLCE6DU6GtcS5P=}</password>', 'MAVEN_OPTS=-Xmx2g'],
     },
@@ -352,8 +352,8 @@ export const rules: RuleSpec[] = [
     entropy: 3.5,
     destinations: ['plugins.gradle.org'],
     examples: {
-      positive: ['gradle.publish.key=@@gradle-plugin-portal-credential@@', 'GRADLE_PUBLISH_SECRET: @@gradle-plugin-portal-credential@@', './gradlew publishPlugins -Pgradle.publish.key=@@gradle-plugin-portal-credential@@'],
-      negative: ['gradle.publish.key=${GRADLE_KEY}', 'gradle.publish.key=@@gradle-plugin-portal-credential|t@@'],
+      positive: ['gradle.publish.key=IZioGaWa3kZ2ElmjYTwqkKnqvWe0axEw', 'GRADLE_PUBLISH_SECRET: XoKQjUst7dt1pELWNPmMh0H7enqAz1No', './gradlew publishPlugins -Pgradle.publish.key=XzZVPGHAB403mxmSnyMwi1KbDSeylzKx'],
+      negative: ['gradle.publish.key=${GRADLE_KEY}', 'gradle.publish.key=6keC3lLjvofSpHuu'],
     },
   },
   {
@@ -366,7 +366,7 @@ export const rules: RuleSpec[] = [
     entropy: 3.5,
     destinations: ['api.anaconda.org', 'anaconda.org', 'conda.anaconda.org'],
     examples: {
-      positive: ['ANACONDA_API_TOKEN=@@conda-anaconda-token@@', 'env:\n  ANACONDA_TOKEN: @@conda-anaconda-token@@'],
+      positive: ['ANACONDA_API_TOKEN=WD-L3qmo7QTUCOxEbPZs2lAkEROsRBfWO', 'env:\n  ANACONDA_TOKEN: CF-pPKJZMv0V8DFwgQskbJOllJAlwdchI'],
       negative: ['ANACONDA_API_TOKEN=${{ secrets.ANACONDA_TOKEN }}', 'ANACONDA_TOKEN=short-value'],
     },
   },

@@ -41,17 +41,17 @@ function applyModifier(value: string, modifier: string, rule: RuleSpec | undefin
   }
 }
 
-/** Expands the markers of one example; `rule` looks a rule up by id (for `|t`). */
-export function expandExample(example: string, rng: Rng, rule: (id: string) => RuleSpec | undefined): string {
+/**
+ * The value of each marker of one example, in order (the example without markers has
+ * none); `rule` looks a rule up by id (for `|t`).
+ */
+export function markerValues(example: string, rng: Rng, rule: (id: string) => RuleSpec | undefined): string[] {
   const parts = example.split('@@');
   if (parts.length % 2 === 0) throw new Error('unbalanced @@ marker');
   const values = new Map<string, string>();
-  let out = '';
+  const out: string[] = [];
   parts.forEach((part, i) => {
-    if (i % 2 === 0) {
-      out += part;
-      return;
-    }
+    if (i % 2 === 0) return;
     const [id = '', modifier = ''] = part.split('|');
     const gen = generators.get(id);
     if (gen === undefined) throw new Error(`no corpus generator for rule ${id}`);
@@ -60,9 +60,17 @@ export function expandExample(example: string, rng: Rng, rule: (id: string) => R
       value = gen(rng);
       values.set(id, value);
     }
-    out += applyModifier(value, modifier, rule(id));
+    out.push(applyModifier(value, modifier, rule(id)));
   });
   return out;
+}
+
+/** Puts `values` in place of the markers of `example`, in order. */
+function fill(example: string, values: readonly string[]): string {
+  return example
+    .split('@@')
+    .map((part, i) => (i % 2 === 0 ? part : (values[(i - 1) / 2] ?? '')))
+    .join('');
 }
 
 /** FNV-1a, 32 bits: a seed from a string. */
@@ -75,14 +83,23 @@ function seedOf(text: string): number {
   return h;
 }
 
-/** A rule's examples with every marker expanded, deterministically per rule id. */
-export function expandRuleExamples(rule: RuleSpec, pack: readonly RuleSpec[]): RuleSpec['examples'] {
+/** The marker values of each of a rule's examples, deterministically per rule id. */
+export function ruleMarkerValues(rule: RuleSpec, pack: readonly RuleSpec[]): { positive: string[][]; negative: string[][] } {
   const byId = new Map(pack.map((r) => [r.id, r]));
   const lookup = (id: string): RuleSpec | undefined => byId.get(id);
   const positive = createRng(seedOf(`${rule.id} positive`));
   const negative = createRng(seedOf(`${rule.id} negative`));
   return {
-    positive: rule.examples.positive.map((ex) => expandExample(ex, positive, lookup)),
-    negative: rule.examples.negative.map((ex) => expandExample(ex, negative, lookup)),
+    positive: rule.examples.positive.map((ex) => markerValues(ex, positive, lookup)),
+    negative: rule.examples.negative.map((ex) => markerValues(ex, negative, lookup)),
+  };
+}
+
+/** A rule's examples with every marker expanded, deterministically per rule id. */
+export function expandRuleExamples(rule: RuleSpec, pack: readonly RuleSpec[]): RuleSpec['examples'] {
+  const values = ruleMarkerValues(rule, pack);
+  return {
+    positive: rule.examples.positive.map((ex, i) => fill(ex, values.positive[i] ?? [])),
+    negative: rule.examples.negative.map((ex, i) => fill(ex, values.negative[i] ?? [])),
   };
 }
