@@ -3,32 +3,39 @@
 // (a secret with a shape of its own) and `assigned` (a value recognised by its name).
 import type { RuleSpec, Severity, ValidatorName } from '../types.js';
 
-/** Left boundary: start, an ANSI colour sequence, or a non-word character. */
-export const L = String.raw`(?:^|\x1b\[[0-9;]*m|[^A-Za-z0-9_])`;
+// One set of boundaries for every family. A colour code's parameters are capped at 12
+// characters (`\x1b[1;31m`), so no boundary can run on over a long `\x1b[;;;;…`.
+const COLOUR = String.raw`\x1b\[[0-9;]{0,12}m`;
+
+/** Left boundary: the start, a colour code, or a character outside `chars` (a class body, `A-Za-z0-9_`). */
+export function notAfter(chars: string): string {
+  return `(?:^|${COLOUR}|[^${chars}])`;
+}
+
+/** Right boundary: a character outside `chars` (a class body), or the end. */
+export function notBefore(chars: string): string {
+  return `(?:[^${chars}]|$)`;
+}
+
+/** Left boundary: start, a colour code, or a non-word character. */
+export const L = notAfter('A-Za-z0-9_');
+/** Left boundary for tokens whose alphabet includes `-` (the mirror of R). */
+export const LD = notAfter('A-Za-z0-9_-');
 /** Right boundary for tokens whose alphabet includes `-`. */
-export const R = String.raw`(?:[^A-Za-z0-9_-]|$)`;
-export const SGR = String.raw`(?:\x1b\[[0-9;]*m)?`;
+export const R = notBefore('A-Za-z0-9_-');
+/** Right boundary for `[A-Za-z0-9_]` tokens. */
+export const E = notBefore('A-Za-z0-9_');
+/** Right boundary for base64 values. */
+export const E64 = notBefore('A-Za-z0-9+/=');
+/** An optional colour code. */
+export const SGR = `(?:${COLOUR})?`;
 /** What separates a name from its value: `=`, `:`, `:=`, `=>`, ` - ` or whitespace. */
 const SEPARATOR = String.raw`(?:=>|:=|[=:]|\s-\s|\s)`;
 /** A separator between a name and its value, quotes and a colour code allowed. */
 export const ASSIGN = String.raw`["']?\s{0,4}${SEPARATOR}\s{0,4}["'\x60]?${SGR}`;
-export const TAIL = String.raw`[\w.-]{0,32}?`;
-export const UUID = String.raw`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`;
-
-// The forge, cloud, registry and infrastructure families use the same boundaries with the
-// colour code's parameters capped at 12 characters, and a 30-character name tail.
-/** Left boundary: start, an ANSI colour sequence (at most 12 parameter characters), or a non-word character. */
-export const B = String.raw`(?:^|\x1b\[[0-9;]{0,12}m|[^A-Za-z0-9_])`;
-/** Right boundary for `[A-Za-z0-9_]` tokens. */
-export const E = String.raw`(?:[^A-Za-z0-9_]|$)`;
-/** Right boundary for base64 values. */
-export const E64 = String.raw`(?:[^A-Za-z0-9+/=]|$)`;
-/** An optional ANSI colour sequence, parameters capped. */
-export const SGR12 = String.raw`(?:\x1b\[[0-9;]{0,12}m)?`;
-/** ASSIGN with the capped colour sequence. */
-export const ASSIGN12 = String.raw`["']?\s{0,4}${SEPARATOR}\s{0,4}["'\x60]?${SGR12}`;
 /** Characters that may follow a provider name before the assignment (`_API_KEY`, `.token`). */
-export const TAIL30 = String.raw`[\w.-]{0,30}?`;
+export const TAIL = String.raw`[\w.-]{0,30}?`;
+export const UUID = String.raw`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`;
 
 /** What every shipped rule states, whatever its shape. Examples are plain data: literal strings. */
 interface RuleBase {

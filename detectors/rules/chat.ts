@@ -3,10 +3,10 @@
 // Zulip, Gitter, Pushbullet, Pushover, Webex. Example values are synthetic literals
 // (made once by the generators in test/corpus/gen/chat.ts).
 import type { RuleSpec } from '../types.js';
-import { UUID, token, assigned } from './build.js';
+import { UUID, notBefore, token, assigned } from './build.js';
 
 /** Right boundary for URLs. */
-const RU = String.raw`(?:[^A-Za-z0-9_/?&=%.-]|$)`;
+const RU = notBefore('A-Za-z0-9_/?&=%.-');
 
 const SLACK = ['slack.com', '*.slack.com'];
 const DISCORD = ['discord.com', '*.discord.com', 'discordapp.com', '*.discordapp.com'];
@@ -186,7 +186,7 @@ export const rules: RuleSpec[] = [
     title: 'Telegram bot token',
     severity: 'high',
     keywords: [':AA'],
-    left: String.raw`(?:^|\x1b\[[0-9;]*m|[^A-Za-z0-9_]|/bot)`,
+    left: String.raw`(?:^|\x1b\[[0-9;]{0,12}m|[^A-Za-z0-9_]|/bot)`,
     token: String.raw`[0-9]{8,10}:AA[A-Za-z0-9_-]{33}`,
     entropy: 3.5,
     destinations: ['api.telegram.org'],

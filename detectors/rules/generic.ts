@@ -6,7 +6,7 @@
 // particular, so every place they go is worth a look.
 // Example values are synthetic literals (made once by the generators in test/corpus/gen/generic.ts).
 import type { RuleSpec } from '../types.js';
-import { SGR, token } from './build.js';
+import { E64, SGR, notAfter, notBefore, token } from './build.js';
 
 /** Characters of an assigned value: no whitespace, quotes, template or call syntax. */
 const V = String.raw`[^\s"'\x60$<>{}()\[\],;&\\]`;
@@ -62,9 +62,9 @@ export const rules: RuleSpec[] = [
     title: 'JSON Web Token',
     severity: 'medium',
     keywords: ['eyJ'],
-    left: String.raw`(?:^|\x1b\[[0-9;]*m|[^A-Za-z0-9_.-])`,
+    left: notAfter('A-Za-z0-9_.-'),
     token: String.raw`eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{16,}`,
-    right: String.raw`(?:[^A-Za-z0-9_.-]|$)`,
+    right: notBefore('A-Za-z0-9_.-'),
     entropy: 3.5,
     maxLength: 4096,
     validator: 'jwt',
@@ -81,7 +81,7 @@ export const rules: RuleSpec[] = [
     title: 'Password in a URL (scheme://user:password@host)',
     severity: 'high',
     keywords: ['://'],
-    left: String.raw`(?i)(?:^|\x1b\[[0-9;]*m|[^a-z0-9+.-])(?:https?|ftps?|sftp|amqps?|redis|rediss|mongodb(?:\+srv)?|postgres(?:ql)?|mysql|mariadb|mssql|sqlserver|ldaps?|smtps?|jdbc:[a-z0-9]+)://[^\s:/?#@"'<>\x60]{0,128}:`,
+    left: String.raw`(?i)(?:^|\x1b\[[0-9;]{0,12}m|[^a-z0-9+.-])(?:https?|ftps?|sftp|amqps?|redis|rediss|mongodb(?:\+srv)?|postgres(?:ql)?|mysql|mariadb|mssql|sqlserver|ldaps?|smtps?|jdbc:[a-z0-9]+)://[^\s:/?#@"'<>\x60]{0,128}:`,
     token: String.raw`[^\s/?#@"'<>\x60]{3,256}`,
     right: String.raw`@[a-z0-9_.-]+`,
     entropy: 2.5,
@@ -135,7 +135,7 @@ export const rules: RuleSpec[] = [
     keywords: ['authorization'],
     left: String.raw`(?i)authorization["']?${SEP}["']?${SGR}basic[ \t]+`,
     token: String.raw`[A-Za-z0-9+/]{8,}={0,2}`,
-    right: String.raw`(?:[^A-Za-z0-9+/=]|$)`,
+    right: E64,
     validator: 'basic-credentials',
     generic: true,
     allowlist: { stopwords: ['eW91cl91c2Vy', 'dXNlcm5hbWU6cGFzc3dvcmQ', 'dXNlcjpwYXNzd29yZA', 'YWxhZGRpbjpvcGVuc2VzYW1l'] },
@@ -156,7 +156,7 @@ export const rules: RuleSpec[] = [
     keywords: ['bearer'],
     left: String.raw`(?i)authorization["']?${SEP}["']?${SGR}bearer[ \t]+`,
     token: String.raw`[A-Za-z0-9._~+/-]{20,}={0,2}`,
-    right: String.raw`(?:[^A-Za-z0-9._~+/=-]|$)`,
+    right: notBefore('A-Za-z0-9._~+/=-'),
     entropy: 3.5,
     generic: true,
     allowlist: { regexes: NOT_SECRET_VALUES, stopwords: STOPWORDS },

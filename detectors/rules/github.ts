@@ -2,7 +2,7 @@
 // user-to-server and refresh tokens, app client secrets, runner registration tokens.
 // GitHub App private keys are PEM blocks (see keys.ts). All example values are synthetic.
 import type { RuleSpec } from '../types.js';
-import { B, E, ASSIGN12 as ASSIGN, TAIL30 as TAIL, token, assigned } from './build.js';
+import { E, ASSIGN, TAIL, token, assigned } from './build.js';
 
 
 const GITHUB = ['api.github.com', 'github.com', '*.github.com', 'uploads.github.com', '*.githubusercontent.com', 'ghcr.io'];
@@ -13,7 +13,6 @@ export const rules: RuleSpec[] = [
     title: 'GitHub personal access token (classic)',
     severity: 'high',
     keywords: ['ghp_'],
-    left: B,
     token: String.raw`ghp_[A-Za-z0-9]{36}`,
     right: E,
     validator: 'github-crc32',
@@ -34,7 +33,6 @@ export const rules: RuleSpec[] = [
     title: 'GitHub OAuth access token',
     severity: 'high',
     keywords: ['gho_'],
-    left: B,
     token: String.raw`gho_[A-Za-z0-9]{36}`,
     right: E,
     validator: 'github-crc32',
@@ -47,7 +45,6 @@ export const rules: RuleSpec[] = [
     title: 'GitHub App user-to-server token',
     severity: 'high',
     keywords: ['ghu_'],
-    left: B,
     token: String.raw`ghu_[A-Za-z0-9]{36}`,
     right: E,
     validator: 'github-crc32',
@@ -60,7 +57,6 @@ export const rules: RuleSpec[] = [
     title: 'GitHub App installation (server-to-server) token',
     severity: 'high',
     keywords: ['ghs_'],
-    left: B,
     token: String.raw`ghs_[A-Za-z0-9]{36}`,
     right: E,
     validator: 'github-crc32',
@@ -73,7 +69,6 @@ export const rules: RuleSpec[] = [
     title: 'GitHub App refresh token',
     severity: 'high',
     keywords: ['ghr_'],
-    left: B,
     token: String.raw`ghr_[A-Za-z0-9]{36}`,
     right: E,
     validator: 'github-crc32',
@@ -86,7 +81,6 @@ export const rules: RuleSpec[] = [
     title: 'GitHub fine-grained personal access token',
     severity: 'high',
     keywords: ['github_pat_'],
-    left: B,
     token: String.raw`github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}`,
     right: E,
     entropy: 3.5,
@@ -102,7 +96,6 @@ export const rules: RuleSpec[] = [
     left: String.raw`(?i:github|gh)_?${TAIL}`,
     name: String.raw`client_?secret|clientsecret|client-secret`,
     tail: '',
-    assign: ASSIGN,
     value: String.raw`[a-f0-9]{40}`,
     right: E,
     destinations: ['github.com', 'api.github.com'],
@@ -117,7 +110,6 @@ export const rules: RuleSpec[] = [
     left: String.raw`(?i:github|gh)_?(?i:api_?|oauth_?|access_?|personal_?access_?|auth_?)?`,
     name: String.raw`token|pat`,
     tail: String.raw`[\w.-]{0,10}`,
-    assign: ASSIGN,
     value: String.raw`[a-f0-9]{40}`,
     right: E,
     destinations: GITHUB,

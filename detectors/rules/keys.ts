@@ -6,7 +6,7 @@
 // a private key has no legitimate place to be sent.
 // Example values are synthetic literals (made once by the generators in test/corpus/gen/keys.ts).
 import type { RuleSpec } from '../types.js';
-import { token, assigned } from './build.js';
+import { LD, E64, SGR, token, assigned } from './build.js';
 
 /** Body of a PEM block: base64, line breaks (real or `\n`-escaped), armor headers (`Proc-Type: 4,ENCRYPTED`). */
 const BODY = String.raw`[A-Za-z0-9+/=\s\\:,.-]`;
@@ -158,9 +158,8 @@ export const rules: RuleSpec[] = [
     title: 'age secret key',
     severity: 'critical',
     keywords: ['AGE-SECRET-KEY-1'],
-    left: String.raw`(?:^|\x1b\[[0-9;]*m|[^A-Za-z0-9_-])`,
+    left: LD,
     token: String.raw`AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}`,
-    right: String.raw`(?:[^A-Za-z0-9_-]|$)`,
     entropy: 3.8,
     destinations: [],
     positive: ['# created: 2024-05-14T09:12:33Z\n# public key: age1qz5r0xkxu0n8r3t6h8d2s9l4c5f6g7j8k9m0p2q3w4e5r6t7y8u9iszmf0d\nAGE-SECRET-KEY-1JQFHC5JSDWCZ63XEKHSE0UAYQ7AU3NRHVEMSK0U8UYFT0HZD2KASDJWV2H', 'SOPS_AGE_KEY=AGE-SECRET-KEY-1043N6Q97T8J5AS0MAXN543RY65XA8Z6KRR853KEWNR50DT8NNM6QK0YRTY'],
@@ -173,9 +172,9 @@ export const rules: RuleSpec[] = [
     keywords: ['privatekey', 'private_key', 'private-key', 'wg_private', 'wg-private', 'wireguard'],
     name: String.raw`private[_-]?key|wg[_-]?private|wireguard[\w.-]{0,16}?key`,
     tail: String.raw`[\w.-]{0,16}?`,
-    assign: String.raw`["']?\s{0,4}(?:=|:|\s)\s{0,4}["']?(?:\x1b\[[0-9;]*m)?`,
+    assign: String.raw`["']?\s{0,4}(?:=|:|\s)\s{0,4}["']?${SGR}`,
     value: String.raw`[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=`,
-    right: String.raw`(?:[^A-Za-z0-9+/=]|$)`,
+    right: E64,
     entropy: 4,
     destinations: [],
     positive: ['[Interface]\nAddress = 10.8.0.2/32\nPrivateKey = aFsoMf0OPS/gtKA3O8QDY9P3wSxPQaAR+ZAkI9F3zFo=\nDNS = 1.1.1.1', 'WG_PRIVATE_KEY=mFgk7Xp7xG165TQhOAhs5AhT7m/aQX1LPFkKTYRlh2w='],

@@ -3,7 +3,7 @@
 // MailerSend, Mailtrap, Telnyx. Amazon SES SMTP passwords are AWS credentials (cloud).
 // Example values are synthetic literals (made once by the generators in test/corpus/gen/mail.ts).
 import type { RuleSpec } from '../types.js';
-import { UUID, token, assigned } from './build.js';
+import { LD, UUID, token, assigned } from './build.js';
 
 export const rules: RuleSpec[] = [
   token({
@@ -22,7 +22,7 @@ export const rules: RuleSpec[] = [
     title: 'Mailgun API key (key-…)',
     severity: 'high',
     keywords: ['key-'],
-    left: String.raw`(?:^|\x1b\[[0-9;]*m|[^A-Za-z0-9_-])`,
+    left: LD,
     token: 'key-[0-9a-f]{32}',
     destinations: ['api.mailgun.net', 'api.eu.mailgun.net'],
     positive: ['MAILGUN_API_KEY=key-4f8d5cfb6039a677f06ddfa453bffc39', '$ curl -s --user "api:key-09906f8774497ba11b0b87d1d595541b" https://api.mailgun.net/v3/domains'],

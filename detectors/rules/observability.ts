@@ -4,7 +4,7 @@
 // LaunchDarkly, Instana, AppSignal. (Codecov upload tokens are in infra.ts.)
 // Example values are synthetic literals (made once by the generators in test/corpus/gen/observability.ts).
 import type { RuleSpec } from '../types.js';
-import { UUID, token, assigned } from './build.js';
+import { UUID, notBefore, token, assigned } from './build.js';
 
 /** A name that starts a word (`DD_API_KEY`, `MY_DD_API_KEY`, not `ADD_API_KEY`). */
 const NL = '(?:^|[^A-Za-z0-9])';
@@ -14,7 +14,7 @@ const GRAFANA = ['grafana.com', '*.grafana.net'];
 const SENTRY = ['sentry.io', '*.sentry.io'];
 const HONEYCOMB = ['api.honeycomb.io', '*.honeycomb.io'];
 const PAGERDUTY = ['api.pagerduty.com', 'events.pagerduty.com', 'events.eu.pagerduty.com'];
-const B64 = String.raw`(?:[^A-Za-z0-9_+/=-]|$)`;
+const B64 = notBefore('A-Za-z0-9_+/=-');
 
 export const rules: RuleSpec[] = [
   assigned({
@@ -360,7 +360,7 @@ export const rules: RuleSpec[] = [
     severity: 'medium',
     keywords: ['sumologic.com/receiver/'],
     token: String.raw`https://endpoint[0-9]*\.collection\.(?:[a-z0-9]+\.)?sumologic\.com/receiver/v1/(?:http|otlp)/[A-Za-z0-9_=-]{40,200}`,
-    right: String.raw`(?:[^A-Za-z0-9_=/-]|$)`,
+    right: notBefore('A-Za-z0-9_=/-'),
     entropy: 3.5,
     destinations: ['*.sumologic.com'],
     positive: ['SUMO_HTTP_SOURCE=https://endpoint6.collection.eu.sumologic.com/receiver/v1/http/3PiD5ax-MOfELXGFoD3ytVycCbsPydqLcBKFyp7PNkifwHM6LS8qpRCkpPvXyLFYN8ULZF67JB87P60R-XKJU6fUUwrotptygFioo70TT7lFasm2hO6zGu_r==', 'curl -X POST -T build.log https://endpoint3.collection.us2.sumologic.com/receiver/v1/http/1daoSmm47ERzxc2fSHVIwg9r6Ii3W0oZyPD2ZOPHP05s6_Mnri0x0sJfsKaBBqo53XAl3fNJzx1CkxsA_jEXKF9_4huDJCAsISSCcHEdjjYnWSm_zlOtN0eI=='],

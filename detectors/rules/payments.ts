@@ -4,7 +4,7 @@
 // Authorize.net. Live secret keys are critical, test-mode keys low.
 // Example values are synthetic literals (made once by the generators in test/corpus/gen/payments.ts).
 import type { RuleSpec } from '../types.js';
-import { UUID, token, assigned } from './build.js';
+import { UUID, notBefore, token, assigned } from './build.js';
 
 const STRIPE = ['api.stripe.com', 'files.stripe.com', 'connect.stripe.com'];
 const BRAINTREE = ['api.braintreegateway.com', 'payments.braintree-api.com', 'api.sandbox.braintreegateway.com'];
@@ -83,7 +83,7 @@ export const rules: RuleSpec[] = [
     severity: 'medium',
     keywords: ['whsec_'],
     token: 'whsec_[A-Za-z0-9+/]{32,88}={0,2}',
-    right: String.raw`(?:[^A-Za-z0-9_+/=-]|$)`,
+    right: notBefore('A-Za-z0-9_+/=-'),
     entropy: 3.5,
     destinations: [],
     positive: ['STRIPE_WEBHOOK_SECRET=whsec_LJnfLXdNNjWjWTcoqdW16ZqwrZssrKod', 'endpoint_secret = "whsec_1Iamcem0pxuBRsMFS2Avzo9xKgNegZFf"'],
@@ -159,7 +159,7 @@ export const rules: RuleSpec[] = [
     severity: 'critical',
     keywords: ['AQE'],
     token: 'AQE[A-Za-z0-9+/]{40,200}={0,2}-[A-Za-z0-9+/]{42,44}={0,2}',
-    right: String.raw`(?:[^A-Za-z0-9_+/=]|$)`,
+    right: notBefore('A-Za-z0-9_+/='),
     entropy: 4,
     destinations: ['*.adyen.com', '*.adyenpayments.com'],
     positive: ['ADYEN_API_KEY=AQE5TFVQSGVkS1VicU1hMEk2dEpWQ0k1S2RIMXQxWEc3bUQ2aml3VTdQS1kwNmg3d2RnNGF1T1AzRkJZbTBhZzlE-aEtsYzB4ejhCb0ZDRWtRR3lkcnp2ZmIyRnRXVzJRZVk=', 'X-API-Key: AQE2M2ttUmVvWnBjdE96Rm5LR1JxNklkeUdWMmc1SWhwbFlIVWhrdW5DRkVuV3h6TGg5dE9DcUM4WFJ5TXJKRVIzYURnbkxaZHZ1UDVk-bDExMEJKQzhwVEtXNUQ3eEJtRng0MTNHaDRJYjRTOTk='],
@@ -205,7 +205,7 @@ export const rules: RuleSpec[] = [
     keywords: ['coinbase'],
     name: String.raw`coinbase[\w.-]{0,24}?secret`,
     value: '[A-Za-z0-9+/_-]{32,88}={0,2}',
-    right: String.raw`(?:[^A-Za-z0-9_+/=-]|$)`,
+    right: notBefore('A-Za-z0-9_+/=-'),
     entropy: 3.8,
     destinations: ['api.coinbase.com', 'api.exchange.coinbase.com', 'api.cdp.coinbase.com'],
     positive: ['COINBASE_API_SECRET=TLIZrGMDg1oLHNcQn1OLfkhIdgd7BEb1FqkFmVUGUMT+wsxqaH+GlgOY9MquGFuCf+bZdtwwwv/sU5mUUwB69t==', 'coinbase_secret: "nss9GcGy2+V3xB0SMl2mQ5fJk1BKyMPfBodlhsDXrvU0SqXHba61YuSok5dPcsLuHkZXU4RqBNQ6sKRvSFrQr+=="'],
