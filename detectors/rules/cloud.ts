@@ -68,6 +68,9 @@ export const rules: RuleSpec[] = [
     severity: 'high',
     keywords: ['IQoJb3JpZ2luX2Vj', 'FwoGZXIvYXdzE'],
     left: notAfter('A-Za-z0-9/+'),
+    // 200 to 1600 base64 characters after the prefix. A bounded `{200,1000}{0,600}` costs
+    // RE2 ~15 ms per match (hundreds of live NFA threads while it finds the capture), so
+    // the regex takes the whole run with `*` and the allowlist drops runs over 1600.
     token: String.raw`(?:IQoJb3JpZ2luX2Vj|FwoGZXIvYXdzE)[A-Za-z0-9/+]{200}[A-Za-z0-9/+]*={0,2}`,
     right: E64,
     entropy: 4,
@@ -83,6 +86,8 @@ export const rules: RuleSpec[] = [
     severity: 'high',
     keywords: ['session_token', 'sessiontoken', 'security_token', 'security-token'],
     name: String.raw`aws_?session_?token|aws_?security_?token|x-amz-security-token|sessiontoken|session_token`,
+    // 100 to 1600 base64 characters: the whole run with `*`, runs over 1600 dropped by the
+    // allowlist (see aws-session-token-prefixed).
     value: String.raw`[A-Za-z0-9/+]{100}[A-Za-z0-9/+]*={0,2}`,
     right: E64,
     entropy: 4,
@@ -535,6 +540,8 @@ export const rules: RuleSpec[] = [
     severity: 'high',
     keywords: ['fm1r_', 'fm1a_', 'fm2_'],
     left: notAfter('A-Za-z0-9_+/'),
+    // 100 to 3000 base64 characters: the whole run with `*`, runs over 3000 dropped by the
+    // allowlist (a bounded `{100,1000}{0,1000}{0,1000}` costs RE2 milliseconds per match).
     token: String.raw`(?:fm1[ar]|fm2)_[A-Za-z0-9+/]{100}[A-Za-z0-9+/]*={0,3}`,
     right: E64,
     entropy: 4,

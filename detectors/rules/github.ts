@@ -7,6 +7,7 @@ import { E, ASSIGN, TAIL, token, assigned } from './build.js';
 
 const GITHUB = ['api.github.com', 'github.com', '*.github.com', 'uploads.github.com', '*.githubusercontent.com', 'ghcr.io'];
 
+// `gh?_` tokens: the prefix, 30 base62 characters and a 6-character CRC32 (github-crc32).
 export const rules: RuleSpec[] = [
   token({
     id: 'github-pat-classic',
