@@ -1,51 +1,41 @@
 // Building blocks shared by the rule families: boundaries, the assignment between a name
-// and its value, and the two common rule shapes (a prefixed token, a named value).
+// and its value, and the one rule builder, in two shapes with an options object: `token`
+// (a secret with a shape of its own) and `assigned` (a value recognised by its name).
 import type { RuleSpec, Severity, ValidatorName } from '../types.js';
 
-/** Left boundary: start, an ANSI colour sequence, or a non-word character. */
-export const L = String.raw`(?:^|\x1b\[[0-9;]*m|[^A-Za-z0-9_])`;
+// One set of boundaries for every family. A colour code's parameters are capped at 12
+// characters (`\x1b[1;31m`), so no boundary can run on over a long `\x1b[;;;;…`.
+const COLOUR = String.raw`\x1b\[[0-9;]{0,12}m`;
+
+/** Left boundary: the start, a colour code, or a character outside `chars` (a class body, `A-Za-z0-9_`). */
+export function notAfter(chars: string): string {
+  return `(?:^|${COLOUR}|[^${chars}])`;
+}
+
+/** Right boundary: a character outside `chars` (a class body), or the end. */
+export function notBefore(chars: string): string {
+  return `(?:[^${chars}]|$)`;
+}
+
+/** Left boundary: start, a colour code, or a non-word character. */
+export const L = notAfter('A-Za-z0-9_');
+/** Left boundary for tokens whose alphabet includes `-` (the mirror of R). */
+export const LD = notAfter('A-Za-z0-9_-');
 /** Right boundary for tokens whose alphabet includes `-`. */
-export const R = String.raw`(?:[^A-Za-z0-9_-]|$)`;
-export const SGR = String.raw`(?:\x1b\[[0-9;]*m)?`;
+export const R = notBefore('A-Za-z0-9_-');
+/** Right boundary for `[A-Za-z0-9_]` tokens. */
+export const E = notBefore('A-Za-z0-9_');
+/** Right boundary for base64 values. */
+export const E64 = notBefore('A-Za-z0-9+/=');
+/** An optional colour code. */
+export const SGR = `(?:${COLOUR})?`;
 /** What separates a name from its value: `=`, `:`, `:=`, `=>`, ` - ` or whitespace. */
 const SEPARATOR = String.raw`(?:=>|:=|[=:]|\s-\s|\s)`;
 /** A separator between a name and its value, quotes and a colour code allowed. */
 export const ASSIGN = String.raw`["']?\s{0,4}${SEPARATOR}\s{0,4}["'\x60]?${SGR}`;
-export const TAIL = String.raw`[\w.-]{0,32}?`;
-export const UUID = String.raw`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`;
-
-// The forge, cloud, registry and infrastructure families use the same boundaries with the
-// colour code's parameters capped at 12 characters, and a 30-character name tail.
-/** Left boundary: start, an ANSI colour sequence (at most 12 parameter characters), or a non-word character. */
-export const B = String.raw`(?:^|\x1b\[[0-9;]{0,12}m|[^A-Za-z0-9_])`;
-/** Right boundary for `[A-Za-z0-9_]` tokens. */
-export const E = String.raw`(?:[^A-Za-z0-9_]|$)`;
-/** Right boundary for base64 values. */
-export const E64 = String.raw`(?:[^A-Za-z0-9+/=]|$)`;
-/** An optional ANSI colour sequence, parameters capped. */
-export const SGR12 = String.raw`(?:\x1b\[[0-9;]{0,12}m)?`;
-/** ASSIGN with the capped colour sequence. */
-export const ASSIGN12 = String.raw`["']?\s{0,4}${SEPARATOR}\s{0,4}["'\x60]?${SGR12}`;
 /** Characters that may follow a provider name before the assignment (`_API_KEY`, `.token`). */
-export const TAIL30 = String.raw`[\w.-]{0,30}?`;
-
-export interface Opts {
-  entropy?: number;
-  maxLength?: number;
-  validator?: ValidatorName;
-  allowlist?: RuleSpec['allowlist'];
-  right?: string;
-  left?: string;
-}
-
-function extra(o: Opts): Partial<RuleSpec> {
-  return {
-    entropy: o.entropy ?? 3,
-    ...(o.maxLength !== undefined ? { maxLength: o.maxLength } : {}),
-    ...(o.validator !== undefined ? { validator: o.validator } : {}),
-    ...(o.allowlist !== undefined ? { allowlist: o.allowlist } : {}),
-  };
-}
+export const TAIL = String.raw`[\w.-]{0,30}?`;
+export const UUID = String.raw`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`;
 
 /** What every shipped rule states, whatever its shape. Examples are plain data: literal strings. */
 interface RuleBase {
@@ -54,25 +44,33 @@ interface RuleBase {
   severity: Severity;
   /** Literal keywords; at least one occurs in (or right before) every match. */
   keywords: string[];
-  /** Hosts where the credential is legitimately sent; empty: nowhere. */
-  destinations: string[];
+  /** Hosts where the credential is legitimately sent; empty or left out: nowhere. */
+  destinations?: string[];
   /** Inputs that each yield a finding of this rule. */
   positive: string[];
   /** Inputs that yield none (placeholders, look-alikes, public example values). */
   negative: string[];
-  /** Minimum Shannon entropy of the secret; 3 by default. */
-  entropy?: number;
+  /** Minimum Shannon entropy of the secret; 3 by default, `null` for none (a block the validator checks). */
+  entropy?: number | null;
   maxLength?: number;
   validator?: ValidatorName;
   allowlist?: RuleSpec['allowlist'];
+  /** An identifier-style rule that loses to a specific rule on the same span. */
+  generic?: boolean;
 }
 
 /** A token recognised by its own shape: `token` is the RE2 of the whole secret. */
 export interface TokenRule extends RuleBase {
   token: string;
-  /** Boundaries around the token; L and R by default. */
+  /** What must precede the token: L by default (`''` when `secretGroup` is 0). */
   left?: string;
+  /** What must follow the token: R by default (`''` when `secretGroup` is 0). */
   right?: string;
+  /**
+   * The capture group of the secret: 1 by default, the token, which the builder wraps in
+   * a group. 0: the whole match is the secret (a PEM block): the token is not wrapped.
+   */
+  secretGroup?: number;
 }
 
 /** A value without a shape of its own, recognised by the name it is assigned to. */
@@ -81,80 +79,43 @@ export interface AssignedRule extends RuleBase {
   name: string;
   /** RE2 of the value (the secret). */
   value: string;
+  /** What must precede the name; nothing by default. */
+  left?: string;
+  /** What may follow the name before the separator (`_API_KEY`, `.token`); TAIL by default. */
+  tail?: string;
+  /** The separator between the name and the value; ASSIGN by default. */
+  assign?: string;
+  /** What must follow the value: R by default. */
   right?: string;
 }
 
 /** The one builder for a token rule: an options object, no positional arguments. */
 export function token(s: TokenRule): RuleSpec {
-  return finish(s, `${s.left ?? L}(${s.token})${s.right ?? R}`);
+  const group = s.secretGroup ?? 1;
+  if (group === 0) return finish(s, `${s.left ?? ''}${s.token}${s.right ?? ''}`, 0);
+  return finish(s, `${s.left ?? L}(${s.token})${s.right ?? R}`, group);
 }
 
 /** The one builder for a name-anchored rule. */
 export function assigned(s: AssignedRule): RuleSpec {
-  return finish(s, `(?i:${s.name})${TAIL}${ASSIGN}(${s.value})${s.right ?? R}`);
+  return finish(s, `${s.left ?? ''}(?i:${s.name})${s.tail ?? TAIL}${s.assign ?? ASSIGN}(${s.value})${s.right ?? R}`, 1);
 }
 
-function finish(s: RuleBase, regex: string): RuleSpec {
+function finish(s: RuleBase, regex: string, secretGroup: number): RuleSpec {
+  const entropy = s.entropy === undefined ? 3 : s.entropy;
   return {
     id: s.id,
     title: s.title,
     severity: s.severity,
     regex,
-    secretGroup: 1,
+    ...(secretGroup !== 0 ? { secretGroup } : {}),
     keywords: s.keywords,
-    ...extra(s),
-    destinations: s.destinations,
+    ...(entropy !== null ? { entropy } : {}),
+    ...(s.maxLength !== undefined ? { maxLength: s.maxLength } : {}),
+    ...(s.validator !== undefined ? { validator: s.validator } : {}),
+    ...(s.generic !== undefined ? { generic: s.generic } : {}),
+    ...(s.allowlist !== undefined ? { allowlist: s.allowlist } : {}),
+    ...(s.destinations !== undefined ? { destinations: s.destinations } : {}),
     examples: { positive: s.positive, negative: s.negative },
-  };
-}
-
-/** A token with a literal prefix (the keyword); `token` is the RE2 of the whole token. */
-export function prefixed(
-  id: string,
-  title: string,
-  severity: Severity,
-  keywords: string[],
-  token: string,
-  destinations: string[],
-  positive: string[],
-  negative: string[],
-  o: Opts = {},
-): RuleSpec {
-  return {
-    id,
-    title,
-    severity,
-    regex: `${o.left ?? L}(${token})${o.right ?? R}`,
-    secretGroup: 1,
-    keywords,
-    ...extra(o),
-    destinations,
-    examples: { positive, negative },
-  };
-}
-
-/** A value without a prefix, recognised by the variable or header name it is assigned to. */
-export function named(
-  id: string,
-  title: string,
-  severity: Severity,
-  keywords: string[],
-  name: string,
-  value: string,
-  destinations: string[],
-  positive: string[],
-  negative: string[],
-  o: Opts = {},
-): RuleSpec {
-  return {
-    id,
-    title,
-    severity,
-    regex: `(?i:${name})${TAIL}${ASSIGN}(${value})${o.right ?? R}`,
-    secretGroup: 1,
-    keywords,
-    ...extra(o),
-    destinations,
-    examples: { positive, negative },
   };
 }
