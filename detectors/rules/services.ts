@@ -1,0 +1,2 @@
+import type { RuleSpec } from '../types.js';
+export const rules: RuleSpec[] = [];
