@@ -77,3 +77,46 @@ export const contextNames: Record<string, string[]> = {
   'vagrant-cloud-token': ['VAGRANT_CLOUD_TOKEN', 'VAGRANT_TOKEN', 'vagrant_cloud_token'],
   'sidekiq-gem-credentials': ['BUNDLE_ENTERPRISE__CONTRIBSYS__COM', 'BUNDLE_GEMS__CONTRIBSYS__COM'],
 };
+
+/**
+ * Look-alike lines for these providers: their names next to values that are not credentials
+ * (build ids, commit SHAs, UUIDs of runs, templated or masked values, wrong lengths).
+ * None may yield a finding under any rule.
+ */
+export const lookalikeLines: Array<(rng: Rng) => string> = [
+  () => 'SONAR_HOST_URL=https://sonarcloud.io',
+  () => 'SONAR_TOKEN=${{ secrets.SONAR_TOKEN }}',
+  (rng) => `sonar.projectKey=${rng.pick(['acme_api', 'acme_web'])}`,
+  (rng) => `SONAR_SCANNER_VERSION=5.0.${rng.int(9)}.${3000 + rng.int(999)}`,
+  (rng) => `BUILDKITE_BUILD_ID=${uuid(rng)}`,
+  (rng) => `BUILDKITE_COMMIT=${rng.chars(HEX, 40)}`,
+  (rng) => `BUILDKITE_JOB_ID=${uuid(rng)}`,
+  (rng) => `BITBUCKET_COMMIT=${rng.chars(HEX, 40)}`,
+  (rng) => `BITBUCKET_REPO_UUID={${uuid(rng)}}`,
+  () => 'BITBUCKET_APP_PASSWORD=$BB_APP_PASSWORD',
+  (rng) => `PERCY_BUILD_ID=${rng.chars(DIGITS, 8)}`,
+  (rng) => `PERCY_COMMIT=${rng.chars(HEX, 40)}`,
+  () => 'CC_TEST_REPORTER_ID=${{ secrets.CC_TEST_REPORTER_ID }}',
+  (rng) => `CODACY_PROJECT_NAME=${rng.pick(['api', 'web', 'worker'])}`,
+  (rng) => `SAUCE_TUNNEL_ID=${uuid(rng)}`,
+  () => 'SAUCE_USERNAME=acme-ci',
+  (rng) => `DOCKER_BUILD_ID=${uuid(rng)}`,
+  () => 'DOCKERHUB_USERNAME=acmebot',
+  () => 'echo "$DOCKERHUB_TOKEN" | docker login -u acmebot --password-stdin',
+  () => 'X-API-Version: 2',
+  (rng) => `API-Version: 2024-0${1 + rng.int(9)}-01`,
+  (rng) => `src search -json 'repo:acme/${rng.pick(['api', 'web'])} sgp_' # token prefix, not a token`,
+  () => 'BITBUCKET_TOKEN=BBDC-<token>',
+  () => 'DOCKER_AUTH_CONFIG="{\\"auths\\":{\\"ghcr.io\\":{\\"auth\\":\\"${DOCKER_AUTH}\\"}}}"',
+  () => 'machine api.heroku.com login ci@example.org password ${HEROKU_API_KEY}',
+  () => 'BUNDLE_GEMS__CONTRIBSYS__COM=${SIDEKIQ_CREDENTIALS}',
+  () => 'source "https://gems.contribsys.com/" do',
+  () => 'ptr_t *ptr_list = ptr_alloc(n);',
+  () => 'ENDOR_NAMESPACE=acme',
+  () => 'VAGRANT_DEFAULT_PROVIDER=virtualbox',
+  (rng) => `KNAPSACK_PRO_CI_NODE_INDEX=${rng.int(4)}`,
+  (rng) => `JIRA_ISSUE=${rng.pick(['OPS', 'API', 'WEB'])}-${1 + rng.int(9999)}`,
+  () => 'JIRA_BASE_URL=https://jira.corp.example',
+  (rng) => `DENO_DEPLOYMENT_ID=${rng.chars(LOWER_NUM, 12)}`,
+  (rng) => `CLOUDSMITH_REPO=acme/${rng.pick(['stable', 'nightly'])}`,
+];

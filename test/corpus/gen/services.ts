@@ -87,3 +87,37 @@ export const contextNames: Record<string, string[]> = {
   'nvidia-ngc-api-key-legacy': ['NGC_API_KEY', 'NGC_CLI_API_KEY', 'ngc_api_key'],
   'okta-client-secret': ['OKTA_CLIENT_SECRET', 'OKTA_OAUTH2_CLIENT_SECRET', 'okta_client_secret'],
 };
+
+/**
+ * Look-alike lines for these providers: identifiers, public configuration, templated and
+ * wrong-length values next to the providers' names. None may yield a finding under any rule.
+ */
+export const lookalikeLines: Array<(rng: Rng) => string> = [
+  (rng) => `FACEBOOK_APP_ID=${1 + rng.int(9)}${rng.chars(DIGITS, 14)}`,
+  () => 'FACEBOOK_APP_SECRET=${FACEBOOK_APP_SECRET}',
+  (rng) => `SQUARE_APPLICATION_ID=sq0idp-${rng.chars(BASE64URL, 22)}`,
+  (rng) => `HUBSPOT_PORTAL_ID=${rng.chars(DIGITS, 8)}`,
+  () => 'Using configuration from /usr/lib/ssl/openssl.cnf',
+  () => 'context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)',
+  (rng) => `NEW_RELIC_APP_NAME=${rng.pick(['api', 'web'])}-production`,
+  () => 'SUMO_DEPLOYMENT=us2',
+  () => 'MAPBOX_STYLE=mapbox://styles/acme/streets-v12',
+  () => 'TS_AUTHKEY=tskey-auth-<key>',
+  () => 'INFURA_NETWORK=mainnet',
+  () => 'ETH_RPC_URL=https://mainnet.infura.io/v3/${INFURA_API_KEY}',
+  () => 'NGC_CLI_ORG=nvidia',
+  (rng) => `image: nvcr.io/nvidia/pytorch:2${rng.int(5)}.0${1 + rng.int(9)}-py3`,
+  () => 'POSTHOG_HOST=https://us.i.posthog.com',
+  (rng) => `SEGMENT_WORKSPACE_ID=${rng.chars(ALPHA_NUM, 22)}`,
+  () => '[api]\nurl=https://api.internal.example\ntimeout=30',
+  (rng) => `OKTA_CLIENT_ID=0oa${rng.chars(ALPHA_NUM, 17)}`,
+  () => 'OKTA_ISSUER=https://acme.okta.com/oauth2/default',
+  () => 'LOKALISE_PROJECT_ID=123456789abcdef0.12345678',
+  (rng) => `CROWDIN_PROJECT_ID=${rng.chars(DIGITS, 6)}`,
+  () => 'MAILGUN_DOMAIN=mg.example.org',
+  () => 'AWS_BEARER_TOKEN_BEDROCK=${{ secrets.AWS_BEARER_TOKEN_BEDROCK }}',
+  (rng) => `APPSYNC_API_ID=${rng.chars(LOWER_NUM, 26)}`,
+  () => 'OP_SECRET_KEY=A3-XXXXXX-XXXXXX-XXXXX-XXXXX-XXXXX-XXXXX',
+  (rng) => `DROPBOX_APP_NAME=acme-${rng.pick(['backup', 'sync'])}`,
+  (rng) => `intra_client_id: u-s4t2ud-${rng.chars(HEX, 64)}`,
+];
