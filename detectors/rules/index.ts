@@ -22,13 +22,14 @@ export const familyRules: Readonly<Record<string, readonly RuleSpec[]>> = {
   registries,
   // Before infra: a context-named rule (VAGRANT_CLOUD_TOKEN=<atlasv1 token>) wins a tie on the same span.
   forges,
-  services,
   infra,
   chat,
   mail,
   payments,
   ai,
   observability,
+  // After the provider families: its provider-name-nearby rules lose a tie to the stricter named rule.
+  services,
   keys,
   generic,
 };

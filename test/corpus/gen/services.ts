@@ -69,6 +69,14 @@ export const generators: Record<string, (rng: Rng) => string> = {
   'mailgun-public-validation-key': (rng) => `pubkey-${rng.chars(HEX, 32)}`,
   'zulip-zuliprc-key': (rng) =>
     `[api]\nemail=${rng.pick(['ci-bot', 'deploy-bot'])}@${rng.pick(['acme', 'infra'])}.zulipchat.com\nkey=${rng.chars(ALPHA_NUM, 32)}\nsite=https://acme.zulipchat.com\n`,
+  'fastly-api-token-nearby': (rng) => rng.chars(BASE64URL, 32),
+  // Nested one-line JSON: the provider's name is not right before the value, so only the
+  // nearby rule (not the stricter named one) sees it.
+  'okta-api-token-nearby': (rng) => `{"okta": {"org": "${rng.pick(['acme', 'corp'])}", "apiToken": "00${rng.chars(BASE64URL, 40)}"}}`,
+  'zulip-api-key-nearby': (rng) => `{"zulip": {"email": "ci-bot@acme.zulipchat.com", "key": "${rng.chars(ALPHA_NUM, 32)}"}}`,
+  'mailgun-api-key-nearby': (rng) =>
+    `{"mailgun": {"domain": "mg.acme.example", "secret": "${rng.chars(HEX, 32)}-${rng.chars(HEX, 8)}-${rng.chars(HEX, 8)}"}}`,
+  'airtable-token-nearby': (rng) => (rng.int(2) === 0 ? `pat${rng.chars(ALPHA_NUM, 14)}.${rng.chars(HEX, 64)}` : `key${rng.chars(ALPHA_NUM, 14)}`),
 };
 
 /** Variable names the name-anchored values of services.ts are assigned to. */
@@ -86,6 +94,9 @@ export const contextNames: Record<string, string[]> = {
   'infura-api-key': ['INFURA_API_KEY', 'INFURA_PROJECT_ID', 'infura_key'],
   'nvidia-ngc-api-key-legacy': ['NGC_API_KEY', 'NGC_CLI_API_KEY', 'ngc_api_key'],
   'okta-client-secret': ['OKTA_CLIENT_SECRET', 'OKTA_OAUTH2_CLIENT_SECRET', 'okta_client_secret'],
+  // Names the stricter named rules do not take: the provider alone, or with a word other than token/key.
+  'fastly-api-token-nearby': ['FASTLY', 'FASTLY_SECRET', 'fastly_credential'],
+  'airtable-token-nearby': ['AIRTABLE', 'AIRTABLE_SECRET', 'airtable_credential'],
 };
 
 /**
