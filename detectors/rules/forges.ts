@@ -114,6 +114,18 @@ export const rules: RuleSpec[] = [
     positive: ['machine api.heroku.com\n  login ci@example.org\n  password 04594d6b-7a58-4030-a2ae-87f93a20b88a\n', 'machine git.heroku.com login deploy@example.org password 62a3b90f-8a7f-4c5b-a13c-a7aff91eae75'],
     negative: ['machine api.heroku.com\n  login ci@example.org\n  password $HEROKU_API_KEY\n', 'machine api.example.com login ci password 0f1801b2-e4ae-44a4-81d9-bb831640f6a3'],
   }),
+  assigned({
+    id: 'heroku-api-key-nearby',
+    title: 'Heroku API key (legacy UUID, provider name nearby)',
+    severity: 'high',
+    keywords: ['heroku'],
+    // App, dyno and release ids are UUIDs too: a secret word must come between the name and the value.
+    name: String.raw`heroku[^\n]{0,40}?(?:key|token|secret|password|auth|credential)`,
+    value: UUID,
+    destinations: HEROKU,
+    positive: ['{"heroku": {"app": "acme-api", "apiKey": "06ce71e0-5f47-4b5a-adb6-40d7f26f4943"}}', "heroku (deploy bot) token: '5461230c-8800-4c8d-9c72-397441e7fecf'"],
+    negative: ['HEROKU_APP_ID=b6d25da9-23a1-4936-9a7d-e425e3be002c', '{"heroku": {"app": "acme-api", "release": "8e624b4a-88d7-43ad-99d6-1629065a96ce"}}', '{"heroku": {"apiKey": "${HEROKU_API_KEY}"}}'],
+  }),
   // ---------------------------------------------------------------- Buildkite
   assigned({
     id: 'buildkite-token-legacy',
@@ -124,8 +136,8 @@ export const rules: RuleSpec[] = [
     value: '[a-f0-9]{40}|[a-z0-9]{50}',
     right: E,
     destinations: BUILDKITE,
-    positive: ['BUILDKITE_API_TOKEN=06ce71e05f47b5a9db640d7f26f49435461230c8', 'BUILDKITE_AGENT_TOKEN=q766bazq0izpehtoiid2p43z65xn1fk0utfgv6cshn9muo13if', 'buildkite-agent start --token k2hx2baezr82neiwiv6qq1ohv16pt0ndnesanl9utmz3b0dv1y'],
-    negative: ['BUILDKITE_BUILD_ID=c960ef1b-abec-42b9-87d7-a2f6f7c4b53c', 'BUILDKITE_AGENT_TOKEN=${BUILDKITE_AGENT_TOKEN}', 'BUILDKITE_API_TOKEN=bkua_7b9d7d7d488329972d75400dbfbb76db4f59d49e'],
+    positive: ['BUILDKITE_API_TOKEN=0d1adcc960ef1babec2b917d7a2f6f7c4b53c7b9', 'BUILDKITE_AGENT_TOKEN=81o0o0jrqgettpf61olj8b9a0w486wxpn1xi58ls1j9s32b6ex', 'buildkite-agent start --token bcasnzlz5j9bviafer860rq5tl356ombjcybcpl8xln7k2x4in'],
+    negative: ['BUILDKITE_BUILD_ID=17a51532-8d18-4b6d-966f-8fc30a321b44', 'BUILDKITE_AGENT_TOKEN=${BUILDKITE_AGENT_TOKEN}', 'BUILDKITE_API_TOKEN=bkua_d02ba044bec14ea54317753090f5a28e8e2f0fde'],
   }),
   // ---------------------------------------------------------------- Docker
   assigned({
@@ -136,8 +148,8 @@ export const rules: RuleSpec[] = [
     name: String.raw`docker[_.-]?hub|docker[_-](?:password|token|pat|access[_-]?token)`,
     value: UUID,
     destinations: DOCKER_HUB,
-    positive: ['DOCKERHUB_TOKEN=e02b0109-6c5c-4f40-a402-28d88f95ef76', 'DOCKER_PASSWORD=041c0175-b565-4ebf-9617-a515328d18b6', '  docker_hub_access_token: "d566f8fc-30a3-421b-94d0-2ba044bec14e"'],
-    negative: ['DOCKERHUB_USERNAME=acmebot', 'DOCKER_PASSWORD=${{ secrets.DOCKER_PASSWORD }}', 'DOCKER_BUILD_ID=a5431775-3090-4f5a-88e8-e2f0fde07c3e', 'DOCKERHUB_TOKEN=00000000-0000-0000-0000-000000000000'],
+    positive: ['DOCKERHUB_TOKEN=07c3e1af-b0d1-49b5-b4ec-bd01da4c711e', 'DOCKER_PASSWORD=ca48e32e-a748-4fad-9aea-13157373b85a', '  docker_hub_access_token: "dff453e2-91c2-4e17-b18d-0c9c24710f47"'],
+    negative: ['DOCKERHUB_USERNAME=acmebot', 'DOCKER_PASSWORD=${{ secrets.DOCKER_PASSWORD }}', 'DOCKER_BUILD_ID=0ce40e41-f750-4698-9c95-30bfcb0091e5', 'DOCKERHUB_TOKEN=00000000-0000-0000-0000-000000000000'],
   }),
   token({
     id: 'docker-config-auth-escaped',
@@ -153,14 +165,32 @@ export const rules: RuleSpec[] = [
     // Any registry: the host is in the document, not in the rule.
     destinations: [],
     positive: [
-      String.raw`DOCKER_AUTH_CONFIG="{\"auths\":{\"registry.example.org\":{\"auth\":\"Y2ktYm90OjFJN2R2RjlYNDJ3WWJCZHN4MmwyMEJqQw==\"}}}"`,
-      String.raw`{"name":"DOCKER_CONFIG_JSON","value":"{\"auths\": {\"ghcr.io\": {\"auth\": \"Y2ktYm90OjFSTHpIeFFBYUdJTWRMUkJ2NFAxaXpvYw==\"}}}"}`,
+      String.raw`DOCKER_AUTH_CONFIG="{\"auths\":{\"registry.example.org\":{\"auth\":\"Y2ktYm90Omx2WmN5S2JyNDNRTkpzY2E3WEhsckJPeg==\"}}}"`,
+      String.raw`{"name":"DOCKER_CONFIG_JSON","value":"{\"auths\": {\"ghcr.io\": {\"auth\": \"Y2ktYm90OmZaSFU5d0xvYllyMW1Wak0yUHdVcXlMZA==\"}}}"}`,
     ],
     negative: [
       'DOCKER_AUTH_CONFIG="{\\"auths\\":{\\"ghcr.io\\":{\\"auth\\":\\"${DOCKER_AUTH}\\"}}}"',
       String.raw`DOCKER_AUTH_CONFIG="{\"auths\":{\"ghcr.io\":{}}}"`,
-      String.raw`DOCKER_AUTH_CONFIG="{\"auths\":{\"ghcr.io\":{\"auth\":\"E+jGokuA5zsg5qF2R4Pzptl1puOpFzwbU3MzcjS2\"}}}"`,
+      String.raw`DOCKER_AUTH_CONFIG="{\"auths\":{\"ghcr.io\":{\"auth\":\"YDREHu4DyLL7nzlDWrUgyAK4OV0eh8mncTk9C+oP\"}}}"`,
     ],
+  }),
+  token({
+    id: 'docker-config-identity-token',
+    title: 'Docker registry identity (refresh) token in config.json',
+    severity: 'high',
+    keywords: ['identitytoken'],
+    left: String.raw`\\?"identitytoken\\?"\s{0,4}:\s{0,4}\\?"`,
+    token: '[A-Za-z0-9._~+/=-]{20}[A-Za-z0-9._~+/=-]*',
+    right: String.raw`\\?"`,
+    entropy: 3.5,
+    maxLength: 4096,
+    // Any registry (ACR, Harbor, GAR): the host is in the document, not in the rule.
+    destinations: [],
+    positive: [
+      '{"auths": {"acme.azurecr.io": {"auth": "MDAwMDAwMDAtMDAwMC0wMDAwLTAwMDAtMDAwMDAwMDAwMDAwOg==", "identitytoken": "aouP3k68JIpGCH6nAmL6ZMepwA7ZOO.SQ5F7jIbQViMNFn9eZH4WLwdwUEUfMN1LIbUGHwUt2gE3uEW1JuS3I1HoVkYtv167MN64m5lQv1sSGdjYWRqrggyeEd2G3ZxRZrVkaAxcdOky6dcoruYa9en.aT-u-mdc3HisI0lyq12y01sjeqwGcuK0RsQoYeulFNV"}}}',
+      String.raw`REGISTRY_CONFIG="{\"auths\":{\"harbor.corp.example\":{\"identitytoken\":\"ELqj7XpoVndRPmIzrUD1pGRiIuOVtjM7eIP37V8hjOvFAVOCgfNJS1Snfm6H0tGP\"}}}"`,
+    ],
+    negative: ['{"auths": {"acme.azurecr.io": {"identitytoken": ""}}}', '{"identitytoken": "${ACR_REFRESH_TOKEN}"}'],
   }),
   // ---------------------------------------------------------------- Code quality and test services
   assigned({
@@ -173,8 +203,8 @@ export const rules: RuleSpec[] = [
     right: E,
     entropy: 3.2,
     destinations: ['api.codacy.com', 'app.codacy.com'],
-    positive: ['CODACY_PROJECT_TOKEN=85adff453e291c2e17f18d0c9c24710f', 'CODACY_API_TOKEN=SL1ipSbzCiJaCicFp6la'],
-    negative: ['CODACY_USERNAME=acme', 'CODACY_PROJECT_TOKEN=${CODACY_PROJECT_TOKEN}', 'CODACY_PROJECT_TOKEN=6984c9530bfcb0091e55a1c0891058dcz'],
+    positive: ['CODACY_PROJECT_TOKEN=7296a3ed709ec573bf1ffddbe1427bb0', 'CODACY_API_TOKEN=H3NjldEg40WHPmkZgV4c'],
+    negative: ['CODACY_USERNAME=acme', 'CODACY_PROJECT_TOKEN=${CODACY_PROJECT_TOKEN}', 'CODACY_PROJECT_TOKEN=ecacdf40ae8ac877473ed8f46cd6eca3z'],
   }),
   assigned({
     id: 'codeclimate-token',
@@ -185,8 +215,8 @@ export const rules: RuleSpec[] = [
     value: '[a-f0-9]{64}|[a-f0-9]{40}',
     right: E,
     destinations: ['api.codeclimate.com', 'codeclimate.com'],
-    positive: ['CC_TEST_REPORTER_ID=2b70864b8c16341e0cbf9345b2c0b3518ca7330e0035ad2ef883878e3639ec91', 'CODECLIMATE_API_TOKEN=356ecaabae7e280ab29973f1c8ec9505b7b199d9'],
-    negative: ['CC_TEST_REPORTER_ID=${{ secrets.CC_TEST_REPORTER_ID }}', 'CODECLIMATE_REPO=acme/app', 'CC_TEST_REPORTER_ID=80b885b4d17d57cd85bd8d83b2c45dee99ee3e2a5d4b802cca44116170d8dc5a0'],
+    positive: ['CC_TEST_REPORTER_ID=ccd72a6136365c84b4963a957f39473922cbf97e54f97231358cdd696738825e', 'CODECLIMATE_API_TOKEN=b1c792e22cb09ddbf25d46aea627689d606df2c9'],
+    negative: ['CC_TEST_REPORTER_ID=${{ secrets.CC_TEST_REPORTER_ID }}', 'CODECLIMATE_REPO=acme/app', 'CC_TEST_REPORTER_ID=a0768a0081f2705f79509a48ab0f1110528a1e825b4f652c6cb5e0658c8998c20'],
   }),
   assigned({
     id: 'scrutinizer-api-token',
@@ -198,8 +228,8 @@ export const rules: RuleSpec[] = [
     right: E,
     entropy: 3.5,
     destinations: ['scrutinizer-ci.com'],
-    positive: ['SCRUTINIZER_ACCESS_TOKEN=PzixfanYlb3bu5fmDXbH8HIQRbK2hKMZi1k9XzaEc9gawF1S2ZQkYFg3bbBqejrA', 'scrutinizer_token: "JKfm8iJKABXmAJAje4cT3ilqbkHsKUAOMYvHjvhzcT222kfZJpXtxELqj7XpoVnd"'],
-    negative: ['SCRUTINIZER_ACCESS_TOKEN=${SCRUTINIZER_TOKEN}', 'SCRUTINIZER_ACCESS_TOKEN=RPmIzrUD1pGRiIuOVtjM7eIP37V8hjOvFAVOCgfNJS1Snfm6H0tGPoesRI3nRL9P0'],
+    positive: ['SCRUTINIZER_ACCESS_TOKEN=4yCO9xFHdEhMQHSQ3AWUYLHzCYtNTwFfWlq9USfht1ACSSwgH3ngfmEc7rtfELDj', 'scrutinizer_token: "wWQzTIlBZgaP76DzDj6NlTxh2PC1BnOKAqIO68zURxauShtvP3wnjhfZpLChLRw0"'],
+    negative: ['SCRUTINIZER_ACCESS_TOKEN=${SCRUTINIZER_TOKEN}', 'SCRUTINIZER_ACCESS_TOKEN=HEWMos0QAHbvlDpJZxi8gE6yTmxT1N9txY3d30EerWyemEv3GDzc8rGHDSsu1f8G0'],
   }),
   assigned({
     id: 'percy-token',
@@ -210,8 +240,8 @@ export const rules: RuleSpec[] = [
     value: '(?:web|app|auto|ss|vmw)_[a-f0-9]{64}|[a-f0-9]{64}',
     right: E,
     destinations: ['percy.io', '*.percy.io'],
-    positive: ['PERCY_TOKEN=web_a3ed709ec573bf1ffddbe1427bb0451f36531ecacdf40ae8ac877473ed8f46cd', 'PERCY_TOKEN=6eca3ccd72a6136365c84b4963a957f39473922cbf97e54f97231358cdd69673', 'percy_token: app_8825eb1c792e22cb09ddbf25d46aea627689d606df2c9a0768a0081f2705f795'],
-    negative: ['PERCY_BRANCH=main', 'PERCY_TOKEN=${{ secrets.PERCY_TOKEN }}', 'PERCY_TOKEN=web_09a48ab0f1110528a1e825b4f652c6cb5e0658c8998c2cebf1f3dce9bf258239f'],
+    positive: ['PERCY_TOKEN=web_35dd12512b928d735dc04fece65ba31b280732e8d3e72067eaff76b8d9a1640e', 'PERCY_TOKEN=5987b2526d6e6cc460c50a2cfd3e61e94650cf95ea3ab71643fa123c21ccf3e2', 'percy_token: app_340882fd56eca5917ea5c87fef7c87708b0b51c4522dce02149d9ce9a7e46888'],
+    negative: ['PERCY_BRANCH=main', 'PERCY_TOKEN=${{ secrets.PERCY_TOKEN }}', 'PERCY_TOKEN=web_e3363578ca1e50b362a35b9277b1896103d65fdcf74a23951ea6ba4e3f794485f'],
   }),
   assigned({
     id: 'browserstack-access-key',
@@ -223,8 +253,8 @@ export const rules: RuleSpec[] = [
     right: E,
     entropy: 3.5,
     destinations: ['hub.browserstack.com', 'hub-cloud.browserstack.com', 'api.browserstack.com', 'api-cloud.browserstack.com'],
-    positive: ['BROWSERSTACK_ACCESS_KEY=1ACSSwgH3ngfmEc7rtfE', 'browserstack.key: "LDjwWQzTIlBZgaP76DzD"'],
-    negative: ['BROWSERSTACK_USERNAME=j6NlTxh2PC1BnOKAqIO6', 'BROWSERSTACK_ACCESS_KEY=${BROWSERSTACK_ACCESS_KEY}', 'BROWSERSTACK_ACCESS_KEY=8zURxauShtvP3wnjhfZp0'],
+    positive: ['BROWSERSTACK_ACCESS_KEY=p430u8neupC18wU3FEqh', 'browserstack.key: "vQ9FE23fwZ9hyYYjUmPw"'],
+    negative: ['BROWSERSTACK_USERNAME=u3TJ3SWTYmHhxx4L5dIt', 'BROWSERSTACK_ACCESS_KEY=${BROWSERSTACK_ACCESS_KEY}', 'BROWSERSTACK_ACCESS_KEY=O6KhIcDQEmaiZC8a2t310'],
   }),
   assigned({
     id: 'saucelabs-access-key',
@@ -234,8 +264,8 @@ export const rules: RuleSpec[] = [
     name: String.raw`sauce(?:[_.-]?labs)?[\w.-]{0,8}?(?:access[_.-]?key|key|token)`,
     value: UUID,
     destinations: ['*.saucelabs.com', 'saucelabs.com'],
-    positive: ['SAUCE_ACCESS_KEY=e3bf79d0-a5e7-4b43-bc6b-9b1f28c26fae', 'saucelabs_key: "c18e9a23-5dd1-4251-8b92-8d735dc04fec"'],
-    negative: ['SAUCE_USERNAME=acme-ci', 'SAUCE_ACCESS_KEY=${SAUCE_ACCESS_KEY}', 'SAUCE_TUNNEL_ID=e65ba31b-2807-432e-ad3e-72067eaff76b'],
+    positive: ['SAUCE_ACCESS_KEY=e999a80f-1b1e-4f3c-8794-9306bbc0f5aa', 'saucelabs_key: "83a3ed89-ed82-4b7b-a691-52de9bd87a86"'],
+    negative: ['SAUCE_USERNAME=acme-ci', 'SAUCE_ACCESS_KEY=${SAUCE_ACCESS_KEY}', 'SAUCE_TUNNEL_ID=0f8dee17-d82f-44f6-ba23-cc6c27397e77'],
   }),
   assigned({
     id: 'knapsack-pro-token',
@@ -246,8 +276,8 @@ export const rules: RuleSpec[] = [
     value: '[a-f0-9]{32}',
     right: E,
     destinations: ['api.knapsackpro.com'],
-    positive: ['KNAPSACK_PRO_TEST_SUITE_TOKEN_RSPEC=8d9a1640e5987b2526d6e6cc460c50a2', 'KNAPSACK_PRO_TEST_SUITE_TOKEN=cfd3e61e94650cf95ea3ab71643fa123'],
-    negative: ['KNAPSACK_PRO_CI_NODE_TOTAL=4', 'KNAPSACK_PRO_TEST_SUITE_TOKEN=${KNAPSACK_TOKEN}', 'KNAPSACK_PRO_TEST_SUITE_TOKEN=c21ccf3e2340882fd56eca5917ea5c870'],
+    positive: ['KNAPSACK_PRO_TEST_SUITE_TOKEN_RSPEC=a631bfc3fbc2aa0e476ad546e30a370b', 'KNAPSACK_PRO_TEST_SUITE_TOKEN=e7f27e0b19b0885575339c4c1d0bf520'],
+    negative: ['KNAPSACK_PRO_CI_NODE_TOTAL=4', 'KNAPSACK_PRO_TEST_SUITE_TOKEN=${KNAPSACK_TOKEN}', 'KNAPSACK_PRO_TEST_SUITE_TOKEN=a82f14dc8450a1fc425e66697377cc750'],
   }),
   token({
     id: 'endorlabs-api-key',
@@ -258,8 +288,8 @@ export const rules: RuleSpec[] = [
     right: E,
     entropy: 3.2,
     destinations: ['api.endorlabs.com'],
-    positive: ['ENDOR_API_CREDENTIALS_KEY=endr+FC9EYHpyqpoQbrxb', 'ENDOR_API_CREDENTIALS_SECRET=endr+RxQH1IOLWlc6yjIk'],
-    negative: ['ENDOR_NAMESPACE=acme', 'ENDOR_API_CREDENTIALS_KEY=endr+xxxxxxxxxxxxxxxx', 'ENDOR_API_CREDENTIALS_KEY=endr+RefA29zDbf36dj23abc'],
+    positive: ['ENDOR_API_CREDENTIALS_KEY=endr+pkVJeZWsRnLIE1AA', 'ENDOR_API_CREDENTIALS_SECRET=endr+2L7VjlMN7FvwVJyp'],
+    negative: ['ENDOR_NAMESPACE=acme', 'ENDOR_API_CREDENTIALS_KEY=endr+xxxxxxxxxxxxxxxx', 'ENDOR_API_CREDENTIALS_KEY=endr+N0nMytLcHCkFXJ43abc'],
   }),
   // ---------------------------------------------------------------- CI/CD and deploy services
   assigned({
@@ -272,8 +302,8 @@ export const rules: RuleSpec[] = [
     right: E,
     entropy: 3.2,
     destinations: ['*.semaphoreci.com'],
-    positive: ['SEMAPHORE_API_TOKEN=t0tz2t66vp3i9nrrq3gh7ngkprzv7d3k', 'sem connect acme.semaphoreci.com --semaphore-token a7xNgnJfSuhlSX7wt6f0'],
-    negative: ['SEMAPHORE_WORKFLOW_ID=77b18961-03d6-45fd-bf74-a23951ea6ba4', 'SEMAPHORE_API_TOKEN=${SEMAPHORE_API_TOKEN}', 'SEMAPHORE_API_TOKEN=2g57ptijrkpuneup2w54qhv54fwhyjmw0'],
+    positive: ['SEMAPHORE_API_TOKEN=0bfocpuazdxcra5um8zgfxqoz94os5lv', 'sem connect acme.semaphoreci.com --semaphore-token LYKH2kp0qPUH0GrKT2bP'],
+    negative: ['SEMAPHORE_WORKFLOW_ID=3a28667b-3652-428a-9965-5e4fa8ae2561', 'SEMAPHORE_API_TOKEN=${SEMAPHORE_API_TOKEN}', 'SEMAPHORE_API_TOKEN=9w7au1w33g1af1fhl27gzlg5n7ft8k9p0'],
   }),
   assigned({
     id: 'codemagic-api-token',
@@ -285,8 +315,8 @@ export const rules: RuleSpec[] = [
     right: E,
     entropy: 3.5,
     destinations: ['api.codemagic.io', 'codemagic.io'],
-    positive: ['CODEMAGIC_API_TOKEN=OzoVUhMoe68zbq4aM7KNKOIc8eTe58mWjDNqKnbBUTY', 'codemagic_token: "a9xQQImPp61HM53HiSDTQBMgvi16LT3GEPHzc9I356g"'],
-    negative: ['CODEMAGIC_APP_ID=5f0c8a2b1d4e6f7a8b9c0d1e', 'CODEMAGIC_API_TOKEN=${CM_TOKEN}', 'CODEMAGIC_API_TOKEN=E3Jj-q-B_QjnZXyXkCpND7FDOAneU-Yn-SZiPRd6tFz0'],
+    positive: ['CODEMAGIC_API_TOKEN=DuB71ThrEkjJx9J0lKsDHMr6ROI7nIfKgGxoLHcY5JT', 'codemagic_token: "aBYqmIoduHZnlRR73TnK4QWEQTGc5YnKG8zPFp1bI-C"'],
+    negative: ['CODEMAGIC_APP_ID=5f0c8a2b1d4e6f7a8b9c0d1e', 'CODEMAGIC_API_TOKEN=${CM_TOKEN}', 'CODEMAGIC_API_TOKEN=IRhHs9dEGn-Lz3by2HNy1e53rrkYTnBzaNkcMkPC0Pg0'],
   }),
   token({
     id: 'octopus-deploy-api-key',
@@ -298,8 +328,8 @@ export const rules: RuleSpec[] = [
     entropy: 3.5,
     // Octopus Cloud; self-hosted servers are the operator's own.
     destinations: ['*.octopus.app'],
-    positive: ['OCTOPUS_API_KEY=API-V80KJN26HAUGPB9W2O4EO2AXCT', 'octo push --package app.1.0.0.zip --server https://acme.octopus.app --apiKey API-WBRQLKOKH9GTZJYD81BW5LEAUQ', 'X-Octopus-ApiKey: API-F4CJ1YQJLBU8D4ZJFL2MNMTOH9'],
-    negative: ['X-API-VERSION: 2', 'OCTOPUS_API_KEY=API-XXXXXXXXXXXXXXXXXXXXXXXXXX', 'OCTOPUS_API_KEY=API-POZZPLPK9ESN8400JL5VW9YPNYA', 'API-GATEWAY-PRODUCTION-EU-WEST-ONE'],
+    positive: ['OCTOPUS_API_KEY=API-0AIDYXWXD30HAPH7SGH27UVWEH', 'octo push --package app.1.0.0.zip --server https://acme.octopus.app --apiKey API-39HPB1PP2HDDB4AYUP7203LYC6', 'X-Octopus-ApiKey: API-K30J3ELD31ZMXBCW2598TFUSI3'],
+    negative: ['X-API-VERSION: 2', 'OCTOPUS_API_KEY=API-XXXXXXXXXXXXXXXXXXXXXXXXXX', 'OCTOPUS_API_KEY=API-N87J4DQ4M8DWC4DL4P15TP1XBRA', 'API-GATEWAY-PRODUCTION-EU-WEST-ONE'],
   }),
   token({
     id: 'deno-deploy-token',
@@ -310,8 +340,8 @@ export const rules: RuleSpec[] = [
     right: E,
     entropy: 3.5,
     destinations: ['api.deno.com', 'dash.deno.com', 'console.deno.com'],
-    positive: ['DENO_DEPLOY_TOKEN=ddp_tLcHCkFXJ43Ab7focMpu7azO5dTxcrKMaFum', 'deployctl deploy --token=ddo_68IzgTSfx5qozJEL4o8sNWNF4lvLYKH2kp0q --project=app main.ts'],
-    negative: ['DENO_DEPLOY_TOKEN=ddp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', 'DENO_DEPLOY_TOKEN=ddp_PUH0GrKT2bPg2NTu40MOer43mHTJQno4wZTh0', 'add_UQnk1YPeervXl3sYTGInUlXkDiNOFNZIv9rO'],
+    positive: ['DENO_DEPLOY_TOKEN=ddp_g9CZEFAXLalIZk7Ngx7iNSpxzpOnFpC687Fi', 'deployctl deploy --token=ddo_3axxOkQeeYt5AUFbSo2WuQmWJxc57bjt2syX --project=app main.ts'],
+    negative: ['DENO_DEPLOY_TOKEN=ddp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', 'DENO_DEPLOY_TOKEN=ddp_U3M3xvj8PLXsoXpXKAo4wzCdjYCUBcxbeY4R0', 'add_OdbLF2VvKOkB96tzv5G8kAmi4Dl7JgyCGAKq'],
   }),
   token({
     id: 'portainer-access-token',
@@ -323,8 +353,8 @@ export const rules: RuleSpec[] = [
     entropy: 4,
     // Self-hosted: Portainer runs on the operator's own hosts.
     destinations: [],
-    positive: ['PORTAINER_API_KEY=ptr_qeMhUGQftQSn3rbq6DHYASnYKDpa5zPPXjf7aymcU3o=', 'X-API-Key: ptr_d1Js7NS1HkR7KySNX/SN0C+SSXSFm0TorqKL7DeKF5A='],
-    negative: ['PORTAINER_API_KEY=ptr_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', 'ptr_t value = ptr_short;', 'PORTAINER_API_KEY=ptr_G4BeOpSFCsvljrcBbMtBM4g5DlOHzTcsrKzv3rU2kOI=AAAA'],
+    positive: ['PORTAINER_API_KEY=ptr_y31pJlfvfthOAxtCr3K1qZBYzRdNPGhySs2qoJIPdjY=', 'X-API-Key: ptr_jd3WEtR/TeXIP9zQ4EspPozOBdggEJHE2DNxGuOgp1Q='],
+    negative: ['PORTAINER_API_KEY=ptr_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', 'ptr_t value = ptr_short;', 'PORTAINER_API_KEY=ptr_V3zdSDbF+nmGeKL6DCH1rh4zxp4MQ0gVJHP8mWdl5dY=AAAA'],
   }),
   // ---------------------------------------------------------------- Package hosts
   assigned({
@@ -336,8 +366,8 @@ export const rules: RuleSpec[] = [
     value: '[a-f0-9]{40}',
     right: E,
     destinations: ['api.cloudsmith.io', '*.cloudsmith.io'],
-    positive: ['CLOUDSMITH_API_KEY=ac7ab80ec398f6a73d08f78a184f0783f96d06d8', 'cloudsmith_api_key: "96d1ed442cb366092092a7da1d041cbbb1ed3073"'],
-    negative: ['CLOUDSMITH_ORG=acme', 'CLOUDSMITH_API_KEY=${CLOUDSMITH_API_KEY}', 'CLOUDSMITH_API_KEY=933eaab23e370d77e3110f0ca7ede5c15ed4e2510'],
+    positive: ['CLOUDSMITH_API_KEY=f3b05c5b28d9709bf915189eca9e2413de8ee182', 'cloudsmith_api_key: "2f8be4ce5ac314fc3ab9f70485f0c97c14c1f96c"'],
+    negative: ['CLOUDSMITH_ORG=acme', 'CLOUDSMITH_API_KEY=${CLOUDSMITH_API_KEY}', 'CLOUDSMITH_API_KEY=80573506dc3e62c967ae949098ae22594632bc0d0'],
   }),
   assigned({
     id: 'packagecloud-token',
@@ -349,8 +379,8 @@ export const rules: RuleSpec[] = [
     right: E,
     entropy: 3.5,
     destinations: ['packagecloud.io', '*.packagecloud.io'],
-    positive: ['PACKAGECLOUD_TOKEN=edc6b01bef92a94e64f18f61b1f15f7df97db083effd0553', '{"url":"https://packagecloud.io","packagecloud_token":"x7iNSpxzpOnFpC687Fi3axxOkQeeYt5AUFbSo2WuQmWJxc57"}'],
-    negative: ['PACKAGECLOUD_REPO=acme/stable', 'PACKAGECLOUD_TOKEN=${PACKAGECLOUD_TOKEN}', 'PACKAGECLOUD_TOKEN=0499cba4977d7bce14ed1b0210fa5d9ca5d64e53ced8c7620'],
+    positive: ['PACKAGECLOUD_TOKEN=bb5e0117e5f998e8aab972bc9860f9526410f774a5e18c58', '{"url":"https://packagecloud.io","packagecloud_token":"FtxGDKOgyD1MSKfnuu7ODV0eXzuRtMRNECrPBcZrTmHIIfj3"}'],
+    negative: ['PACKAGECLOUD_REPO=acme/stable', 'PACKAGECLOUD_TOKEN=${PACKAGECLOUD_TOKEN}', 'PACKAGECLOUD_TOKEN=401697841b3e71b13907d78264881eed3ba2d1b433536e730'],
   }),
   assigned({
     id: 'vagrant-cloud-token',
@@ -362,7 +392,7 @@ export const rules: RuleSpec[] = [
     right: E,
     entropy: 4,
     destinations: ['app.vagrantup.com', 'vagrantcloud.com', 'api.cloud.hashicorp.com'],
-    positive: ['VAGRANT_CLOUD_TOKEN=kD9GpIB1jaZPdi.atlasv1.vOowvslH8z2cJjLhPJnQ45ojzvPZXuPSsHboYG5Kg8PHIrBAKcApTjH9CzhBACj6MfL', 'vagrant cloud auth login --token hWKIrzLaUBe7Nc.atlasv1.4syGBSSNgo3MdXCRuukTP13kpPV7BjgyFpqpuTHFT7VbeREWPvdU6gytbZi1j3c0ILe'],
+    positive: ['VAGRANT_CLOUD_TOKEN=EeFtUb9CoYTMTz.atlasv1.o7g9YMLf6j9wBdfdHCmF3mPdu56fRuVug2kMqlw4X7lXflCbesrUt1IgQ2uJTjvIsWd', 'vagrant cloud auth login --token zs8hFpJWTgy99a.atlasv1.uOsnNcSdQOQWHfylnYYsJJzxUKwj2vbrVMJgtcuAFiAj9Sp11gigfhGbCMNRMdB0tNO'],
     negative: ['VAGRANT_CLOUD_TOKEN=xxxxxxxxxxxxxx.atlasv1.short', 'VAGRANT_DEFAULT_PROVIDER=virtualbox'],
   }),
   assigned({
@@ -375,7 +405,7 @@ export const rules: RuleSpec[] = [
     right: E,
     entropy: 2.5,
     destinations: CONTRIBSYS,
-    positive: ['BUNDLE_ENTERPRISE__CONTRIBSYS__COM=7f966edf:3b05c5b2', 'BUNDLE_GEMS__CONTRIBSYS__COM: "8d9709bf:915189ec"'],
+    positive: ['BUNDLE_ENTERPRISE__CONTRIBSYS__COM=25960c80:6ae00741', 'BUNDLE_GEMS__CONTRIBSYS__COM: "75e74816:1e6a3666"'],
     negative: ['BUNDLE_ENTERPRISE__CONTRIBSYS__COM=${SIDEKIQ_CREDENTIALS}', 'BUNDLE_GEMS__CONTRIBSYS__COM=user:pass'],
   }),
   token({
@@ -388,7 +418,7 @@ export const rules: RuleSpec[] = [
     right: String.raw`@(?:gems|enterprise)\.contribsys\.com(?:[/#?:"'\s]|$)`,
     entropy: 2.5,
     destinations: CONTRIBSYS,
-    positive: ['source "https://a9e2413d:e8ee1822@gems.contribsys.com/" do', 'remote: https://f8be4ce5:ac314fc3@enterprise.contribsys.com/'],
+    positive: ['source "https://d8b96f5c:d056fc70@gems.contribsys.com/" do', 'remote: https://b4ce5e7b:dac6e92c@enterprise.contribsys.com/'],
     negative: ['source "https://gems.contribsys.com/" do', 'source "https://${SIDEKIQ_USER}:${SIDEKIQ_PASS}@gems.contribsys.com/"'],
   }),
 ];

@@ -29,11 +29,20 @@ export const generators: Record<string, (rng: Rng) => string> = {
   // A whole ~/.netrc entry (multi-line: planted as a file, `cat` output or a heredoc).
   'heroku-netrc-password': (rng) =>
     `machine ${rng.pick(['api', 'git'])}.heroku.com\n  login ${rng.pick(['ci', 'deploy', 'release'])}@example.org\n  password ${uuid(rng)}\n`,
+  // Nested JSON: the name is not right before the value, so only the nearby rule sees it.
+  'heroku-api-key-nearby': (rng) => `{"heroku": {"app": "acme-${rng.pick(['api', 'web'])}", "${rng.pick(['apiKey', 'token', 'auth'])}": "${uuid(rng)}"}}`,
   'buildkite-token-legacy': (rng) => (rng.int(2) === 0 ? rng.chars(HEX, 40) : rng.chars(LOWER_NUM, 50)),
   'docker-hub-token-legacy': uuid,
   'docker-config-auth-escaped': (rng) => {
     const auth = Buffer.from(`${rng.pick(['ci-bot', 'deploy', 'robot$acme'])}:${rng.chars(ALPHA_NUM, 24 + rng.int(16))}`).toString('base64');
     return `{\\"auths\\":{\\"${rng.pick(['ghcr.io', 'registry.example.org', 'https://index.docker.io/v1/'])}\\":{\\"auth\\":\\"${auth}\\"}}}`;
+  },
+  'docker-config-identity-token': (rng) => {
+    const token = `${rng.chars(BASE64URL, 36)}.${rng.chars(BASE64URL, 100 + rng.int(100))}.${rng.chars(BASE64URL, 43)}`;
+    const host = rng.pick(['acme.azurecr.io', 'harbor.corp.example', 'europe-docker.pkg.dev']);
+    return rng.int(2) === 0
+      ? `{"auths": {"${host}": {"auth": "", "identitytoken": "${token}"}}}`
+      : `{\\"auths\\":{\\"${host}\\":{\\"identitytoken\\":\\"${token}\\"}}}`;
   },
   'codacy-api-token': (rng) => (rng.int(2) === 0 ? rng.chars(HEX, 32) : rng.chars(ALPHA_NUM, 20)),
   'codeclimate-token': (rng) => (rng.int(2) === 0 ? rng.chars(HEX, 64) : rng.chars(HEX, 40)),
