@@ -13,7 +13,6 @@ import { ASSIGN, E, E64, TAIL, UUID, assigned, token } from './build.js';
 
 const META = ['graph.facebook.com', '*.facebook.com', 'graph.instagram.com', '*.instagram.com'];
 const HUBSPOT = ['api.hubapi.com', 'api.hubspot.com', '*.hubapi.com'];
-const ONEPASSWORD = ['*.1password.com', '*.1password.eu', '*.1password.ca'];
 const AWS = ['*.amazonaws.com', '*.api.aws'];
 const SQUARE = ['connect.squareupsandbox.com', 'connect.squareup.com'];
 const NEWRELIC = ['*.newrelic.com', '*.nr-data.net'];
@@ -96,7 +95,8 @@ export const rules: RuleSpec[] = [
     keywords: ['A3-'],
     token: 'A3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}',
     entropy: 3.5,
-    destinations: ONEPASSWORD,
+    // Never sent anywhere: 1Password derives keys from it on the device (2SKD), so every upload is a leak.
+    destinations: [],
     positive: ['OP_SECRET_KEY=A3-74R1TS-466GQG-188FW-6MZV3-RKSH7-EBNHE', 'op account add --address acme.1password.com --secret-key A3-U6GK2C-5IDG2YUZGE7-ZGD7Z-RNM67-NBDPJ'],
     negative: ['OP_SECRET_KEY=A3-XXXXXX-XXXXXX-XXXXX-XXXXX-XXXXX-XXXXX', 'sha3-FE2BEJ-F4T52Q-5GFT7-3T913-NQZOP-7C045', 'OP_SECRET_KEY=A3-OF3G4E-1FPJFO'],
   }),
