@@ -70,11 +70,12 @@ export const rules: RuleSpec[] = [
     title: 'Sourcegraph access token',
     severity: 'high',
     keywords: ['sgp_'],
-    token: 'sgp_(?:[a-f0-9]{16}|local)_[a-f0-9]{40}|sgp_[a-f0-9]{40}',
+    // Issued lower case; hex of either case is accepted (tokens are copied through tools that upper-case).
+    token: 'sgp_(?:[a-fA-F0-9]{16}|local)_[a-fA-F0-9]{40}|sgp_[a-fA-F0-9]{40}',
     right: E,
     destinations: SOURCEGRAPH,
-    positive: ['SRC_ACCESS_TOKEN=sgp_acf2fedbd017965e_cc38555400793f3195a7680d2fe61bd58e1f7558', 'Authorization: token sgp_local_ca979af2b6e91a6bf75d9f7845f79ab38240db49', 'SRC_ACCESS_TOKEN=sgp_efd00b3b1948bbaa94423b4f9cf30e424ea7cfac'],
-    negative: ['SRC_ACCESS_TOKEN=sgp_xxxxxxxxxxxxxxxx_yyyy', 'SRC_ACCESS_TOKEN=sgp_386b406908b79fe9dcb460a988f2e0c84a245be', 'SRC_ACCESS_TOKEN=sgp_e3fc8d21d7490625_a7f8a88daf8e6c42bed3be08b9f1a720d689c6e5abc'],
+    positive: ['SRC_ACCESS_TOKEN=sgp_acf2fedbd017965e_cc38555400793f3195a7680d2fe61bd58e1f7558', 'environment("TOKEN", "sgp_CA979AF2B6E91A6B_F75D9F7845F79AB38240DB49EFD00B3B1948BBAA")', 'Authorization: token sgp_local_94423b4f9cf30e424ea7cfac386b406908b79fe9', 'SRC_ACCESS_TOKEN=sgp_dcb460a988f2e0c84a245bee3fc8d21d7490625a'],
+    negative: ['SRC_ACCESS_TOKEN=sgp_xxxxxxxxxxxxxxxx_yyyy', 'SRC_ACCESS_TOKEN=sgp_7f8a88daf8e6c42bed3be08b9f1a720d689c6e5', 'SRC_ACCESS_TOKEN=sgp_da8e2baadfcd7ca8_17a0e9a742d8ea4383ff0d33d747db3ea06f8d6aabc'],
   }),
   assigned({
     id: 'sourcegraph-access-token-legacy',
@@ -82,11 +83,11 @@ export const rules: RuleSpec[] = [
     severity: 'high',
     keywords: ['sourcegraph', 'src_access_token'],
     name: 'sourcegraph|src_access_token',
-    value: '[a-f0-9]{40}',
+    value: '[a-fA-F0-9]{40}',
     right: E,
     destinations: SOURCEGRAPH,
-    positive: ['SRC_ACCESS_TOKEN=da8e2baadfcd7ca817a0e9a742d8ea4383ff0d33', 'sourcegraph_token: d747db3ea06f8d6abcff78e06837f2e49790438a'],
-    negative: ['SRC_ENDPOINT=https://sourcegraph.com', 'SRC_ACCESS_TOKEN=${SRC_ACCESS_TOKEN}', 'SOURCEGRAPH_TOKEN=daab5bc9496c49264b1be1247e19568c46e4e8f20'],
+    positive: ['SRC_ACCESS_TOKEN=bcff78e06837f2e49790438adaab5bc9496c4926', 'sourcegraph_token: 4b1be1247e19568c46e4e8f2a17728e1683a99a2'],
+    negative: ['SRC_ENDPOINT=https://sourcegraph.com', 'SRC_ACCESS_TOKEN=${SRC_ACCESS_TOKEN}', 'SOURCEGRAPH_TOKEN=8bed45c8eddbf17fd1d1118a8d6140ffc2f4fdf70'],
   }),
   // ---------------------------------------------------------------- SonarQube / SonarCloud
   assigned({
@@ -98,8 +99,8 @@ export const rules: RuleSpec[] = [
     value: '[a-f0-9]{40}',
     right: E,
     destinations: SONAR,
-    positive: ['SONAR_TOKEN=a17728e1683a99a28bed45c8eddbf17fd1d1118a', 'mvn sonar:sonar -Dsonar.login=8d6140ffc2f4fdf73391a88384b2d52c924a1a30', 'sonar-scanner -Dsonar.token=fedde698cbf546a306134526783f4f8009711177 -Dsonar.projectKey=app'],
-    negative: ['SONAR_HOST_URL=https://sonarcloud.io', 'SONAR_TOKEN=${{ secrets.SONAR_TOKEN }}', 'SONAR_PROJECT_KEY=b3f6b9e5b71351e69b6f1afd125a225253253444', 'SONAR_TOKEN=squ_13a13001c5e6eb5146a0f6ec341f78009e622304'],
+    positive: ['SONAR_TOKEN=3391a88384b2d52c924a1a30fedde698cbf546a3', 'mvn sonar:sonar -Dsonar.login=06134526783f4f8009711177b3f6b9e5b71351e6', 'sonar-scanner -Dsonar.token=9b6f1afd125a22525325344413a13001c5e6eb51 -Dsonar.projectKey=app'],
+    negative: ['SONAR_HOST_URL=https://sonarcloud.io', 'SONAR_TOKEN=${{ secrets.SONAR_TOKEN }}', 'SONAR_PROJECT_KEY=46a0f6ec341f78009e62230404594d6b7a580309', 'SONAR_TOKEN=squ_2ae87f93a20b88a62a3b90f8a7fc5b813ca7aff9'],
   }),
   // ---------------------------------------------------------------- Heroku
   token({
@@ -111,8 +112,8 @@ export const rules: RuleSpec[] = [
     token: UUID,
     destinations: HEROKU,
     maxLength: 300,
-    positive: ['machine api.heroku.com\n  login ci@example.org\n  password 04594d6b-7a58-4030-a2ae-87f93a20b88a\n', 'machine git.heroku.com login deploy@example.org password 62a3b90f-8a7f-4c5b-a13c-a7aff91eae75'],
-    negative: ['machine api.heroku.com\n  login ci@example.org\n  password $HEROKU_API_KEY\n', 'machine api.example.com login ci password 0f1801b2-e4ae-44a4-81d9-bb831640f6a3'],
+    positive: ['machine api.heroku.com\n  login ci@example.org\n  password 1eae750f-1801-4b2e-9ae4-a401d9bb8316\n', 'machine git.heroku.com login deploy@example.org password 40f6a306-ce71-4e05-b47b-5a9db640d7f2'],
+    negative: ['machine api.heroku.com\n  login ci@example.org\n  password $HEROKU_API_KEY\n', 'machine api.example.com login ci password 6f494354-6123-40c8-a00c-8d4c72397441'],
   }),
   assigned({
     id: 'heroku-api-key-nearby',
@@ -123,8 +124,8 @@ export const rules: RuleSpec[] = [
     name: String.raw`heroku[^\n]{0,40}?(?:key|token|secret|password|auth|credential)`,
     value: UUID,
     destinations: HEROKU,
-    positive: ['{"heroku": {"app": "acme-api", "apiKey": "06ce71e0-5f47-4b5a-adb6-40d7f26f4943"}}', "heroku (deploy bot) token: '5461230c-8800-4c8d-9c72-397441e7fecf'"],
-    negative: ['HEROKU_APP_ID=b6d25da9-23a1-4936-9a7d-e425e3be002c', '{"heroku": {"app": "acme-api", "release": "8e624b4a-88d7-43ad-99d6-1629065a96ce"}}', '{"heroku": {"apiKey": "${HEROKU_API_KEY}"}}'],
+    positive: ['{"heroku": {"app": "acme-api", "apiKey": "e7fecfb6-d25d-4a92-8a19-366a7de425e3"}}', "heroku (deploy bot) token: 'be002c8e-624b-44a8-ad73-ad79d6162906'"],
+    negative: ['HEROKU_APP_ID=5a96ce0d-1adc-4c96-8ef1-babec2b917d7', '{"heroku": {"app": "acme-api", "release": "a2f6f7c4-b53c-47b9-b7d7-d488329972d7"}}', '{"heroku": {"apiKey": "${HEROKU_API_KEY}"}}'],
   }),
   // ---------------------------------------------------------------- Buildkite
   assigned({
@@ -136,8 +137,8 @@ export const rules: RuleSpec[] = [
     value: '[a-f0-9]{40}|[a-z0-9]{50}',
     right: E,
     destinations: BUILDKITE,
-    positive: ['BUILDKITE_API_TOKEN=0d1adcc960ef1babec2b917d7a2f6f7c4b53c7b9', 'BUILDKITE_AGENT_TOKEN=81o0o0jrqgettpf61olj8b9a0w486wxpn1xi58ls1j9s32b6ex', 'buildkite-agent start --token bcasnzlz5j9bviafer860rq5tl356ombjcybcpl8xln7k2x4in'],
-    negative: ['BUILDKITE_BUILD_ID=17a51532-8d18-4b6d-966f-8fc30a321b44', 'BUILDKITE_AGENT_TOKEN=${BUILDKITE_AGENT_TOKEN}', 'BUILDKITE_API_TOKEN=bkua_d02ba044bec14ea54317753090f5a28e8e2f0fde'],
+    positive: ['BUILDKITE_API_TOKEN=5400dbfbb76db4f59d49ee02b01096c5cf40a402', 'BUILDKITE_AGENT_TOKEN=er860rq5tl356ombjcybcpl8xln7k2x4indou7ld6l8gfq07cq', 'buildkite-agent start --token xm0knm4r5zga9uhe7cwji0bexvajjx3zdi3ukjgd8p9okhbsb4'],
+    negative: ['BUILDKITE_BUILD_ID=5a28e8e2-f0fd-4e07-b3e1-afb0d19b5d4e', 'BUILDKITE_AGENT_TOKEN=${BUILDKITE_AGENT_TOKEN}', 'BUILDKITE_API_TOKEN=bkua_cbd01da4c711eca48e32ea748fad7aea13157373'],
   }),
   // ---------------------------------------------------------------- Docker
   assigned({
@@ -148,8 +149,8 @@ export const rules: RuleSpec[] = [
     name: String.raw`docker[_.-]?hub|docker[_-](?:password|token|pat|access[_-]?token)`,
     value: UUID,
     destinations: DOCKER_HUB,
-    positive: ['DOCKERHUB_TOKEN=07c3e1af-b0d1-49b5-b4ec-bd01da4c711e', 'DOCKER_PASSWORD=ca48e32e-a748-4fad-9aea-13157373b85a', '  docker_hub_access_token: "dff453e2-91c2-4e17-b18d-0c9c24710f47"'],
-    negative: ['DOCKERHUB_USERNAME=acmebot', 'DOCKER_PASSWORD=${{ secrets.DOCKER_PASSWORD }}', 'DOCKER_BUILD_ID=0ce40e41-f750-4698-9c95-30bfcb0091e5', 'DOCKERHUB_TOKEN=00000000-0000-0000-0000-000000000000'],
+    positive: ['DOCKERHUB_TOKEN=b85adff4-53e2-491c-8e17-f18d0c9c2471', 'DOCKER_PASSWORD=0f470ce4-0e41-4f75-8698-4c9530bfcb00', '  docker_hub_access_token: "91e55a1c-0891-4058-bc2b-70864b8c1634"'],
+    negative: ['DOCKERHUB_USERNAME=acmebot', 'DOCKER_PASSWORD=${{ secrets.DOCKER_PASSWORD }}', 'DOCKER_BUILD_ID=1e0cbf93-45b2-4c0b-8518-ca7330e0035a', 'DOCKERHUB_TOKEN=00000000-0000-0000-0000-000000000000'],
   }),
   token({
     id: 'docker-config-auth-escaped',
@@ -165,13 +166,13 @@ export const rules: RuleSpec[] = [
     // Any registry: the host is in the document, not in the rule.
     destinations: [],
     positive: [
-      String.raw`DOCKER_AUTH_CONFIG="{\"auths\":{\"registry.example.org\":{\"auth\":\"Y2ktYm90Omx2WmN5S2JyNDNRTkpzY2E3WEhsckJPeg==\"}}}"`,
-      String.raw`{"name":"DOCKER_CONFIG_JSON","value":"{\"auths\": {\"ghcr.io\": {\"auth\": \"Y2ktYm90OmZaSFU5d0xvYllyMW1Wak0yUHdVcXlMZA==\"}}}"}`,
+      String.raw`DOCKER_AUTH_CONFIG="{\"auths\":{\"registry.example.org\":{\"auth\":\"Y2ktYm90OkJmREVyU3I1UElSOGhxMm9JcURnbmdScw==\"}}}"`,
+      String.raw`{"name":"DOCKER_CONFIG_JSON","value":"{\"auths\": {\"ghcr.io\": {\"auth\": \"Y2ktYm90OkR6WnRjOElobG5EejVJdUt1UDh3dkNwRA==\"}}}"}`,
     ],
     negative: [
       'DOCKER_AUTH_CONFIG="{\\"auths\\":{\\"ghcr.io\\":{\\"auth\\":\\"${DOCKER_AUTH}\\"}}}"',
       String.raw`DOCKER_AUTH_CONFIG="{\"auths\":{\"ghcr.io\":{}}}"`,
-      String.raw`DOCKER_AUTH_CONFIG="{\"auths\":{\"ghcr.io\":{\"auth\":\"YDREHu4DyLL7nzlDWrUgyAK4OV0eh8mncTk9C+oP\"}}}"`,
+      String.raw`DOCKER_AUTH_CONFIG="{\"auths\":{\"ghcr.io\":{\"auth\":\"J4gEqL8hmJ18NPUSz4bgwJRYD1m7ebsUmZ3UlYkH\"}}}"`,
     ],
   }),
   token({
@@ -187,8 +188,8 @@ export const rules: RuleSpec[] = [
     // Any registry (ACR, Harbor, GAR): the host is in the document, not in the rule.
     destinations: [],
     positive: [
-      '{"auths": {"acme.azurecr.io": {"auth": "MDAwMDAwMDAtMDAwMC0wMDAwLTAwMDAtMDAwMDAwMDAwMDAwOg==", "identitytoken": "aouP3k68JIpGCH6nAmL6ZMepwA7ZOO.SQ5F7jIbQViMNFn9eZH4WLwdwUEUfMN1LIbUGHwUt2gE3uEW1JuS3I1HoVkYtv167MN64m5lQv1sSGdjYWRqrggyeEd2G3ZxRZrVkaAxcdOky6dcoruYa9en.aT-u-mdc3HisI0lyq12y01sjeqwGcuK0RsQoYeulFNV"}}}',
-      String.raw`REGISTRY_CONFIG="{\"auths\":{\"harbor.corp.example\":{\"identitytoken\":\"ELqj7XpoVndRPmIzrUD1pGRiIuOVtjM7eIP37V8hjOvFAVOCgfNJS1Snfm6H0tGP\"}}}"`,
+      '{"auths": {"acme.azurecr.io": {"auth": "MDAwMDAwMDAtMDAwMC0wMDAwLTAwMDAtMDAwMDAwMDAwMDAwOg==", "identitytoken": "UGHwUt2gE3uEW1JuS3I1HoVkYtv167.MN64m5lQv1sSGdjYWRqrggyeEd2G3ZxRZrVkaAxcdOky6dcoruYa9enaT-u-mdc3HisI0lyq12y01sjeqwGcuK0RsQoYeulFNV9HtECBhzZJ7EqPMsjpsQ_1.5nlAkyMDiLBPn62DaK4WxDnU8g8-30S4erlDUTdsxh9"}}}',
+      String.raw`REGISTRY_CONFIG="{\"auths\":{\"harbor.corp.example\":{\"identitytoken\":\"g40WHPmkZgV4cCJyvWzMOB3L89FjQIUbvCXqv8SKX30TzrSo6VMpiohVCVAqZFim\"}}}"`,
     ],
     negative: ['{"auths": {"acme.azurecr.io": {"identitytoken": ""}}}', '{"identitytoken": "${ACR_REFRESH_TOKEN}"}'],
   }),
@@ -203,8 +204,8 @@ export const rules: RuleSpec[] = [
     right: E,
     entropy: 3.2,
     destinations: ['api.codacy.com', 'app.codacy.com'],
-    positive: ['CODACY_PROJECT_TOKEN=7296a3ed709ec573bf1ffddbe1427bb0', 'CODACY_API_TOKEN=H3NjldEg40WHPmkZgV4c'],
-    negative: ['CODACY_USERNAME=acme', 'CODACY_PROJECT_TOKEN=${CODACY_PROJECT_TOKEN}', 'CODACY_PROJECT_TOKEN=ecacdf40ae8ac877473ed8f46cd6eca3z'],
+    positive: ['CODACY_PROJECT_TOKEN=cd6eca3ccd72a6136365c84b4963a957', 'CODACY_API_TOKEN=2EWhs7NjoLgtfL4fyMxO'],
+    negative: ['CODACY_USERNAME=acme', 'CODACY_PROJECT_TOKEN=${CODACY_PROJECT_TOKEN}', 'CODACY_PROJECT_TOKEN=f97e54f97231358cdd696738825eb1c7z'],
   }),
   assigned({
     id: 'codeclimate-token',
@@ -215,8 +216,8 @@ export const rules: RuleSpec[] = [
     value: '[a-f0-9]{64}|[a-f0-9]{40}',
     right: E,
     destinations: ['api.codeclimate.com', 'codeclimate.com'],
-    positive: ['CC_TEST_REPORTER_ID=ccd72a6136365c84b4963a957f39473922cbf97e54f97231358cdd696738825e', 'CODECLIMATE_API_TOKEN=b1c792e22cb09ddbf25d46aea627689d606df2c9'],
-    negative: ['CC_TEST_REPORTER_ID=${{ secrets.CC_TEST_REPORTER_ID }}', 'CODECLIMATE_REPO=acme/app', 'CC_TEST_REPORTER_ID=a0768a0081f2705f79509a48ab0f1110528a1e825b4f652c6cb5e0658c8998c20'],
+    positive: ['CC_TEST_REPORTER_ID=92e22cb09ddbf25d46aea627689d606df2c9a0768a0081f2705f79509a48ab0f', 'CODECLIMATE_API_TOKEN=1110528a1e825b4f652c6cb5e0658c8998c2cebf'],
+    negative: ['CC_TEST_REPORTER_ID=${{ secrets.CC_TEST_REPORTER_ID }}', 'CODECLIMATE_REPO=acme/app', 'CC_TEST_REPORTER_ID=1f3dce9bf258239deb36326f1892fe4bc5d30ece45b3ed6d8cb0a39ab64327e30'],
   }),
   assigned({
     id: 'scrutinizer-api-token',
@@ -228,8 +229,8 @@ export const rules: RuleSpec[] = [
     right: E,
     entropy: 3.5,
     destinations: ['scrutinizer-ci.com'],
-    positive: ['SCRUTINIZER_ACCESS_TOKEN=4yCO9xFHdEhMQHSQ3AWUYLHzCYtNTwFfWlq9USfht1ACSSwgH3ngfmEc7rtfELDj', 'scrutinizer_token: "wWQzTIlBZgaP76DzDj6NlTxh2PC1BnOKAqIO68zURxauShtvP3wnjhfZpLChLRw0"'],
-    negative: ['SCRUTINIZER_ACCESS_TOKEN=${SCRUTINIZER_TOKEN}', 'SCRUTINIZER_ACCESS_TOKEN=HEWMos0QAHbvlDpJZxi8gE6yTmxT1N9txY3d30EerWyemEv3GDzc8rGHDSsu1f8G0'],
+    positive: ['SCRUTINIZER_ACCESS_TOKEN=LRw0HEWMos0QAHbvlDpJZxi8gE6yTmxT1N9txY3d30EerWyemEv3GDzc8rGHDSsu', 'scrutinizer_token: "1f8GOgWk2BLBNMdXMeZkVceHwGsHeqBp5hOkG98AMzaLi81FGVCyDImkwVuHgGdG"'],
+    negative: ['SCRUTINIZER_ACCESS_TOKEN=${SCRUTINIZER_TOKEN}', 'SCRUTINIZER_ACCESS_TOKEN=1xfr2N7b43RogeSDKUK5GqLBhPCoebnpYCUu3TSFE225SoUnKxrBs8uYZP0Q6dmj0'],
   }),
   assigned({
     id: 'percy-token',
@@ -240,8 +241,8 @@ export const rules: RuleSpec[] = [
     value: '(?:web|app|auto|ss|vmw)_[a-f0-9]{64}|[a-f0-9]{64}',
     right: E,
     destinations: ['percy.io', '*.percy.io'],
-    positive: ['PERCY_TOKEN=web_35dd12512b928d735dc04fece65ba31b280732e8d3e72067eaff76b8d9a1640e', 'PERCY_TOKEN=5987b2526d6e6cc460c50a2cfd3e61e94650cf95ea3ab71643fa123c21ccf3e2', 'percy_token: app_340882fd56eca5917ea5c87fef7c87708b0b51c4522dce02149d9ce9a7e46888'],
-    negative: ['PERCY_BRANCH=main', 'PERCY_TOKEN=${{ secrets.PERCY_TOKEN }}', 'PERCY_TOKEN=web_e3363578ca1e50b362a35b9277b1896103d65fdcf74a23951ea6ba4e3f794485f'],
+    positive: ['PERCY_TOKEN=web_0e5987b2526d6e6cc460c50a2cfd3e61e94650cf95ea3ab71643fa123c21ccf3', 'PERCY_TOKEN=e2340882fd56eca5917ea5c87fef7c87708b0b51c4522dce02149d9ce9a7e468', 'percy_token: app_88e3363578ca1e50b362a35b9277b1896103d65fdcf74a23951ea6ba4e3f7944'],
+    negative: ['PERCY_BRANCH=main', 'PERCY_TOKEN=${{ secrets.PERCY_TOKEN }}', 'PERCY_TOKEN=web_857a62a7ebff83aff2b3c46ba63bb1931ef604e09e999a80f1b1ef3c27949306f'],
   }),
   assigned({
     id: 'browserstack-access-key',
@@ -253,8 +254,8 @@ export const rules: RuleSpec[] = [
     right: E,
     entropy: 3.5,
     destinations: ['hub.browserstack.com', 'hub-cloud.browserstack.com', 'api.browserstack.com', 'api-cloud.browserstack.com'],
-    positive: ['BROWSERSTACK_ACCESS_KEY=p430u8neupC18wU3FEqh', 'browserstack.key: "vQ9FE23fwZ9hyYYjUmPw"'],
-    negative: ['BROWSERSTACK_USERNAME=u3TJ3SWTYmHhxx4L5dIt', 'BROWSERSTACK_ACCESS_KEY=${BROWSERSTACK_ACCESS_KEY}', 'BROWSERSTACK_ACCESS_KEY=O6KhIcDQEmaiZC8a2t310'],
+    positive: ['BROWSERSTACK_ACCESS_KEY=WHIHx7wz4a5YEVOlvvr8', 'browserstack.key: "guhNDRAGJWL5qt7V3CJB"'],
+    negative: ['BROWSERSTACK_USERNAME=XqeSVwHow8vRnGtUJG1R', 'BROWSERSTACK_ACCESS_KEY=${BROWSERSTACK_ACCESS_KEY}', 'BROWSERSTACK_ACCESS_KEY=dkeJADswBqpuqYmbErBC0'],
   }),
   assigned({
     id: 'saucelabs-access-key',
@@ -264,8 +265,8 @@ export const rules: RuleSpec[] = [
     name: String.raw`sauce(?:[_.-]?labs)?[\w.-]{0,8}?(?:access[_.-]?key|key|token)`,
     value: UUID,
     destinations: ['*.saucelabs.com', 'saucelabs.com'],
-    positive: ['SAUCE_ACCESS_KEY=e999a80f-1b1e-4f3c-8794-9306bbc0f5aa', 'saucelabs_key: "83a3ed89-ed82-4b7b-a691-52de9bd87a86"'],
-    negative: ['SAUCE_USERNAME=acme-ci', 'SAUCE_ACCESS_KEY=${SAUCE_ACCESS_KEY}', 'SAUCE_TUNNEL_ID=0f8dee17-d82f-44f6-ba23-cc6c27397e77'],
+    positive: ['SAUCE_ACCESS_KEY=e17d82f4-f6fa-423c-b6c2-7397e77a631b', 'saucelabs_key: "fc3fbc2a-a0e4-476a-b546-e30a370be7f2"'],
+    negative: ['SAUCE_USERNAME=acme-ci', 'SAUCE_ACCESS_KEY=${SAUCE_ACCESS_KEY}', 'SAUCE_TUNNEL_ID=7e0b19b0-8855-4753-89c4-c1d0bf520a82'],
   }),
   assigned({
     id: 'knapsack-pro-token',
@@ -276,8 +277,8 @@ export const rules: RuleSpec[] = [
     value: '[a-f0-9]{32}',
     right: E,
     destinations: ['api.knapsackpro.com'],
-    positive: ['KNAPSACK_PRO_TEST_SUITE_TOKEN_RSPEC=a631bfc3fbc2aa0e476ad546e30a370b', 'KNAPSACK_PRO_TEST_SUITE_TOKEN=e7f27e0b19b0885575339c4c1d0bf520'],
-    negative: ['KNAPSACK_PRO_CI_NODE_TOTAL=4', 'KNAPSACK_PRO_TEST_SUITE_TOKEN=${KNAPSACK_TOKEN}', 'KNAPSACK_PRO_TEST_SUITE_TOKEN=a82f14dc8450a1fc425e66697377cc750'],
+    positive: ['KNAPSACK_PRO_TEST_SUITE_TOKEN_RSPEC=f14dc8450a1fc425e66697377cc75752', 'KNAPSACK_PRO_TEST_SUITE_TOKEN=96fdd45fabc76c91e5fd02717a0c1b18'],
+    negative: ['KNAPSACK_PRO_CI_NODE_TOTAL=4', 'KNAPSACK_PRO_TEST_SUITE_TOKEN=${KNAPSACK_TOKEN}', 'KNAPSACK_PRO_TEST_SUITE_TOKEN=0fa6c32b87cf79f5a578803a28667b360'],
   }),
   token({
     id: 'endorlabs-api-key',
@@ -288,8 +289,8 @@ export const rules: RuleSpec[] = [
     right: E,
     entropy: 3.2,
     destinations: ['api.endorlabs.com'],
-    positive: ['ENDOR_API_CREDENTIALS_KEY=endr+pkVJeZWsRnLIE1AA', 'ENDOR_API_CREDENTIALS_SECRET=endr+2L7VjlMN7FvwVJyp'],
-    negative: ['ENDOR_NAMESPACE=acme', 'ENDOR_API_CREDENTIALS_KEY=endr+xxxxxxxxxxxxxxxx', 'ENDOR_API_CREDENTIALS_KEY=endr+N0nMytLcHCkFXJ43abc'],
+    positive: ['ENDOR_API_CREDENTIALS_KEY=endr+k1YPeervXl3sYTGI', 'ENDOR_API_CREDENTIALS_SECRET=endr+nUlXkDiNOFNZIv9r'],
+    negative: ['ENDOR_NAMESPACE=acme', 'ENDOR_API_CREDENTIALS_KEY=endr+xxxxxxxxxxxxxxxx', 'ENDOR_API_CREDENTIALS_KEY=endr+OXTvHCeTkQmdJ5wHabc'],
   }),
   // ---------------------------------------------------------------- CI/CD and deploy services
   assigned({
@@ -302,8 +303,8 @@ export const rules: RuleSpec[] = [
     right: E,
     entropy: 3.2,
     destinations: ['*.semaphoreci.com'],
-    positive: ['SEMAPHORE_API_TOKEN=0bfocpuazdxcra5um8zgfxqoz94os5lv', 'sem connect acme.semaphoreci.com --semaphore-token LYKH2kp0qPUH0GrKT2bP'],
-    negative: ['SEMAPHORE_WORKFLOW_ID=3a28667b-3652-428a-9965-5e4fa8ae2561', 'SEMAPHORE_API_TOKEN=${SEMAPHORE_API_TOKEN}', 'SEMAPHORE_API_TOKEN=9w7au1w33g1af1fhl27gzlg5n7ft8k9p0'],
+    positive: ['SEMAPHORE_API_TOKEN=au1w33g1af1fhl27gzlg5n7ft8k9pokn', 'sem connect acme.semaphoreci.com --semaphore-token DUATLwdipf8eYrlEJGRI'],
+    negative: ['SEMAPHORE_WORKFLOW_ID=8d294789-4eaa-48e3-a191-853980ce8b06', 'SEMAPHORE_API_TOKEN=${SEMAPHORE_API_TOKEN}', 'SEMAPHORE_API_TOKEN=9zigrh6bkq7zg6fvv31wg9s2vypvwq9b0'],
   }),
   assigned({
     id: 'codemagic-api-token',
@@ -315,8 +316,8 @@ export const rules: RuleSpec[] = [
     right: E,
     entropy: 3.5,
     destinations: ['api.codemagic.io', 'codemagic.io'],
-    positive: ['CODEMAGIC_API_TOKEN=DuB71ThrEkjJx9J0lKsDHMr6ROI7nIfKgGxoLHcY5JT', 'codemagic_token: "aBYqmIoduHZnlRR73TnK4QWEQTGc5YnKG8zPFp1bI-C"'],
-    negative: ['CODEMAGIC_APP_ID=5f0c8a2b1d4e6f7a8b9c0d1e', 'CODEMAGIC_API_TOKEN=${CM_TOKEN}', 'CODEMAGIC_API_TOKEN=IRhHs9dEGn-Lz3by2HNy1e53rrkYTnBzaNkcMkPC0Pg0'],
+    positive: ['CODEMAGIC_API_TOKEN=5YnKG8zPFp1bI-CIRhHs9dEGn-Lz3by2HNy1e53rrkY', 'codemagic_token: "TnBzaNkcMkPC0Pg1brhWVSVg70pbFoKmp5PQTip7pEc"'],
+    negative: ['CODEMAGIC_APP_ID=5f0c8a2b1d4e6f7a8b9c0d1e', 'CODEMAGIC_API_TOKEN=${CM_TOKEN}', 'CODEMAGIC_API_TOKEN=2FE4phgc9aWOF516xXfv61s6jxg73ZyUdeT4-MkOLq60'],
   }),
   token({
     id: 'octopus-deploy-api-key',
@@ -328,8 +329,8 @@ export const rules: RuleSpec[] = [
     entropy: 3.5,
     // Octopus Cloud; self-hosted servers are the operator's own.
     destinations: ['*.octopus.app'],
-    positive: ['OCTOPUS_API_KEY=API-0AIDYXWXD30HAPH7SGH27UVWEH', 'octo push --package app.1.0.0.zip --server https://acme.octopus.app --apiKey API-39HPB1PP2HDDB4AYUP7203LYC6', 'X-Octopus-ApiKey: API-K30J3ELD31ZMXBCW2598TFUSI3'],
-    negative: ['X-API-VERSION: 2', 'OCTOPUS_API_KEY=API-XXXXXXXXXXXXXXXXXXXXXXXXXX', 'OCTOPUS_API_KEY=API-N87J4DQ4M8DWC4DL4P15TP1XBRA', 'API-GATEWAY-PRODUCTION-EU-WEST-ONE'],
+    positive: ['OCTOPUS_API_KEY=API-N87J4DQ4M8DWC4DL4P15TP1XBR', 'octo push --package app.1.0.0.zip --server https://acme.octopus.app --apiKey API-G2450AL8KGXIPXZPN5P25IAXXK', 'X-Octopus-ApiKey: API-EET05BOUM9XCBJTSYXVJSOP0OW'],
+    negative: ['X-API-VERSION: 2', 'OCTOPUS_API_KEY=API-XXXXXXXXXXXXXXXXXXXXXXXXXX', 'OCTOPUS_API_KEY=API-Z2DJ21CXBEDB5VK1TZV6K0MI3LA', 'API-GATEWAY-PRODUCTION-EU-WEST-ONE'],
   }),
   token({
     id: 'deno-deploy-token',
@@ -340,8 +341,8 @@ export const rules: RuleSpec[] = [
     right: E,
     entropy: 3.5,
     destinations: ['api.deno.com', 'dash.deno.com', 'console.deno.com'],
-    positive: ['DENO_DEPLOY_TOKEN=ddp_g9CZEFAXLalIZk7Ngx7iNSpxzpOnFpC687Fi', 'deployctl deploy --token=ddo_3axxOkQeeYt5AUFbSo2WuQmWJxc57bjt2syX --project=app main.ts'],
-    negative: ['DENO_DEPLOY_TOKEN=ddp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', 'DENO_DEPLOY_TOKEN=ddp_U3M3xvj8PLXsoXpXKAo4wzCdjYCUBcxbeY4R0', 'add_OdbLF2VvKOkB96tzv5G8kAmi4Dl7JgyCGAKq'],
+    positive: ['DENO_DEPLOY_TOKEN=ddp_7JgyCGAKqLzpnIekD9GpIB1jaZPdivOowvsl', 'deployctl deploy --token=ddo_H8z2cJjLhPJnQ45ojzvPZXuPSsHboYG5Kg8P --project=app main.ts'],
+    negative: ['DENO_DEPLOY_TOKEN=ddp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', 'DENO_DEPLOY_TOKEN=ddp_HIrBAKcApTjH9CzhBACj6MfLhWKIrzLaUBe70', 'add_Nc4syGBSSNgo3MdXCRuukTP13kpPV7BjgyFp'],
   }),
   token({
     id: 'portainer-access-token',
@@ -353,8 +354,8 @@ export const rules: RuleSpec[] = [
     entropy: 4,
     // Self-hosted: Portainer runs on the operator's own hosts.
     destinations: [],
-    positive: ['PORTAINER_API_KEY=ptr_y31pJlfvfthOAxtCr3K1qZBYzRdNPGhySs2qoJIPdjY=', 'X-API-Key: ptr_jd3WEtR/TeXIP9zQ4EspPozOBdggEJHE2DNxGuOgp1Q='],
-    negative: ['PORTAINER_API_KEY=ptr_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', 'ptr_t value = ptr_short;', 'PORTAINER_API_KEY=ptr_V3zdSDbF+nmGeKL6DCH1rh4zxp4MQ0gVJHP8mWdl5dY=AAAA'],
+    positive: ['PORTAINER_API_KEY=ptr_hnii+gwh9a4eM8aeDENIFSRz/JlnZeXW+De1BlvGW78=', 'X-API-Key: ptr_L4LYm3MHnLjznhlSGYWf7sOhmeggSxg01uyP4O8eiy0='],
+    negative: ['PORTAINER_API_KEY=ptr_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', 'ptr_t value = ptr_short;', 'PORTAINER_API_KEY=ptr_LPGPvuxOw+ldoMA3FE/8wjCruZ7wcQ5HjFf6CM6Rd8E=AAAA'],
   }),
   // ---------------------------------------------------------------- Package hosts
   assigned({
@@ -366,8 +367,8 @@ export const rules: RuleSpec[] = [
     value: '[a-f0-9]{40}',
     right: E,
     destinations: ['api.cloudsmith.io', '*.cloudsmith.io'],
-    positive: ['CLOUDSMITH_API_KEY=f3b05c5b28d9709bf915189eca9e2413de8ee182', 'cloudsmith_api_key: "2f8be4ce5ac314fc3ab9f70485f0c97c14c1f96c"'],
-    negative: ['CLOUDSMITH_ORG=acme', 'CLOUDSMITH_API_KEY=${CLOUDSMITH_API_KEY}', 'CLOUDSMITH_API_KEY=80573506dc3e62c967ae949098ae22594632bc0d0'],
+    positive: ['CLOUDSMITH_API_KEY=14c1f96c80573506dc3e62c967ae949098ae2259', 'cloudsmith_api_key: "4632bc0dbb5e0117e5f998e8aab972bc9860f952"'],
+    negative: ['CLOUDSMITH_ORG=acme', 'CLOUDSMITH_API_KEY=${CLOUDSMITH_API_KEY}', 'CLOUDSMITH_API_KEY=6410f774a5e18c58f9be3ce26aae2ca9fe8d18620'],
   }),
   assigned({
     id: 'packagecloud-token',
@@ -379,8 +380,8 @@ export const rules: RuleSpec[] = [
     right: E,
     entropy: 3.5,
     destinations: ['packagecloud.io', '*.packagecloud.io'],
-    positive: ['PACKAGECLOUD_TOKEN=bb5e0117e5f998e8aab972bc9860f9526410f774a5e18c58', '{"url":"https://packagecloud.io","packagecloud_token":"FtxGDKOgyD1MSKfnuu7ODV0eXzuRtMRNECrPBcZrTmHIIfj3"}'],
-    negative: ['PACKAGECLOUD_REPO=acme/stable', 'PACKAGECLOUD_TOKEN=${PACKAGECLOUD_TOKEN}', 'PACKAGECLOUD_TOKEN=401697841b3e71b13907d78264881eed3ba2d1b433536e730'],
+    positive: ['PACKAGECLOUD_TOKEN=4401697841b3e71b13907d78264881eed3ba2d1b433536e7', '{"url":"https://packagecloud.io","packagecloud_token":"hEeFtUb9CoYTMTzo7g9YMLf6j9wBdfdHCmF3mPdu56fRuVug"}'],
+    negative: ['PACKAGECLOUD_REPO=acme/stable', 'PACKAGECLOUD_TOKEN=${PACKAGECLOUD_TOKEN}', 'PACKAGECLOUD_TOKEN=585b525e029893a4a91c93f73c0a96112c569cbb4a08391a0'],
   }),
   assigned({
     id: 'vagrant-cloud-token',
@@ -392,7 +393,7 @@ export const rules: RuleSpec[] = [
     right: E,
     entropy: 4,
     destinations: ['app.vagrantup.com', 'vagrantcloud.com', 'api.cloud.hashicorp.com'],
-    positive: ['VAGRANT_CLOUD_TOKEN=EeFtUb9CoYTMTz.atlasv1.o7g9YMLf6j9wBdfdHCmF3mPdu56fRuVug2kMqlw4X7lXflCbesrUt1IgQ2uJTjvIsWd', 'vagrant cloud auth login --token zs8hFpJWTgy99a.atlasv1.uOsnNcSdQOQWHfylnYYsJJzxUKwj2vbrVMJgtcuAFiAj9Sp11gigfhGbCMNRMdB0tNO'],
+    positive: ['VAGRANT_CLOUD_TOKEN=AFiAj9Sp11gigf.atlasv1.hGbCMNRMdB0tNOfVGktnJOXa3VyraIRnvCbZbS4pZIjcPo09lCojqZ65cUndCO4mug5', 'vagrant cloud auth login --token 0MnM2nImAqNTIw.atlasv1.83tHPLKn0WFkN01yNAalJHnFzpMLawizCIU0LlDPpwAv5y9UVnC9GsfIz01xAy2Y5LQ'],
     negative: ['VAGRANT_CLOUD_TOKEN=xxxxxxxxxxxxxx.atlasv1.short', 'VAGRANT_DEFAULT_PROVIDER=virtualbox'],
   }),
   assigned({
@@ -405,7 +406,7 @@ export const rules: RuleSpec[] = [
     right: E,
     entropy: 2.5,
     destinations: CONTRIBSYS,
-    positive: ['BUNDLE_ENTERPRISE__CONTRIBSYS__COM=25960c80:6ae00741', 'BUNDLE_GEMS__CONTRIBSYS__COM: "75e74816:1e6a3666"'],
+    positive: ['BUNDLE_ENTERPRISE__CONTRIBSYS__COM=3ec76b73:280ef618', 'BUNDLE_GEMS__CONTRIBSYS__COM: "ccda83c0:a951b210"'],
     negative: ['BUNDLE_ENTERPRISE__CONTRIBSYS__COM=${SIDEKIQ_CREDENTIALS}', 'BUNDLE_GEMS__CONTRIBSYS__COM=user:pass'],
   }),
   token({
@@ -418,7 +419,7 @@ export const rules: RuleSpec[] = [
     right: String.raw`@(?:gems|enterprise)\.contribsys\.com(?:[/#?:"'\s]|$)`,
     entropy: 2.5,
     destinations: CONTRIBSYS,
-    positive: ['source "https://d8b96f5c:d056fc70@gems.contribsys.com/" do', 'remote: https://b4ce5e7b:dac6e92c@enterprise.contribsys.com/'],
+    positive: ['source "https://f64141dc:c099b7ea@gems.contribsys.com/" do', 'remote: https://5b644d9c:a27e0d39@enterprise.contribsys.com/'],
     negative: ['source "https://gems.contribsys.com/" do', 'source "https://${SIDEKIQ_USER}:${SIDEKIQ_PASS}@gems.contribsys.com/"'],
   }),
 ];

@@ -95,10 +95,13 @@ export const rules: RuleSpec[] = [
     keywords: ['A3-'],
     token: 'A3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}',
     entropy: 3.5,
+    // Published examples: the 1Password security white paper's key (both hyphenations) and a
+    // decoded service-account example that scanners ship as a fixture.
+    allowlist: { values: ['A3-ASWWYB-798JRY-LJVD4-23DC2-86TVM-H43EB', 'A3-ASWWYB-798JRYLJVD4-23DC2-86TVM-H43EB', 'A3-C4ZJMN-PQTZTL-HGL84-G64M7-KVZRN-4ZVP6'] },
     // Never sent anywhere: 1Password derives keys from it on the device (2SKD), so every upload is a leak.
     destinations: [],
     positive: ['OP_SECRET_KEY=A3-74R1TS-466GQG-188FW-6MZV3-RKSH7-EBNHE', 'op account add --address acme.1password.com --secret-key A3-U6GK2C-5IDG2YUZGE7-ZGD7Z-RNM67-NBDPJ'],
-    negative: ['OP_SECRET_KEY=A3-XXXXXX-XXXXXX-XXXXX-XXXXX-XXXXX-XXXXX', 'sha3-FE2BEJ-F4T52Q-5GFT7-3T913-NQZOP-7C045', 'OP_SECRET_KEY=A3-OF3G4E-1FPJFO'],
+    negative: ['OP_SECRET_KEY=A3-XXXXXX-XXXXXX-XXXXX-XXXXX-XXXXX-XXXXX', 'Secret Key: A3-ASWWYB-798JRY-LJVD4-23DC2-86TVM-H43EB', 'sha3-FE2BEJ-F4T52Q-5GFT7-3T913-NQZOP-7C045', 'OP_SECRET_KEY=A3-OF3G4E-1FPJFO'],
   }),
   // ---------------------------------------------------------------- AWS services with keys of their own
   token({
