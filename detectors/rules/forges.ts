@@ -361,7 +361,7 @@ export const rules: RuleSpec[] = [
   assigned({
     id: 'cloudsmith-api-key',
     title: 'Cloudsmith API key (named)',
-    severity: 'critical',
+    severity: 'high',
     keywords: ['cloudsmith'],
     name: 'cloudsmith',
     value: '[a-f0-9]{40}',
@@ -373,7 +373,7 @@ export const rules: RuleSpec[] = [
   assigned({
     id: 'packagecloud-token',
     title: 'packagecloud API token (named)',
-    severity: 'critical',
+    severity: 'high',
     keywords: ['packagecloud'],
     name: 'packagecloud',
     value: '[A-Za-z0-9]{48}',
