@@ -50,7 +50,7 @@ export const generators: Record<string, (rng: Rng) => string> = {
   'percy-token': (rng) => `${rng.pick(['web_', 'app_', 'auto_', ''])}${rng.chars(HEX, 64)}`,
   'browserstack-access-key': (rng) => rng.chars(ALPHA_NUM, 20),
   'saucelabs-access-key': uuid,
-  'knapsack-pro-token': (rng) => rng.chars(HEX, 32),
+  'knapsack-pro-token': (rng) => rng.chars(LOWER_NUM, 32),
   'endorlabs-api-key': (rng) => `endr+${rng.chars(ALPHA_NUM, 16)}`,
   'semaphore-api-token': (rng) => (rng.int(2) === 0 ? rng.chars(LOWER_NUM, 32) : rng.chars(ALPHA_NUM, 20)),
   'codemagic-api-token': (rng) => rng.chars(BASE64URL, 43),

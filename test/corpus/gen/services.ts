@@ -54,8 +54,8 @@ export const generators: Record<string, (rng: Rng) => string> = {
   // The finding covers the 43 characters after the marker, inside the planted value.
   'dropbox-long-lived-token': (rng) => `${rng.chars(ALPHA_NUM, 11)}AAAAAAAAAA${rng.chars(BASE64URL, 43)}`,
   'dropbox-app-secret': (rng) => rng.chars(LOWER_NUM, 15),
-  'posthog-personal-api-key': (rng) => `phx_${rng.chars(ALPHA_NUM, 43)}`,
-  'posthog-project-api-key': (rng) => `phc_${rng.chars(ALPHA_NUM, 43)}`,
+  'posthog-personal-api-key': (rng) => `phx_${rng.chars(ALPHA_NUM + '_', 43)}`,
+  'posthog-project-api-key': (rng) => `phc_${rng.chars(ALPHA_NUM + '_', 43)}`,
   'segment-public-api-token': (rng) => `sgp_${rng.chars(ALPHA_NUM, 64)}`,
   'segment-write-key': (rng) => rng.chars(ALPHA_NUM, 32),
   'lokalise-api-token': (rng) => rng.chars(HEX, 40),
