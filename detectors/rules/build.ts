@@ -119,3 +119,17 @@ function finish(s: RuleBase, regex: string, secretGroup: number): RuleSpec {
     examples: { positive: s.positive, negative: s.negative },
   };
 }
+
+/** Words that name a secret, for `near`. */
+export const SECRET_WORDS = 'token|key|secret|password|passwd|pat|auth|credential';
+
+/**
+ * The `name` of an `assigned` rule for a provider whose name may stand a few words before
+ * the assignment (`semaphore.co token = '…'`, `"percy": {"token": "…"}`): the provider, then,
+ * on the same line within 40 characters, one of `words`. With `required` false the bare
+ * provider name (`CODACY_PROJECT_TOKEN=…`, `codacy: …`) anchors the value as well.
+ */
+export function near(provider: string, words: string = SECRET_WORDS, required = false): string {
+  const gap = String.raw`[^\n]{0,40}?(?:${words})`;
+  return required ? `(?:${provider})${gap}` : `(?:${provider})(?:${gap})?`;
+}

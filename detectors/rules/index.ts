@@ -4,6 +4,8 @@ import { rules as cloud } from './cloud.js';
 import { rules as github } from './github.js';
 import { rules as gitlab } from './gitlab.js';
 import { rules as registries } from './registries.js';
+import { rules as forges } from './forges.js';
+import { rules as services } from './services.js';
 import { rules as infra } from './infra.js';
 import { rules as chat } from './chat.js';
 import { rules as mail } from './mail.js';
@@ -18,12 +20,16 @@ export const familyRules: Readonly<Record<string, readonly RuleSpec[]>> = {
   github,
   gitlab,
   registries,
+  // Before infra: a context-named rule (VAGRANT_CLOUD_TOKEN=<atlasv1 token>) wins a tie on the same span.
+  forges,
   infra,
   chat,
   mail,
   payments,
   ai,
   observability,
+  // After the provider families: its provider-name-nearby rules lose a tie to the stricter named rule.
+  services,
   keys,
   generic,
 };

@@ -5,6 +5,8 @@
 // prose. Everything is derived from the seeded Rng, so the corpus is reproducible.
 import { tokenChecksum } from '../../detectors/checksum.js';
 import { ciLogLine, fillerLines, timestamp, uuid } from './contexts.js';
+import { lookalikeLines as forgeLines } from './gen/forges.js';
+import { lookalikeLines as serviceLines } from './gen/services.js';
 import type { Rng } from './rng.js';
 import { ALPHA_NUM, BASE64, HEX } from './rng.js';
 
@@ -401,6 +403,15 @@ function credentiallessUrls(rng: Rng): string {
   return lines.join('\n') + '\n';
 }
 
+/** Provider names next to values that are not their credentials, among CI log lines. */
+function providerLines(lines: ReadonlyArray<(rng: Rng) => string>): (rng: Rng) => string {
+  return (rng) => {
+    const out = fillerLines(rng, 5, 'log');
+    for (let i = 0; i < 14; i++) out.splice(rng.int(out.length + 1), 0, rng.int(3) === 0 ? ciLogLine(rng, rng.pick(lines)(rng)) : rng.pick(lines)(rng));
+    return out.join('\n') + '\n';
+  };
+}
+
 export const LOOKALIKE_KINDS = {
   'package-lock': lockfile,
   'other-lockfiles': otherLockfiles,
@@ -421,6 +432,8 @@ export const LOOKALIKE_KINDS = {
   lorem,
   'secret-named-config': secretNamedConfig,
   'credentialless-urls': credentiallessUrls,
+  'forge-provider-values': providerLines(forgeLines),
+  'service-provider-values': providerLines(serviceLines),
 } satisfies Record<string, (rng: Rng) => string>;
 
 export type LookalikeKind = keyof typeof LOOKALIKE_KINDS;

@@ -6,6 +6,8 @@ import * as cloud from './cloud.js';
 import * as github from './github.js';
 import * as gitlab from './gitlab.js';
 import * as registries from './registries.js';
+import * as forges from './forges.js';
+import * as services from './services.js';
 import * as infra from './infra.js';
 import * as chat from './chat.js';
 import * as mail from './mail.js';
@@ -28,6 +30,8 @@ const modules: Readonly<Record<string, FamilyModule>> = {
   github,
   gitlab,
   registries,
+  forges,
+  services,
   infra,
   chat,
   mail,
