@@ -29,7 +29,7 @@ const NOT_SECRET_VALUES = [
   String.raw`(?i)^(?:projects|secrets|vault|env|file|ref|op|sm|kv|secretref|keyvault):`, // secret-manager references
   String.raw`(?i)^(?:https?|ssh|git)@`,
 ];
-const STOPWORDS = [
+export const STOPWORDS = [
   'example', 'sample', 'dummy', 'fake', 'placeholder', 'changeme', 'change_me', 'your', 'redacted',
   'xxxx', 'replace', 'insert', 'todo', 'mock', 'lorem', 'foobar', 'password', 'not-a-secret', 'notasecret',
 ];
@@ -78,8 +78,8 @@ function assignment(s: AssignmentSpec): RuleSpec {
   };
 }
 
-/** Passwords that are defaults or stand-ins wherever they appear. */
-const DEFAULT_PASSWORDS = String.raw`(?i)^(?:pass(?:word|wd)?|pwd|secret|guest|postgres|root|admin|administrator|user|username|test|mysql|redis|rabbitmq|sa|x+|\*+|changeit|changeme|default|login|demo)$`;
+/** Passwords that are defaults or stand-ins wherever they appear (also used by cmdline.ts). */
+export const DEFAULT_PASSWORDS = String.raw`(?i)^(?:pass(?:word|wd)?|pwd|secret|guest|postgres|root|admin|administrator|user|username|test|mysql|redis|rabbitmq|sa|x+|\*+|changeit|changeme|default|login|demo)$`;
 
 export const rules: RuleSpec[] = [
   {
@@ -106,7 +106,7 @@ export const rules: RuleSpec[] = [
     id: 'url-credentials',
     title: 'Password in a URL (scheme://user:password@host)',
     severity: 'high',
-    regex: String.raw`(?i)(?:^|\x1b\[[0-9;]*m|[^a-z0-9+.-])(?:https?|ftps?|sftp|amqps?|redis|rediss|mongodb(?:\+srv)?|postgres(?:ql)?|mysql|mariadb|mssql|sqlserver|ldaps?|smtps?|jdbc:[a-z0-9]+)://[^\s:/?#@"'<>\x60]{0,128}:([^\s/?#@"'<>\x60]{3,256})@[a-z0-9_.-]+`,
+    regex: String.raw`(?i)(?:^|\x1b\[[0-9;]*m|[^a-z0-9+.-])(?:https?|ftps?|sftp|amqps?|redis|rediss|mongodb(?:\+srv)?|postgres(?:ql)?|mysql|mariadb|mssql|sqlserver|ldaps?|smtps?|jdbc:[a-z0-9]+|[a-z][a-z0-9]{1,15}\+[a-z0-9]{1,15}|ssh|svn|smb|nats|kafka|neo4j|bolt|cassandra|couchdbs?|clickhouse|influxdb|socks[45]h?|wss?|mqtts?|imaps?|pop3s?|rsync|davs?|oracle|cockroachdb|snowflake)://[^\s:/?#@"'<>\x60]{0,128}:([^\s/?#@"'<>\x60]{3,256})@[a-z0-9_.-]+`,
     secretGroup: 1,
     keywords: ['://'],
     entropy: 2.5,
@@ -114,7 +114,7 @@ export const rules: RuleSpec[] = [
     allowlist: { regexes: [DEFAULT_PASSWORDS], stopwords: STOPWORDS },
     destinations: [],
     examples: {
-      positive: ['DATABASE_URL=@@url-credentials@@', 'spring.datasource.url: "@@url-credentials@@"', '$ psql "@@url-credentials@@" -c "select 1"'],
+      positive: ['DATABASE_URL=@@url-credentials@@', 'spring.datasource.url: "@@url-credentials@@"', '$ psql "@@url-credentials@@" -c "select 1"', 'SQLALCHEMY_DATABASE_URI=postgresql+psycopg2://orders:Vx83kQm2LpZ7@db.acme-corp.net:5432/orders', 'NATS_URL=nats://svc-orders:Pq7Lm3Kx9Wz2@nats.acme-corp.net:4222'],
       negative: [
         'AMQP_URL=amqp://guest:guest@localhost:5672/',
         'DATABASE_URL=postgres://app:${DB_PASSWORD}@db:5432/app',
@@ -204,7 +204,7 @@ export const rules: RuleSpec[] = [
     name: 'password|passwd|passphrase|pwd|[_.-]pass',
     minLength: 8,
     entropy: 3,
-    positive: ['DB_PASSWORD=@@generic-password@@', '  "password": "@@generic-password@@",', '$ mysql -u root --password=@@generic-password@@ app', 'smtp_pass: "@@generic-password@@"'],
+    positive: ['DB_PASSWORD=@@generic-password@@', '  "password": "@@generic-password@@",', '$ ./bin/seed-db --user root --password=@@generic-password@@ app', 'smtp_pass: "@@generic-password@@"'],
     negative: [
       'DB_PASSWORD=${{ secrets.DB_PASSWORD }}',
       'password_file: /run/secrets/db_password',

@@ -11,6 +11,7 @@ import { rules as payments } from './payments.js';
 import { rules as ai } from './ai.js';
 import { rules as observability } from './observability.js';
 import { rules as keys } from './keys.js';
+import { rules as cmdline } from './cmdline.js';
 import { rules as generic } from './generic.js';
 
 export const familyRules: Readonly<Record<string, readonly RuleSpec[]>> = {
@@ -25,6 +26,8 @@ export const familyRules: Readonly<Record<string, readonly RuleSpec[]>> = {
   ai,
   observability,
   keys,
+  // Before generic: on the same span a command-line rule wins over generic-password.
+  cmdline,
   generic,
 };
 

@@ -1,0 +1,219 @@
+// Credentials on command lines and in HTTP headers: `curl -u user:password`, `curl -H
+// 'Authorization: Token …'`, API-token headers, `wget --password`, `mysql -p…`,
+// `PGPASSWORD=`, `sshpass -p`, `docker login -p`, `helm repo add --password`. Passwords in
+// URLs (`scheme://user:password@host`, every scheme) are the `url-credentials` rule of
+// generic.ts.
+//
+// These rules know the tool, not the provider: the credential goes to whatever host the
+// command names, so they carry no destinations, and they are `generic` so that a
+// provider rule on the same span (an ACR key after `docker login -p`, a Stripe key after
+// `curl -u`) wins. The family is registered before generic.ts, so on the same span these
+// rules win over `generic-password` (same severity, earlier in the pack).
+//
+// Placeholders are no finding: a value that starts with `$`, `<`, `{`, `(`, `*` or a
+// backtick (`$PASSWORD`, `${VAR}`, `$(cat …)`, `<password>`, `***`) does not match, the
+// engine drops templates and stand-ins (placeholders.ts), and the allowlist drops default
+// passwords (`password`, `root`, `admin`, …). Example values are synthetic.
+import type { RuleSpec } from '../types.js';
+import { SGR, token, type TokenRule } from './build.js';
+import { DEFAULT_PASSWORDS, STOPWORDS } from './generic.js';
+
+/** A password as a shell word: no quotes, whitespace or shell operators; not a `$`/`<`/`{`/`(`/`*` reference. */
+const PW = String.raw`[^\s"'\x60$<>{}()|;&\\*][^\s"'\x60|;&\\]{2,127}`;
+/** What may follow a password on a command line. */
+const PW_END = String.raw`(?:["'\x60\s;&|)]|$)`;
+/** The rest of a command before a flag: same line, or continued with a backslash-newline. */
+const ARGS = (n: number): string => String.raw`(?:[^\n\\]|\\[\s\S]){0,${n}}?`;
+/** A token-shaped header value, and what may follow it. */
+const HV = String.raw`[A-Za-z0-9._~+/=:-]{16,256}`;
+const HV_END = String.raw`(?:[^A-Za-z0-9._~+/=:-]|$)`;
+const PASSWORD_ALLOW: RuleSpec['allowlist'] = { regexes: [DEFAULT_PASSWORDS], stopwords: STOPWORDS };
+
+/** A command-line rule: generic tier, no destinations, 2.5 bits of entropy unless told. */
+function cmd(s: Omit<TokenRule, 'destinations'>): RuleSpec {
+  return { ...token({ entropy: 2.5, allowlist: PASSWORD_ALLOW, ...s, destinations: [] }), generic: true };
+}
+
+export const rules: RuleSpec[] = [
+  cmd({
+    id: 'curl-user-password',
+    title: 'Password in a curl -u / --user option',
+    severity: 'high',
+    keywords: ['curl'],
+    left: String.raw`(?i:curl)${ARGS(300)}[ \t](?:-[uU][ \t]*|--(?:proxy-)?user(?:[ \t]+|=))["']?[^\s:"'@$]{1,64}:`,
+    token: PW,
+    right: PW_END,
+    maxLength: 700,
+    positive: [
+      'curl -fsS -u deploy:Xk9#pQ2vLm7w https://nexus.acme-corp.net/repository/raw/app.tgz',
+      '$ curl --user "ci-bot:h7:Gk2Lp9Qw@x" -X PUT -T dist.tgz https://artifacts.acme-corp.net/upload/',
+      "curl -sSL -X POST \\\n  -u 'svc-upload:Rz8%vT2nQe4' \\\n  https://jenkins.acme-corp.net/job/deploy/build",
+      '  512  curl -uadmin:Wq3rT7yU9iOp http://localhost:8081/service/rest/v1/status',
+    ],
+    negative: [
+      'curl -u admin:password https://nexus.acme-corp.net/',
+      'curl -u root:root http://localhost:15672/api/overview',
+      'curl -u "admin:${ADMIN_PASSWORD}" https://nexus.acme-corp.net/',
+      'curl -u admin:$PASSWORD https://nexus.acme-corp.net/',
+      'curl -u ci:*** https://nexus.acme-corp.net/',
+      'curl -u "$USER:$(cat /run/secrets/pw)" https://nexus.acme-corp.net/',
+      'curl https://api.acme-corp.net -u token: -d amount=100',
+      'curl -u admin https://nexus.acme-corp.net/',
+    ],
+  }),
+  cmd({
+    id: 'http-authorization-token',
+    title: 'Credential in an Authorization header with a Token / Key scheme',
+    severity: 'high',
+    keywords: ['authorization'],
+    left: String.raw`(?i:authorization["']?[ \t]{0,4}[:=][ \t]{0,4}["']?)${SGR}(?i:token|key|api-?key|sso-key|ssws|geniekey|splunk)[ \t]+(?i:token=["']?)?`,
+    token: HV,
+    right: HV_END,
+    entropy: 3,
+    allowlist: { stopwords: STOPWORDS },
+    positive: [
+      "curl -H 'Authorization: Token 9f8e7d6c5b4a39281706f5e4d3c2b1a0' https://api.acme-corp.net/v2/builds",
+      'Authorization: token Zq7Yx2Wv9Ut4Sr6Qp1On8Ml3',
+      '$ curl -sS --header "Authorization: Key Hk2Lm9Qz7Px4Nw8Rt3Vy6Bc1" https://push.acme-corp.net/send',
+      'Authorization: Token token="a7Kd92LmQx04RtZp5YvW"',
+    ],
+    negative: [
+      'curl -H "Authorization: Token ${API_TOKEN}" https://api.acme-corp.net/',
+      'Authorization: token ***',
+      'Authorization: Token <your-token>',
+      'Authorization: Bearer Zq7Yx2Wv9Ut4Sr6Qp1On8Ml3',
+      'Authorization: token xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
+      'the Authorization: Token header carries the key',
+    ],
+  }),
+  cmd({
+    id: 'http-api-token-header',
+    title: 'Credential in an API-token HTTP header (Api-Token, X-Auth-Token, …)',
+    severity: 'high',
+    keywords: ['api-token', 'auth-token', 'access-token', 'x-token', 'x-api-secret'],
+    left: String.raw`(?:^|[^A-Za-z0-9_-])(?i:(?:x-)?(?:api|auth|access)-token|x-token|x-api-secret)["']?[ \t]{0,4}:[ \t]{0,4}["']?${SGR}`,
+    token: HV,
+    right: HV_END,
+    entropy: 3,
+    allowlist: { stopwords: STOPWORDS },
+    positive: [
+      'curl -H "Api-Token: a8Fk29Dkq0Lmz83KdPq1" https://monitoring.acme-corp.net/api/v1/events',
+      "curl -s -H 'X-Auth-Token: 4f1c9e7a2b8d6053c1e9f7a2' https://cloud.acme-corp.net/v3/servers",
+      'X-Access-Token: Lq83Jd92Kz71Mv40Pw5x',
+    ],
+    negative: [
+      'curl -H "Api-Token: $API_TOKEN" https://monitoring.acme-corp.net/',
+      "curl -H 'X-Auth-Token: ***' https://cloud.acme-corp.net/",
+      'X-Auth-Token: <token>',
+      'api-token: short',
+    ],
+  }),
+  cmd({
+    id: 'wget-password',
+    title: 'Password in a wget --password option',
+    severity: 'high',
+    keywords: ['wget'],
+    left: String.raw`(?i:wget)${ARGS(300)}[ \t]--(?:http-|ftp-|proxy-)?password(?:=|[ \t]+)["']?`,
+    token: PW,
+    right: PW_END,
+    maxLength: 700,
+    positive: [
+      'wget --user=deploy --password=G7hk2Lmq9Pz https://artifacts.acme-corp.net/app.tgz',
+      "$ wget -q --ftp-user=ci --ftp-password 'Mv4!rT8qLz' ftp://ftp.acme-corp.net/pub/build.zip",
+    ],
+    negative: [
+      'wget --user=deploy --password=password https://artifacts.acme-corp.net/app.tgz',
+      'wget --user=deploy --password="$WGET_PASSWORD" https://artifacts.acme-corp.net/app.tgz',
+      'wget --ask-password https://artifacts.acme-corp.net/app.tgz',
+    ],
+  }),
+  cmd({
+    id: 'mysql-password-option',
+    title: 'Password in a mysql -p / --password option',
+    severity: 'high',
+    keywords: ['mysql', 'mariadb'],
+    left: String.raw`(?i:mysql[a-z]*|mariadb[a-z-]*)${ARGS(200)}[ \t](?:-p|--password=)["']?`,
+    token: PW,
+    right: PW_END,
+    positive: [
+      'mysql -h db.internal -u app -pK8s9Lm2Qx7 orders < schema.sql',
+      "$ mysqldump -u backup -p'Tz6#wQ1eRy' --single-transaction shop > shop.sql",
+      'mariadb --user=app --password=Vb7Nm2Kq9Lw4 -e "select 1"',
+    ],
+    negative: [
+      'mysql -u root -p orders',
+      'mysql -uroot -proot orders',
+      'mysql -u app -p"$MYSQL_PASSWORD" orders',
+      'mysql -u app -P 3306 -h db orders',
+      'mysql -u app -ppassword orders',
+    ],
+  }),
+  cmd({
+    id: 'pgpassword-env',
+    title: 'PostgreSQL / MySQL password environment variable (PGPASSWORD, MYSQL_PWD)',
+    severity: 'high',
+    keywords: ['PGPASSWORD', 'MYSQL_PWD'],
+    left: String.raw`(?:^|[^A-Za-z0-9_])(?:PGPASSWORD|MYSQL_PWD)["']?[ \t]{0,4}[=:][ \t]{0,4}["']?${SGR}`,
+    token: PW,
+    right: PW_END,
+    positive: [
+      'PGPASSWORD=K8s9Lm2Qx7vA psql -h db.internal -U app -d orders -c "select 1"',
+      "+ export PGPASSWORD='Qw8#eR4tY2u'",
+      'MYSQL_PWD=Hn3Jk8Lp2Zx mysql -h db -u app',
+    ],
+    negative: ['PGPASSWORD=postgres psql -h localhost -U postgres', 'PGPASSWORD=$DB_PASSWORD psql -h db', 'PGPASSWORD="${{ secrets.PG_PASSWORD }}"'],
+  }),
+  cmd({
+    id: 'sshpass-password',
+    title: 'Password in an sshpass -p option',
+    severity: 'high',
+    keywords: ['sshpass'],
+    left: String.raw`(?i:sshpass)[^\n]{0,40}?[ \t]-p[ \t]*["']?`,
+    token: PW,
+    right: PW_END,
+    positive: [
+      "sshpass -p 'Gh72kLm9Qz' ssh -o StrictHostKeyChecking=no deploy@10.0.4.12 ./restart.sh",
+      '$ sshpass -pRt5Yu8Io2Pa scp build.tgz ci@bastion.acme-corp.net:/srv/',
+    ],
+    negative: ['sshpass -p "$SSH_PASSWORD" ssh deploy@host', 'sshpass -p password ssh deploy@host', 'sshpass -f ~/.sshpass ssh deploy@host'],
+  }),
+  cmd({
+    id: 'registry-login-password',
+    title: 'Password in a container registry login (docker/podman/helm registry login -p)',
+    severity: 'high',
+    keywords: ['docker login', 'podman login', 'buildah login', 'skopeo login', 'nerdctl login', 'oras login', 'crane auth login', 'helm registry login'],
+    left: String.raw`(?i:(?:docker|podman|buildah|skopeo|nerdctl|oras|crane auth|helm registry)[ \t]+login)${ARGS(300)}[ \t](?:-p|--password)(?:=|[ \t]+)["']?`,
+    token: PW,
+    right: PW_END,
+    maxLength: 700,
+    positive: [
+      'docker login -u ci -p Gh72kLm9Qzx8 registry.acme-corp.net',
+      '$ podman login --username deploy --password=Yt6Re3Wq9Zx quay.acme-corp.net',
+      'helm registry login registry.acme-corp.net -u ci -p Lk8Jh5Gf2Ds',
+    ],
+    negative: [
+      'docker login -u ci -p *** ghcr.io',
+      'docker login -u ci -p ${{ secrets.REGISTRY_PASSWORD }} ghcr.io',
+      'echo "$CR_PAT" | docker login ghcr.io -u ci --password-stdin',
+      'docker login -u ci -p password registry.acme-corp.net',
+    ],
+  }),
+  cmd({
+    id: 'helm-repo-password',
+    title: 'Password in a helm repo add --password option',
+    severity: 'high',
+    keywords: ['helm repo add'],
+    left: String.raw`(?i:helm[ \t]+repo[ \t]+add)${ARGS(300)}[ \t]--password(?:=|[ \t]+)["']?`,
+    token: PW,
+    right: PW_END,
+    maxLength: 700,
+    positive: [
+      'helm repo add acme https://charts.acme-corp.net --username ci --password Hq4Wz8Lx2Vb',
+      "$ helm repo add internal https://nexus.acme-corp.net/repository/helm/ --username=deploy --password='Pm3#Kd7Qs1'",
+    ],
+    negative: [
+      'helm repo add acme https://charts.acme-corp.net --username ci --password "$HELM_PASSWORD"',
+      'helm repo add acme https://charts.acme-corp.net --username ci --password-stdin',
+    ],
+  }),
+];
