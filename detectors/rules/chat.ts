@@ -3,7 +3,7 @@
 // Zulip, Gitter, Pushbullet, Pushover, Webex. Example values are synthetic: the
 // `@@rule-id@@` markers are expanded from test/corpus/gen/chat.ts.
 import type { RuleSpec } from '../types.js';
-import { UUID, prefixed, named } from './build.js';
+import { UUID, prefixed, named, token } from './build.js';
 
 /** Right boundary for URLs. */
 const RU = String.raw`(?:[^A-Za-z0-9_/?&=%.-]|$)`;
@@ -98,11 +98,14 @@ export const rules: RuleSpec[] = [
     'Slack incoming webhook URL',
     'medium',
     ['hooks.slack.com/services/'],
-    String.raw`https?://hooks\.slack\.com/services/T[A-Z0-9]{8,12}/B[A-Z0-9]{8,12}/[A-Za-z0-9]{24}`,
+    // Scheme optional; team and hook ids from 6 characters; the secret part 23 to 32.
+    String.raw`(?:https?://)?hooks\.slack\.com/services/T[A-Z0-9]{6,12}/B[A-Z0-9]{6,12}/[A-Za-z0-9]{23,32}`,
     ['hooks.slack.com'],
     [
       'SLACK_WEBHOOK_URL=@@slack-webhook-url@@',
       '$ curl -X POST -H "Content-type: application/json" --data \'{"text":"deployed"}\' @@slack-webhook-url@@',
+      'webhook: hooks.slack.com/services/T04QZ7K2R/B07MXW3LP/Zq7Yx2Wv9Ut4Sr6Qp1On8Ml',
+      'SLACK_WEBHOOK=https://hooks.slack.com/services/TQ83KDZ/BZ72LMX/a8Fk29Dkq0Lmz83KdPq1Vx7Wt',
     ],
     [
       'SLACK_WEBHOOK_URL=https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX',
@@ -116,9 +119,14 @@ export const rules: RuleSpec[] = [
     'Slack workflow (Workflow Builder) webhook URL',
     'medium',
     ['hooks.slack.com/workflows/', 'hooks.slack.com/triggers/'],
-    String.raw`https?://hooks\.slack\.com/(?:workflows|triggers)/T[A-Z0-9]{8,12}/(?:A[A-Z0-9]{8,12}/)?[0-9]{8,20}/[A-Za-z0-9]{24,40}`,
+    // Scheme optional; Enterprise Grid (E…) as well as team (T…) ids.
+    String.raw`(?:https?://)?hooks\.slack\.com/(?:workflows|triggers)/[TE][A-Z0-9]{6,12}/(?:A[A-Z0-9]{6,12}/)?[0-9]{8,20}/[A-Za-z0-9]{23,40}`,
     ['hooks.slack.com'],
-    ['SLACK_WORKFLOW_WEBHOOK=@@slack-workflow-webhook-url@@', 'webhook-url: "@@slack-workflow-webhook-url@@"'],
+    [
+      'SLACK_WORKFLOW_WEBHOOK=@@slack-workflow-webhook-url@@',
+      'webhook-url: "@@slack-workflow-webhook-url@@"',
+      'SLACK_TRIGGER=hooks.slack.com/triggers/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',
+    ],
     [
       'https://hooks.slack.com/triggers/T00000000/0000000000/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
       'https://hooks.slack.com/workflows/ is the base URL',
@@ -326,4 +334,45 @@ export const rules: RuleSpec[] = [
     ['WEBEX_ROOM_ID=Y2lzY29zcGFyazovL3VzL1JPT00v', 'WEBEX_BOT_TOKEN=<token>'],
     { entropy: 3.5 },
   ),
+  // ---- Added for issue #17: workspace/refresh tokens with numeric segments, rotated user
+  // tokens, browser client tokens.
+  token({
+    id: 'slack-workspace-token',
+    title: 'Slack workspace or refresh token with team/user segments (xoxa-2-, xoxr-)',
+    severity: 'high',
+    keywords: ['xoxa-', 'xoxr-'],
+    token: String.raw`xox[ar]-(?:[0-9]-)?[0-9]{8,14}-[0-9]{8,14}-[0-9]{8,14}-[a-fA-F0-9]{32,64}`,
+    destinations: SLACK,
+    positive: [
+      'SLACK_WORKSPACE_TOKEN=xoxa-2-526018159012-830166131812-609139099612-23c6f5da2cec255404e4fb440034d660',
+      '{"ok": true, "refresh_token": "xoxr-730824628117-948219935113-819093786519-8697a8d41bed440e50454f31af317681"}',
+    ],
+    negative: [
+      'SLACK_WORKSPACE_TOKEN=xoxa-2-000000000000-000000000000-000000000000-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
+      'SLACK_WORKSPACE_TOKEN=xoxa-2-526018159012-830166131812-609139099612-23c6f5da',
+    ],
+  }),
+  token({
+    id: 'slack-user-token-rotated',
+    title: 'Slack user token (xoxe- rotated, or with a dashed secret part)',
+    severity: 'high',
+    keywords: ['xoxe-', 'xoxp-'],
+    token: String.raw`xox[pe]-[0-9]{8,14}-[0-9]{8,14}-[0-9]{8,14}-[A-Za-z0-9-]{28,34}`,
+    destinations: SLACK,
+    positive: [
+      'SLACK_USER_TOKEN=xoxe-7684268465-6321223307924-4026859952890-1584d8c4fa2815d2802827283e0ad841',
+      'token: "xoxp-5559797114-7104974650752-9170342366712-0a1b9c3d4e5f6071a293-b4c5d6e7f809"',
+    ],
+    negative: ['SLACK_USER_TOKEN=xoxe-1-tooShort0123', 'SLACK_USER_TOKEN=xoxe-7684268465-6321223307924-4026859952890-<secret>'],
+  }),
+  token({
+    id: 'slack-client-token',
+    title: 'Slack browser client token (xoxc-)',
+    severity: 'high',
+    keywords: ['xoxc-'],
+    token: String.raw`xoxc-[0-9]{8,14}-[0-9]{8,14}-[0-9]{8,14}-[a-fA-F0-9]{64}`,
+    destinations: SLACK,
+    positive: ['SLACK_XOXC=xoxc-4595711777-7412154728038-5280841485253-73581569969e58b081006f7e3dfc967a64cb14028d512c9791e558aa83f20b71'],
+    negative: ['SLACK_XOXC=xoxc-4595711777-7412154728038-5280841485253-7358', 'SLACK_XOXC=xoxc-<token>'],
+  }),
 ];

@@ -33,8 +33,9 @@ export const generators: Record<string, (rng: Rng) => string> = {
   'slack-config-refresh-token': (rng) => `xoxe-1-${rng.chars(ALPHA_NUM, 146)}`,
   'slack-legacy-workspace-token': (rng) => `${rng.pick(['xoxa-2-', 'xoxr-'])}${rng.chars(ALPHA_NUM, 32 + rng.int(16))}`,
   'slack-legacy-token': (rng) => `${rng.pick(['xoxo', 'xoxs'])}-${num(rng, 10)}-${num(rng, 11)}-${num(rng, 12)}-${rng.chars(HEX, 64)}`,
+  // Mostly the usual shape; sometimes without the scheme, with short ids or a 23-character secret.
   'slack-webhook-url': (rng) =>
-    `https://hooks.slack.com/services/T${rng.chars(UPPER_NUM, 8 + rng.int(3))}/B${rng.chars(UPPER_NUM, 8 + rng.int(3))}/${rng.chars(ALPHA_NUM, 24)}`,
+    `${rng.pick(['https://', 'https://', 'https://', ''])}hooks.slack.com/services/T${rng.chars(UPPER_NUM, 6 + rng.int(5))}/B${rng.chars(UPPER_NUM, 6 + rng.int(5))}/${rng.chars(ALPHA_NUM, rng.pick([23, 24, 24, 24]))}`,
   'slack-workflow-webhook-url': (rng) =>
     rng.int(2) === 0
       ? `https://hooks.slack.com/triggers/T${rng.chars(UPPER_NUM, 10)}/${num(rng, 13)}/${rng.chars(HEX, 32)}`
@@ -62,6 +63,12 @@ export const generators: Record<string, (rng: Rng) => string> = {
   'pushbullet-access-token': (rng) => `o.${rng.chars(ALPHA_NUM, 32)}`,
   'pushover-token': (rng) => rng.chars(ALPHA_NUM, 30),
   'webex-access-token': (rng) => `${rng.chars(ALPHA_NUM, 64)}_${rng.pick(['PF84', 'P0A1', 'PE93'])}_${uuid(rng)}`,
+  'slack-workspace-token': (rng) => `${rng.pick(['xoxa-2-', 'xoxr-'])}${num(rng, 12)}-${num(rng, 12)}-${num(rng, 12)}-${rng.chars(HEX, 32)}`,
+  'slack-user-token-rotated': (rng) =>
+    rng.int(2) === 0
+      ? `xoxe-${num(rng, 10)}-${num(rng, 13)}-${num(rng, 13)}-${rng.chars(HEX, 32)}`
+      : `xoxp-${num(rng, 10)}-${num(rng, 13)}-${num(rng, 13)}-${rng.chars(ALPHA_NUM, 12)}-${rng.chars(ALPHA_NUM, 17)}`,
+  'slack-client-token': (rng) => `xoxc-${num(rng, 10)}-${num(rng, 13)}-${num(rng, 13)}-${rng.chars(HEX, 64)}`,
 };
 
 /** Variable names the name-anchored values of chat.ts are assigned to. */
@@ -76,4 +83,26 @@ export const contextNames: Record<string, string[]> = {
   'pushbullet-access-token': ['PUSHBULLET_TOKEN', 'PUSHBULLET_ACCESS_TOKEN', 'pushbullet_api_key'],
   'pushover-token': ['PUSHOVER_APP_TOKEN', 'PUSHOVER_USER_KEY', 'PUSHOVER_TOKEN'],
   'webex-access-token': ['WEBEX_BOT_TOKEN', 'WEBEX_ACCESS_TOKEN', 'webex_token'],
+};
+
+/** Slack-shaped values that are none: documentation stand-ins, truncated and masked tokens. */
+function slackPlaceholders(rng: Rng): string {
+  const lines = [
+    'SLACK_WEBHOOK_URL=https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX',
+    'Create an incoming webhook: https://hooks.slack.com/services/ plus the path Slack shows you.',
+    `SLACK_BOT_TOKEN=xoxb-${num(rng, 12)}-***`,
+    'SLACK_BOT_TOKEN=xoxb-your-bot-token',
+    `2024-05-14T09:12:33Z revoked xoxa-2-${num(rng, 12)}-${num(rng, 12)}-${num(rng, 12)}-${rng.chars(HEX, 8)}… (truncated in the audit log)`,
+    `SLACK_USER_TOKEN=xoxe-${num(rng, 10)}-${num(rng, 13)}-${num(rng, 13)}-<secret>`,
+    'SLACK_APP_TOKEN=${{ secrets.SLACK_APP_TOKEN }}',
+    `webhook: hooks.slack.com/triggers/T${rng.chars(UPPER_NUM, 9)}/${num(rng, 13)}/[MASKED]`,
+    `xoxc-${num(rng, 10)}-${num(rng, 13)}-${num(rng, 13)}-${rng.chars(HEX, 16)}`,
+  ];
+  const out: string[] = [];
+  for (let i = 0; i < 8; i++) out.push(rng.pick(lines));
+  return out.join('\n') + '\n';
+}
+
+export const lookalikes: Record<string, (rng: Rng) => string> = {
+  'slack-placeholders': slackPlaceholders,
 };
