@@ -5,7 +5,7 @@
 // Figma, Notion, Asana, Airtable, Prefect, Harness, Drone, Codecov, Fastly, Render,
 // Railway, Infracost. All example values are synthetic.
 import type { RuleSpec, Severity } from '../types.js';
-import { B, E, R as ED, ASSIGN12 as ASSIGN, TAIL30 as TAIL, UUID } from './build.js';
+import { B, E, R as ED, ASSIGN12 as ASSIGN, SGR12, TAIL30 as TAIL, UUID, token } from './build.js';
 
 
 interface Extra {
@@ -102,6 +102,54 @@ export const rules: RuleSpec[] = [
       positive: ['VAULT_TOKEN=@@vault-token-legacy@@', 'X-Vault-Token: @@vault-token-legacy@@'],
       negative: ['VAULT_TOKEN=s.short', 'VAULT_TOKEN=$(vault print token)'],
     }, 3, E),
+  // Issue #17: legacy `s.`/`b.` tokens where Vault itself prints or takes them (API
+  // responses, `vault login`, `vault token create` tables), and AppRole secret IDs.
+  // Here, after the other Vault rules, rather than at the end of the array.
+  token({
+    id: 'vault-token-legacy-context',
+    title: 'HashiCorp Vault token (legacy s./b., in Vault output or commands)',
+    severity: 'high',
+    keywords: ['client_token', 'vault login', 'vault token', 'token  ', 'token\t'],
+    left: String.raw`(?:^|[^A-Za-z0-9_])(?:["']?client_token["']?[ \t]{0,4}[:=][ \t]{0,4}["']?|vault[ \t]+(?:login|token[ \t]+(?:lookup|revoke|renew|capabilities))[ \t]+(?:-[a-z-]+(?:=[^\s]*)?[ \t]+){0,4}|token[ \t]{2,})`,
+    token: String.raw`[sb]\.[A-Za-z0-9]{24}`,
+    right: E,
+    destinations: VAULT,
+    positive: [
+      '{"auth": {"client_token": "s.Kq7Yx2Wv9Ut4Sr6Qp1On8Ml3", "accessor": "Hn3Jk8Lp2ZxQw8eR4tY2uIo1", "policies": ["ci"]}}',
+      '$ vault login -no-print s.Rt5Yu8Io2PaZq7Yx2Wv9Ut4S',
+      'Key                  Value\n---                  -----\ntoken                s.Gh72kLm9QzXk9pQ2vLm7Tr0b\ntoken_accessor       Wq3rT7yU9iOpLk8Jh5Gf2Ds1',
+      'vault token revoke b.Mv4rT8qLzPm3Kd7Qs1Hq4Wz8',
+    ],
+    negative: [
+      'token_accessor       Wq3rT7yU9iOpLk8Jh5Gf2Ds1',
+      '"client_token": "s.short"',
+      'vault login -method=oidc role=ci',
+      'token                s.xxxxxxxxxxxxxxxxxxxxxxxx',
+    ],
+  }),
+  token({
+    id: 'vault-approle-secret-id',
+    title: 'HashiCorp Vault AppRole secret ID',
+    severity: 'high',
+    keywords: ['secret_id', 'secret-id', 'secretid'],
+    left: String.raw`(?:^|[^A-Za-z0-9_])(?i:(?:vault|approle|role)[_.-]?secret[_.-]?id|secret[_-]?id)["']?(?:[ \t]{0,4}(?:=>|:=|[=:])[ \t]{0,4}|[ \t]{2,})["']?${SGR12}`,
+    token: UUID,
+    right: E,
+    entropy: 3,
+    destinations: VAULT,
+    positive: [
+      'vault write auth/approle/login role_id=3f9c2a7e-51b0-4d6a-8e2c-9f1b7d3a5e0c secret_id=7d41c0b9-2e8f-4a63-b5d7-1c9e0f2a8b34',
+      '{"request_id": "0c1d", "data": {"secret_id": "a82f5c19-6d3e-4b07-9e41-f5c2d8a7b063", "secret_id_accessor": "5b9e2d71-0c4a-4f83-a6e2-d1b7c90f3e58", "secret_id_ttl": 0}}',
+      'VAULT_SECRET_ID=e4b7a2c9-1f05-4d38-b6e9-0a3c5f71d82e',
+      'Key                   Value\nsecret_id             c0f3a9e7-5b21-4d8c-9a6f-e2b4d7c18f05\nsecret_id_accessor    9d2e6b40-a7c3-4f15-8e09-b3f1c5a2d764',
+    ],
+    negative: [
+      'secret_id_accessor    9d2e6b40-a7c3-4f15-8e09-b3f1c5a2d764',
+      'VAULT_SECRET_ID=${{ secrets.VAULT_SECRET_ID }}',
+      'secret_id: 00000000-0000-0000-0000-000000000000',
+      'aws_secret_id = "prod/db/password"',
+    ],
+  }),
   tok('terraform-cloud-token', 'Terraform Cloud / Enterprise API token', 'high', ['.atlasv1.'], String.raw`[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,70}`, TFC, {
     positive: ['TF_TOKEN_app_terraform_io=@@terraform-cloud-token@@', 'credentials "app.terraform.io" {\n  token = "@@terraform-cloud-token@@"\n}'],
     negative: ['token = "xxxxxxxxxxxxxx.atlasv1.short"'],

@@ -4,7 +4,7 @@
 // Authorize.net. Live secret keys are critical, test-mode keys low.
 // Example values are synthetic: `@@rule-id@@` markers expand from test/corpus/gen/payments.ts.
 import type { RuleSpec } from '../types.js';
-import { UUID, prefixed, named } from './build.js';
+import { UUID, prefixed, named, token } from './build.js';
 
 const STRIPE = ['api.stripe.com', 'files.stripe.com', 'connect.stripe.com'];
 const BRAINTREE = ['api.braintreegateway.com', 'payments.braintree-api.com', 'api.sandbox.braintreegateway.com'];
@@ -88,6 +88,21 @@ export const rules: RuleSpec[] = [
     ['STRIPE_WEBHOOK_SECRET=whsec_...', 'STRIPE_WEBHOOK_SECRET=whsec_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'],
     { entropy: 3.5, right: String.raw`(?:[^A-Za-z0-9_+/=-]|$)` },
   ),
+  // Issue #17, next to the other Stripe rules: `_prod_` keys (secret and restricted).
+  token({
+    id: 'stripe-key-prod',
+    title: 'Stripe secret or restricted key (sk_prod_, rk_prod_)',
+    severity: 'critical',
+    keywords: ['sk_prod_', 'rk_prod_'],
+    token: '[sr]k_prod_[0-9A-Za-z]{20,247}',
+    entropy: 3.5,
+    destinations: STRIPE,
+    positive: [
+      'STRIPE_RESTRICTED_KEY=rk_prod_51Hq4Wz8Lx2VbKq7Yx2Wv9Ut4Sr6Qp1On8Ml3',
+      '$ curl https://api.stripe.com/v1/charges -u sk_prod_Rt5Yu8Io2PaZq7Yx2Wv9Ut4S:',
+    ],
+    negative: ['STRIPE_RESTRICTED_KEY=rk_prod_xxxxxxxxxxxxxxxxxxxxxxxx', 'STRIPE_KEY=rk_prod_short', 'work_prod_Rt5Yu8Io2PaZq7Yx2Wv9Ut4S'],
+  }),
   prefixed(
     'braintree-access-token',
     'PayPal Braintree production access token',

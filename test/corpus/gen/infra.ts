@@ -1,3 +1,4 @@
+import type { OwnContext } from './index.js';
 import type { Rng } from '../rng.js';
 import { ALPHA_NUM, BASE64, BASE64URL, HEX } from '../rng.js';
 
@@ -14,6 +15,8 @@ export const generators: Record<string, (rng: Rng) => string> = {
   'vault-batch-token': (rng) => 'hvb.' + rng.chars(BASE64URL, 138 + rng.int(60)),
   'vault-recovery-token': (rng) => 'hvr.' + rng.chars(BASE64URL, 24),
   'vault-token-legacy': (rng) => rng.pick(['s.', 'b.']) + rng.chars(ALPHA_NUM, 24),
+  'vault-token-legacy-context': (rng) => rng.pick(['s.', 's.', 'b.']) + rng.chars(ALPHA_NUM, 24),
+  'vault-approle-secret-id': (rng) => uuid(rng),
   'terraform-cloud-token': (rng) => `${rng.chars(ALPHA_NUM, 14)}.atlasv1.${rng.chars(ALPHA_NUM, 67)}`,
   'pulumi-access-token': (rng) => 'pul-' + rng.chars(HEX, 40),
   'doppler-personal-token': (rng) => 'dp.pt.' + rng.chars(ALPHA_NUM, 43),
@@ -106,4 +109,59 @@ export const contextNames: Record<string, string[]> = {
   'codecov-upload-token': ['CODECOV_TOKEN', 'codecov_token'],
   'fastly-api-token': ['FASTLY_API_TOKEN', 'FASTLY_API_KEY', 'Fastly-Key'],
   'railway-token': ['RAILWAY_TOKEN', 'RAILWAY_API_TOKEN'],
+};
+
+const ALNUM24 = (rng: Rng): string => rng.chars(ALPHA_NUM, 24);
+const oc = (kind: string, build: OwnContext['build']): OwnContext => ({ kind, build });
+
+/** Where Vault prints or takes a legacy token or an AppRole secret ID. */
+export const contexts: Record<string, OwnContext[]> = {
+  'vault-token-legacy-context': [
+    oc('vault-api-json', (rng) => [
+      `{"request_id":"${uuid(rng)}","lease_id":"","renewable":false,"lease_duration":0,"data":null,"auth":{"client_token":"`,
+      `","accessor":"${ALNUM24(rng)}","policies":["ci","default"],"lease_duration":${3600 * (1 + rng.int(24))},"renewable":true}}`,
+    ]),
+    oc('vault-login', () => ['$ vault login -no-print ', '']),
+    oc('vault-token-table', (rng) => [
+      '$ vault token create -policy=ci -ttl=1h\nKey                  Value\n---                  -----\ntoken                ',
+      `\ntoken_accessor       ${ALNUM24(rng)}\ntoken_duration       1h\ntoken_renewable      true\ntoken_policies       ["ci" "default"]`,
+    ]),
+    oc('vault-token-revoke', () => ['+ vault token revoke ', '']),
+  ],
+  'vault-approle-secret-id': [
+    oc('approle-login', (rng) => [`$ vault write auth/approle/login role_id=${uuid(rng)} secret_id=`, '']),
+    oc('vault-api-json', (rng) => [
+      `{"request_id":"${uuid(rng)}","lease_id":"","lease_duration":0,"renewable":false,"data":{"secret_id":"`,
+      `","secret_id_accessor":"${uuid(rng)}","secret_id_num_uses":0,"secret_id_ttl":0},"warnings":null}`,
+    ]),
+    oc('vault-table', (rng) => [
+      '$ vault write -f auth/approle/role/ci/secret-id\nKey                   Value\n---                   -----\nsecret_id             ',
+      `\nsecret_id_accessor    ${uuid(rng)}\nsecret_id_num_uses    0\nsecret_id_ttl         0s`,
+    ]),
+    oc('env-dump', () => ['VAULT_SECRET_ID=', '']),
+    oc('vault-action-workflow', () => ['      - uses: hashicorp/vault-action@v3\n        with:\n          url: https://vault.acme-corp.net\n          method: approle\n          secretId: ', '\n          secrets: secret/data/ci token | NPM_TOKEN']),
+  ],
+};
+
+/** Vault output without a credential: accessors, masked and empty tokens, other login methods. */
+function vaultOutput(rng: Rng): string {
+  const lines = [
+    `token_accessor       ${ALNUM24(rng)}`,
+    `secret_id_accessor    ${uuid(rng)}`,
+    '"client_token": "",',
+    'token                <sensitive>',
+    `$ vault login -method=oidc role=ci`,
+    `$ vault token lookup -accessor ${ALNUM24(rng)}`,
+    'VAULT_SECRET_ID=${{ secrets.VAULT_SECRET_ID }}',
+    `secret_id: "{{ vault_secret_id }}"`,
+    `role_id=${uuid(rng)}`,
+    `$ vault token revoke -self`,
+  ];
+  const out: string[] = [];
+  for (let i = 0; i < 10; i++) out.push(rng.pick(lines));
+  return out.join('\n') + '\n';
+}
+
+export const lookalikes: Record<string, (rng: Rng) => string> = {
+  'vault-output': vaultOutput,
 };

@@ -20,6 +20,7 @@ export const generators: Record<string, (rng: Rng) => string> = {
   'stripe-restricted-key-live': (rng) => `rk_live_${stripeBody(rng)}`,
   'stripe-restricted-key-test': (rng) => `rk_test_${stripeBody(rng)}`,
   'stripe-webhook-secret': (rng) => `whsec_${rng.chars(ALPHA_NUM, 32)}`,
+  'stripe-key-prod': (rng) => `${rng.pick(['sk', 'rk'])}_prod_${stripeBody(rng)}`,
   'braintree-access-token': (rng) => `access_token$production$${rng.chars(LOWER_NUM, 16)}$${rng.chars(HEX, 32)}`,
   'braintree-sandbox-access-token': (rng) => `access_token$sandbox$${rng.chars(LOWER_NUM, 16)}$${rng.chars(HEX, 32)}`,
   'braintree-private-key': (rng) => rng.chars(HEX, 32),
@@ -59,4 +60,24 @@ export const contextNames: Record<string, string[]> = {
   'checkout-secret-key': ['CHECKOUT_SECRET_KEY', 'CHECKOUT_COM_SECRET_KEY', 'checkout_sk'],
   'paypal-client-secret': ['PAYPAL_CLIENT_SECRET', 'PAYPAL_SECRET', 'paypal_client_secret'],
   'authorizenet-transaction-key': ['AUTHORIZE_NET_TRANSACTION_KEY', 'AUTHORIZENET_TRANSACTION_KEY', 'authorize_net_trans_key'],
+};
+
+/** Stripe-shaped values that are none: templates, masks, short keys, publishable keys. */
+function stripePlaceholders(rng: Rng): string {
+  const lines = [
+    'STRIPE_RESTRICTED_KEY=rk_prod_xxxxxxxxxxxxxxxxxxxxxxxx',
+    'STRIPE_SECRET_KEY=sk_prod_<your-key>',
+    `STRIPE_KEY=rk_prod_${rng.chars(ALPHA_NUM, 8)}`,
+    'STRIPE_SECRET_KEY=${{ secrets.STRIPE_SECRET_KEY }}',
+    'STRIPE_TEST_KEY=sk_test_***',
+    `STRIPE_PUBLISHABLE_KEY=pk_live_${rng.chars(ALPHA_NUM, 24)}`,
+    `work_prod_${rng.chars(ALPHA_NUM, 30)}`,
+  ];
+  const out: string[] = [];
+  for (let i = 0; i < 8; i++) out.push(rng.pick(lines));
+  return out.join('\n') + '\n';
+}
+
+export const lookalikes: Record<string, (rng: Rng) => string> = {
+  'stripe-placeholders': stripePlaceholders,
 };
