@@ -12,6 +12,8 @@ const DOCUMENTATION_EXAMPLES = new Set([
   'ASIAIOSFODNN7EXAMPLE',
   // The Azurite / Azure Storage Emulator account key of `devstoreaccount1`, published by Microsoft.
   'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==',
+  // The Azure Cosmos DB emulator's key, published by Microsoft.
+  'C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==',
 ]);
 
 /** Whole values (compared lowercased) that are words, not secrets. */

@@ -7,6 +7,15 @@ import { B, E, R as ED, E64, ASSIGN12 as ASSIGN, TAIL30 as TAIL, UUID } from './
 /** More than 1600 base64 characters (exact counts, anchored: one RE2 thread). */
 const B64_OVER_1600 = String.raw`[A-Za-z0-9/+]{1000}[A-Za-z0-9/+]{601}`;
 
+/** A SAS query: `sv`, `se`/`si` and `sig` in any of the six orders, other parameters between and after. */
+const SAS_QUERY = ((): string => {
+  const p = String.raw`[a-z]{2,5}=[^&\s"'<>]*`;
+  const parts = [String.raw`sv=20[0-9]{2}-[0-9]{2}-[0-9]{2}`, String.raw`s[ei]=[^&\s"'<>]+`, String.raw`sig=[A-Za-z0-9%+/]{30,100}(?:%3[Dd]|=){0,2}`];
+  const orders = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
+  const alt = orders.map((o) => o.map((i) => `(?:${p}&)*?${parts[i] as string}`).join('&')).join('|');
+  return `(?:${alt})(?:&${p})*`;
+})();
+
 const AWS = ['*.amazonaws.com', '*.amazonaws.com.cn', '*.aws', 'amazonaws.com'];
 const GOOGLE = ['*.googleapis.com', 'googleapis.com', 'accounts.google.com', 'oauth2.googleapis.com'];
 const AZURE_LOGIN = ['login.microsoftonline.com', '*.microsoftonline.com', 'management.azure.com', 'graph.microsoft.com'];
@@ -277,15 +286,28 @@ export const rules: RuleSpec[] = [
     id: 'azure-sas-token',
     title: 'Azure shared access signature (SAS) token',
     severity: 'high',
-    regex: String.raw`(?:^|\x1b\[[0-9;]{0,12}m|[^A-Za-z0-9_])(sv=20[0-9]{2}-[0-9]{2}-[0-9]{2}&(?:[a-z]{2,5}=[^&\s"'<>]{0,100}&){0,9}sig=[A-Za-z0-9%+/]{30,100}(?:%3[Dd]|=)?)`,
+    // The whole query, parameters in any order, with the version (sv), the expiry or a stored
+    // access policy (se / si) and the signature (sig) all present (issue #17).
+    regex: String.raw`(?:^|\x1b\[[0-9;]{0,12}m|[^A-Za-z0-9_])(${SAS_QUERY})`,
     secretGroup: 1,
     keywords: ['sv=20'],
     entropy: 3.5,
     maxLength: 1100,
     destinations: AZURE_STORAGE,
     examples: {
-      positive: ['https://cistore01.blob.core.windows.net/artifacts/build.zip?@@azure-sas-token@@', 'AZURE_SAS_TOKEN="@@azure-sas-token@@"'],
-      negative: ['https://cistore01.blob.core.windows.net/artifacts/build.zip?sv=2022-11-02&sp=r&sig=', 'sv=2022-11-02&sr=b'],
+      positive: [
+        'https://cistore01.blob.core.windows.net/artifacts/build.zip?@@azure-sas-token@@',
+        'AZURE_SAS_TOKEN="@@azure-sas-token@@"',
+        'https://cistore01.blob.core.windows.net/artifacts/build.zip?sp=r&st=2026-03-01T09:00:00Z&se=2026-03-02T09:00:00Z&spr=https&sv=2022-11-02&sr=b&sig=Zk38dkLq93nDk2lQp0xMv7Rt5Yu8Io2PaQw8eR4tY2u%3D',
+        'az storage blob upload --sas-token "se=2026-04-01&sp=rwdlac&sv=2022-11-02&ss=b&srt=sco&sig=Rt5Yu8Io2PaZq7Yx2Wv9Ut4Sr6Qp1On8Ml3Kj5Hg0Fd%2Bk%3D"',
+        '?sv=2021-08-06&si=ci-upload&sr=c&sig=Hn3Jk8Lp2ZxGh72kLm9QzXk9pQ2vLm7Tr0b4dor3xPl%3D',
+      ],
+      negative: [
+        'https://cistore01.blob.core.windows.net/artifacts/build.zip?sv=2022-11-02&sp=r&sig=',
+        'sv=2022-11-02&sr=b',
+        '?sp=r&se=2026-03-02T09:00:00Z&sv=2022-11-02&sr=b',
+        '?sv=2022-11-02&sp=r&sr=b&sig=Zk38dkLq93nDk2lQp0xMv7Rt5Yu8Io2PaQw8eR4tY2u%3D',
+      ],
     },
   },
   {

@@ -1,5 +1,6 @@
 // The shipped rule pack: one file per provider family.
 import type { RuleSpec } from '../types.js';
+import { rules as azure } from './azure.js';
 import { rules as cloud } from './cloud.js';
 import { rules as github } from './github.js';
 import { rules as gitlab } from './gitlab.js';
@@ -15,6 +16,8 @@ import { rules as cmdline } from './cmdline.js';
 import { rules as generic } from './generic.js';
 
 export const familyRules: Readonly<Record<string, readonly RuleSpec[]>> = {
+  // Before cloud: on the same span (a Cosmos DB key after AccountKey=) the azure.ts rule wins.
+  azure,
   cloud,
   github,
   gitlab,

@@ -55,7 +55,14 @@ export const generators: Record<string, (rng: Rng) => string> = {
   'azure-sas-token': (rng) => {
     const day = `2026-0${1 + rng.int(9)}-${10 + rng.int(18)}`;
     const sig = rng.chars(ALPHA_NUM, 20) + '%2B' + rng.chars(ALPHA_NUM, 20) + '%3D';
-    return `sv=2022-11-02&ss=${rng.pick(['b', 'bfqt', 'f'])}&srt=sco&sp=${rng.pick(['rl', 'rwdlac', 'r'])}&se=${day}T00:00:00Z&st=${day}T00:00:00Z&spr=https&sig=${sig}`;
+    // Account SAS as the SDKs write it, service SAS as the portal does (sv in the middle),
+    // as `az ... generate-sas` does (se first), and with a stored access policy (si).
+    return rng.pick([
+      () => `sv=2022-11-02&ss=${rng.pick(['b', 'bfqt', 'f'])}&srt=sco&sp=${rng.pick(['rl', 'rwdlac', 'r'])}&se=${day}T00:00:00Z&st=${day}T00:00:00Z&spr=https&sig=${sig}`,
+      () => `sp=${rng.pick(['r', 'racwdl'])}&st=${day}T08:00:00Z&se=${day}T20:00:00Z&spr=https&sv=2022-11-02&sr=b&sig=${sig}`,
+      () => `se=${day}&sp=rwdlac&sv=2021-08-06&ss=b&srt=sco&sig=${sig}`,
+      () => `sv=2021-08-06&si=${rng.pick(['ci-upload', 'read-only'])}&sr=c&sig=${sig}`,
+    ])();
   },
   'azure-devops-pat': (rng) =>
     rng.chars(ALPHA_NUM, 52) + 'JQQJ99' + rng.chars(ALPHA_NUM, 18) + 'AZDO' + rng.chars(ALPHA_NUM, 4),

@@ -4,6 +4,7 @@
 // own surroundings for a rule (`contexts`: a curl line, Azure CLI output) where the
 // shared `NAME=value` contexts do not fit, and its own look-alike files (`lookalikes`).
 import type { Rng } from '../rng.js';
+import * as azure from './azure.js';
 import * as cloud from './cloud.js';
 import * as github from './github.js';
 import * as gitlab from './gitlab.js';
@@ -38,6 +39,7 @@ interface FamilyModule {
 }
 
 const modules: Readonly<Record<string, FamilyModule>> = {
+  azure,
   cloud,
   github,
   gitlab,
