@@ -28,6 +28,10 @@ const ARGS = (n: number): string => String.raw`(?:[^\n\\]|\\[\s\S]){0,${n}}?`;
 const HV = String.raw`[A-Za-z0-9._~+/=:-]{16,256}`;
 const HV_END = String.raw`(?:[^A-Za-z0-9._~+/=:-]|$)`;
 const PASSWORD_ALLOW: RuleSpec['allowlist'] = { regexes: [DEFAULT_PASSWORDS], stopwords: STOPWORDS };
+/** HTTP authentication scheme names, which a scheme-less `Authorization:` value may start with. */
+const AUTH_SCHEMES = String.raw`(?i)^(?:bearer|basic|digest|negotiate|ntlm|hoba|mutual|vapid|sharedaccesssignature|sharedkey(?:lite)?|aws4-hmac-sha256|privatetoken|dpop|gnap)$`;
+/** A header word other than `api` (so `X-API-Key`, generic-api-key's, is not this family's). */
+const NOT_API = String.raw`(?:[b-z][a-z0-9]{1,19}|a[a-oq-z0-9][a-z0-9]{0,18}|ap[a-hj-z0-9][a-z0-9]{0,17}|api[a-z0-9]{1,17}|[a-z])`;
 
 /** A command-line rule: generic tier, no destinations, 2.5 bits of entropy unless told. */
 function cmd(s: Omit<TokenRule, 'destinations'>): RuleSpec {
@@ -66,16 +70,20 @@ export const rules: RuleSpec[] = [
     title: 'Credential in an Authorization header with a Token / Key scheme',
     severity: 'high',
     keywords: ['authorization'],
-    left: String.raw`(?i:authorization["']?[ \t]{0,4}[:=][ \t]{0,4}["']?)${SGR}(?i:token|key|api-?key|sso-key|ssws|geniekey|splunk)[ \t]+(?i:token=["']?)?`,
+    // The scheme is optional (`Authorization: <token>`); Bearer and Basic are generic.ts's rules.
+    left: String.raw`(?i:authorization["']?[ \t]{0,4}[:=][ \t]{0,4}["']?)${SGR}(?:(?i:token|key|api-?key|api-?token|sso-key|ssws|geniekey|splunk)[ \t]+(?i:token=["']?)?)?`,
     token: HV,
     right: HV_END,
     entropy: 3,
-    allowlist: { stopwords: STOPWORDS },
+    // Scheme names that are no credential themselves (`Authorization: SharedAccessSignature sr=…`).
+    allowlist: { regexes: [AUTH_SCHEMES], stopwords: STOPWORDS },
     positive: [
       "curl -H 'Authorization: Token 9f8e7d6c5b4a39281706f5e4d3c2b1a0' https://api.acme-corp.net/v2/builds",
       'Authorization: token Zq7Yx2Wv9Ut4Sr6Qp1On8Ml3',
       '$ curl -sS --header "Authorization: Key Hk2Lm9Qz7Px4Nw8Rt3Vy6Bc1" https://push.acme-corp.net/send',
       'Authorization: Token token="a7Kd92LmQx04RtZp5YvW"',
+      "curl -sS -H 'Authorization: Api-Token Lq83Jd92Kz71Mv40Pw5xRt6Y' https://monitoring.acme-corp.net/api/v2/events",
+      'curl -H "Authorization: 7c4e9a1f3b8d2065e1c7f9a3" https://api.acme-corp.net/v1/jobs',
     ],
     negative: [
       'curl -H "Authorization: Token ${API_TOKEN}" https://api.acme-corp.net/',
@@ -84,14 +92,17 @@ export const rules: RuleSpec[] = [
       'Authorization: Bearer Zq7Yx2Wv9Ut4Sr6Qp1On8Ml3',
       'Authorization: token xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
       'the Authorization: Token header carries the key',
+      'Authorization: SharedAccessSignature sr=https%3A%2F%2Facme.servicebus.windows.net',
+      'Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request',
     ],
   }),
   cmd({
     id: 'http-api-token-header',
-    title: 'Credential in an API-token HTTP header (Api-Token, X-Auth-Token, …)',
+    // `X-API-Key` and `Api-Key` themselves are generic-api-key's (generic.ts).
+    title: 'Credential in an API-token HTTP header (Api-Token, X-Auth-Token, X-<Vendor>-Key, …)',
     severity: 'high',
-    keywords: ['api-token', 'auth-token', 'access-token', 'x-token', 'x-api-secret'],
-    left: String.raw`(?:^|[^A-Za-z0-9_-])(?i:(?:x-)?(?:api|auth|access)-token|x-token|x-api-secret)["']?[ \t]{0,4}:[ \t]{0,4}["']?${SGR}`,
+    keywords: ['-token:', '-token":', "-token':", '-token :', '-key:', '-key":', "-key':", '-key :', 'x-api-secret'],
+    left: String.raw`(?:^|[^A-Za-z0-9_-])(?i:(?:x-)?(?:api|auth|access)-token|x-token|x-api-secret|x-${NOT_API}-(?:api-?)?(?:key|token))["']?[ \t]{0,4}:[ \t]{0,4}["']?${SGR}`,
     token: HV,
     right: HV_END,
     entropy: 3,
@@ -100,12 +111,15 @@ export const rules: RuleSpec[] = [
       'curl -H "Api-Token: a8Fk29Dkq0Lmz83KdPq1" https://monitoring.acme-corp.net/api/v1/events',
       "curl -s -H 'X-Auth-Token: 4f1c9e7a2b8d6053c1e9f7a2' https://cloud.acme-corp.net/v3/servers",
       'X-Access-Token: Lq83Jd92Kz71Mv40Pw5x',
+      '$ curl --header "X-Figma-Token: 4f1c9e7a-2b8d6053c1e9f7a2d4b60c83" https://api.figma.com/v1/me',
+      "curl -H 'X-Acme-Api-Key: Zq7Yx2Wv9Ut4Sr6Qp1On8Ml3' https://api.acme-corp.net/v2/items",
     ],
     negative: [
       'curl -H "Api-Token: $API_TOKEN" https://monitoring.acme-corp.net/',
       "curl -H 'X-Auth-Token: ***' https://cloud.acme-corp.net/",
       'X-Auth-Token: <token>',
       'api-token: short',
+      'X-Request-Token: <token>',
     ],
   }),
   cmd({

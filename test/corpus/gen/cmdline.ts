@@ -50,11 +50,14 @@ export const contexts: Record<string, OwnContext[]> = {
     c('http-request', (rng) => [`GET /api/v2/builds/${rng.int(9999)} HTTP/1.1\nHost: ${pick(rng, HOSTS)}\nUser-Agent: python-requests/2.31.0\nAuthorization: Token `, `\nAccept: application/json`]),
     c('python-debug-log', (rng) => [`DEBUG:urllib3.connectionpool:https://${pick(rng, HOSTS)}:443 "POST /api/runs HTTP/1.1" 201\nDEBUG:client:headers={'Authorization': 'Token `, `', 'Content-Type': 'application/json'}`]),
     c('curl-key-scheme', (rng) => [`curl -X POST --header 'Authorization: Key `, `' -d @payload.json https://push.${pick(rng, ['acme-corp.net', 'example.org'])}/send`]),
+    c('curl-api-token-scheme', (rng) => [`curl -sS -H 'Authorization: Api-Token `, `' https://${pick(rng, HOSTS)}/api/v2/entities`]),
+    c('curl-no-scheme', (rng) => [`+ curl -fsS -H "Authorization: `, `" https://${pick(rng, HOSTS)}/v1/jobs?status=queued`]),
   ],
   'http-api-token-header': [
     c('curl-line', (rng) => [`$ curl -fsS -H "Api-Token: `, `" https://${pick(rng, HOSTS)}/api/v1/events?limit=${rng.int(100)}`]),
     c('http-request', (rng) => [`POST /v3/servers HTTP/1.1\nHost: ${pick(rng, HOSTS)}\nX-Auth-Token: `, `\nContent-Type: application/json`]),
     c('curl-access-token', (rng) => [`+ curl -s -H 'X-Access-Token: `, `' https://${pick(rng, HOSTS)}/api/v4/status`]),
+    c('vendor-key-header', (rng) => [`$ curl -H "X-${pick(rng, ['Acme', 'Figma', 'Shop', 'Deploy'])}-${pick(rng, ['Key', 'Token', 'Api-Key'])}: `, `" https://${pick(rng, HOSTS)}/v2/items`]),
   ],
   'wget-password': [
     c('shell-history', (rng) => [`${histNo(rng)}wget --user=${pick(rng, USERS)} --password=`, ` https://${pick(rng, HOSTS)}/downloads/tool-${rng.int(9)}.tar.gz`]),
