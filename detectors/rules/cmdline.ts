@@ -1,6 +1,7 @@
 // Credentials on command lines and in HTTP headers: `curl -u user:password`, `curl -H
 // 'Authorization: Token …'`, API-token headers, `wget --password`, `mysql -p…`,
-// `PGPASSWORD=`, `sshpass -p`, `docker login -p`, `helm repo add --password`. Passwords in
+// `PGPASSWORD=`, `sshpass -p`, `docker login -p`, `helm repo add --password`, and the
+// same for redis-cli, sqlcmd, ldapsearch, keytool/jarsigner/apksigner, openssl. Passwords in
 // URLs (`scheme://user:password@host`, every scheme) are the `url-credentials` rule of
 // generic.ts.
 //
@@ -228,6 +229,78 @@ export const rules: RuleSpec[] = [
     negative: [
       'helm repo add acme https://charts.acme-corp.net --username ci --password "$HELM_PASSWORD"',
       'helm repo add acme https://charts.acme-corp.net --username ci --password-stdin',
+    ],
+  }),
+  cmd({
+    id: 'redis-cli-password',
+    title: 'Password in a redis-cli -a option',
+    severity: 'high',
+    keywords: ['redis-cli'],
+    left: String.raw`(?i:redis-cli)${ARGS(200)}[ \t](?:-a|--pass)[ \t]+["']?`,
+    token: PW,
+    right: PW_END,
+    positive: ['redis-cli -h cache.internal -p 6380 -a Xk9pQ2vLm7Tr --tls ping', "$ redis-cli --pass 'Mv4!rT8qLz' -n 2 FLUSHDB"],
+    negative: ['redis-cli -h cache.internal -a "$REDIS_PASSWORD" ping', 'redis-cli --askpass -h cache.internal ping', 'redis-cli -a redis ping'],
+  }),
+  cmd({
+    id: 'sqlcmd-password',
+    title: 'Password in a SQL Server sqlcmd / bcp -P option',
+    severity: 'high',
+    keywords: ['sqlcmd', 'bcp ', 'osql'],
+    left: String.raw`(?i:sqlcmd|bcp|osql)${ARGS(300)}[ \t]-P[ \t]*["']?`,
+    token: PW,
+    right: PW_END,
+    positive: ["sqlcmd -S db.internal,1433 -U sa -P 'Tz6#wQ1eRy' -Q \"SELECT 1\"", '/opt/mssql-tools18/bin/sqlcmd -C -S localhost -U app -P Hn3Jk8Lp2Zx -d orders -i seed.sql'],
+    negative: ['sqlcmd -S localhost -U sa -P "$SA_PASSWORD" -Q "SELECT 1"', 'sqlcmd -S localhost -U sa -P password -Q "SELECT 1"'],
+  }),
+  cmd({
+    id: 'ldap-bind-password',
+    title: 'Bind password in an ldapsearch / ldapmodify -w option',
+    severity: 'high',
+    keywords: ['ldapsearch', 'ldapmodify', 'ldapadd', 'ldapdelete', 'ldappasswd', 'ldapwhoami'],
+    left: String.raw`(?i:ldap(?:search|modify|add|delete|passwd|whoami|compare|modrdn))${ARGS(300)}[ \t]-w[ \t]*["']?`,
+    token: PW,
+    right: PW_END,
+    positive: ['ldapsearch -x -H ldaps://ldap.acme-corp.net -D "cn=ci,ou=svc,dc=acme,dc=net" -w Qw8#eR4tY2u -b "dc=acme,dc=net" uid=jdoe'],
+    negative: ['ldapsearch -x -H ldaps://ldap.acme-corp.net -D "cn=ci,dc=acme,dc=net" -W -b "dc=acme,dc=net"', 'ldapsearch -x -D cn=admin -w "$LDAP_PASSWORD" -b dc=acme'],
+  }),
+  cmd({
+    id: 'java-keystore-password',
+    title: 'Keystore or key password on a keytool / jarsigner / apksigner command line',
+    severity: 'high',
+    keywords: ['keytool', 'jarsigner', 'apksigner'],
+    left: String.raw`(?i:keytool|jarsigner|apksigner)${ARGS(400)}[ \t]-(?:(?:src|dest|new)?(?:storepass|keypass)[ \t]+|-(?:ks|key)-pass[ \t=]+pass:)["']?`,
+    token: PW,
+    right: PW_END,
+    allowlist: { regexes: [DEFAULT_PASSWORDS, '(?i)^android$'], stopwords: STOPWORDS },
+    positive: [
+      'keytool -importkeystore -srckeystore release.p12 -srcstoretype PKCS12 -srcstorepass Vb7Nm2Kq9Lw4 -destkeystore release.jks',
+      'jarsigner -keystore release.jks -storepass Pm3#Kd7Qs1 -keypass Pm3#Kd7Qs1x app-release.apk upload',
+      'apksigner sign --ks release.jks --ks-pass pass:Hq4Wz8Lx2Vb --out app-signed.apk app.apk',
+    ],
+    negative: [
+      'keytool -list -keystore debug.keystore -storepass android',
+      'keytool -list -keystore cacerts -storepass changeit',
+      'jarsigner -keystore release.jks -storepass:env KEYSTORE_PASSWORD app.apk upload',
+      'apksigner sign --ks release.jks --ks-pass env:KS_PASS app.apk',
+    ],
+  }),
+  cmd({
+    id: 'openssl-passphrase',
+    title: 'Passphrase on an openssl command line (-pass pass:…, -k …)',
+    severity: 'high',
+    keywords: ['openssl'],
+    left: String.raw`(?i:openssl)${ARGS(400)}[ \t]-(?:pass(?:in|out)?[ \t]+["']?pass:|k[ \t]+["']?)`,
+    token: PW,
+    right: PW_END,
+    positive: [
+      'openssl pkcs12 -export -in cert.pem -inkey key.pem -out bundle.p12 -passout pass:Rt5Yu8Io2Pa',
+      'openssl enc -d -aes-256-cbc -pbkdf2 -in secrets.tar.enc -out secrets.tar -k Lq83Jd92Kz71Mv',
+    ],
+    negative: [
+      'openssl pkcs12 -export -in cert.pem -out bundle.p12 -passout env:P12_PASSWORD',
+      'openssl enc -d -aes-256-cbc -in secrets.tar.enc -out secrets.tar -k "$ENCRYPTION_KEY"',
+      'openssl rsa -in key.pem -passin file:/run/secrets/pass',
     ],
   }),
 ];

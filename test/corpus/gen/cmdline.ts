@@ -34,6 +34,11 @@ export const generators: Record<string, (rng: Rng) => string> = {
   'sshpass-password': (rng) => password(rng, 10 + rng.int(12)),
   'registry-login-password': (rng) => password(rng, 12 + rng.int(20)),
   'helm-repo-password': (rng) => password(rng, 12 + rng.int(12)),
+  'redis-cli-password': (rng) => password(rng, 12 + rng.int(12)),
+  'sqlcmd-password': (rng) => password(rng, 12 + rng.int(12)),
+  'ldap-bind-password': (rng) => password(rng, 10 + rng.int(12)),
+  'java-keystore-password': (rng) => password(rng, 10 + rng.int(12)),
+  'openssl-passphrase': (rng) => password(rng, 12 + rng.int(16)),
 };
 
 const c = (kind: string, build: OwnContext['build']): OwnContext => ({ kind, build });
@@ -90,6 +95,28 @@ export const contexts: Record<string, OwnContext[]> = {
     c('shell-trace', (rng) => [`+ helm repo add acme https://${pick(rng, HOSTS)}/chartrepo/acme --username ${pick(rng, USERS)} --password `, ``]),
     c('workflow-run', (rng) => [`      - run: helm repo add internal https://${pick(rng, HOSTS)}/repository/helm/ --username=${pick(rng, USERS)} --password='`, `' && helm repo update`]),
   ],
+  'redis-cli-password': [
+    c('shell-history', (rng) => [`${histNo(rng)}redis-cli -h ${pick(rng, DB_HOSTS)} -p 6379 -a `, ` --no-auth-warning INFO replication`]),
+    c('shell-trace', () => [`+ redis-cli --pass '`, `' -n 2 FLUSHDB`]),
+  ],
+  'sqlcmd-password': [
+    c('shell-trace', (rng) => [`+ /opt/mssql-tools18/bin/sqlcmd -C -S ${pick(rng, DB_HOSTS)},1433 -U sa -P '`, `' -Q "SELECT @@VERSION"`]),
+    c('workflow-run', (rng) => [`      - run: sqlcmd -S ${pick(rng, DB_HOSTS)} -U migrator -P `, ` -d orders -i migrations/001_init.sql`]),
+  ],
+  'ldap-bind-password': [
+    c('shell-history', (rng) => [`${histNo(rng)}ldapsearch -x -H ldaps://ldap.acme-corp.net -D "cn=${pick(rng, USERS)},ou=svc,dc=acme,dc=net" -w `, ` -b "dc=acme,dc=net" "(uid=jdoe)"`]),
+    c('shell-trace', () => [`+ ldapmodify -x -H ldap://ldap.internal -D cn=admin,dc=acme,dc=net -w '`, `' -f users.ldif`]),
+  ],
+  'java-keystore-password': [
+    c('shell-trace', () => ['+ keytool -importkeystore -srckeystore release.p12 -srcstoretype PKCS12 -srcstorepass ', ' -destkeystore release.jks -deststoretype JKS']),
+    c('gradle-log', () => ['> Task :app:signRelease\n$ jarsigner -verbose -keystore release.jks -storepass ', ' app/build/outputs/apk/release/app-release-unsigned.apk upload']),
+    c('workflow-run', () => ['      - run: apksigner sign --ks release.jks --ks-pass pass:', ' --out app-signed.apk app-release.apk']),
+  ],
+  'openssl-passphrase': [
+    c('shell-trace', () => ['+ openssl pkcs12 -export -in cert.pem -inkey key.pem -out bundle.p12 -passout pass:', '']),
+    c('workflow-run', () => ['      - run: openssl enc -d -aes-256-cbc -pbkdf2 -in secrets.tar.enc -out secrets.tar -k ', ' && tar xf secrets.tar']),
+    c('shell-history', (rng) => [`${histNo(rng)}openssl rsa -in server.key -out server.nopass.key -passin pass:`, '']),
+  ],
 };
 
 /** The same commands with references, masks, prompts, stdin and default passwords. */
@@ -117,6 +144,14 @@ function placeholderCommands(rng: Rng): string {
     `echo "$CR_PAT" | docker login ghcr.io -u ci --password-stdin`,
     `helm repo add acme https://${host}/charts --username ci --password "$HELM_REPO_PASSWORD"`,
     `helm repo add acme https://${host}/charts --username ci --password-stdin`,
+    `redis-cli -h ${db} -a "$REDIS_PASSWORD" ping`,
+    `sqlcmd -S ${db} -U sa -P "$MSSQL_SA_PASSWORD" -Q "SELECT 1"`,
+    'ldapsearch -x -D cn=admin,dc=acme,dc=net -W -b dc=acme,dc=net',
+    'keytool -list -keystore ~/.android/debug.keystore -storepass android',
+    'keytool -list -cacerts -storepass changeit',
+    'jarsigner -keystore release.jks -storepass:env KEYSTORE_PASSWORD app.apk upload',
+    'openssl pkcs12 -export -in cert.pem -out bundle.p12 -passout env:P12_PASSWORD',
+    'openssl enc -d -aes-256-cbc -in secrets.enc -out secrets -k "$SECRETS_KEY"',
   ];
   const out: string[] = [];
   for (let i = 0; i < 10; i++) out.push(rng.int(2) === 0 ? `+ ${pick(rng, lines)}` : `${histNo(rng)}${pick(rng, lines)}`);
