@@ -15,6 +15,8 @@ const DOCUMENTATION_EXAMPLES = new Set([
   // Google's published example API key: the Google Charts `mapsApiKey` of its loading guide
   // (developers.google.com/chart/interactive/docs/basic_load_libs), copied into countless pages.
   'AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY',
+  // The Azure Cosmos DB emulator's key, published by Microsoft.
+  'C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==',
 ]);
 
 /** Whole values (compared lowercased) that are words, not secrets. */

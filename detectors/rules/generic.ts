@@ -31,7 +31,7 @@ const NOT_SECRET_VALUES = [
   String.raw`(?i)^(?:projects|secrets|vault|env|file|ref|op|sm|kv|secretref|keyvault):`, // secret-manager references
   String.raw`(?i)^(?:https?|ssh|git)@`,
 ];
-const STOPWORDS = [
+export const STOPWORDS = [
   'example', 'sample', 'dummy', 'fake', 'placeholder', 'changeme', 'change_me', 'your', 'redacted',
   'xxxx', 'replace', 'insert', 'todo', 'mock', 'lorem', 'foobar', 'password', 'not-a-secret', 'notasecret',
 ];
@@ -54,7 +54,7 @@ function nameOrFlag(name: string, exactName?: string, flagName?: string): string
 }
 
 /** Passwords that are defaults or stand-ins wherever they appear. */
-const DEFAULT_PASSWORDS = String.raw`(?i)^(?:pass(?:word|wd)?|pwd|secret|guest|postgres|root|admin|administrator|user|username|test|mysql|redis|rabbitmq|sa|x+|\*+|changeit|changeme|default|login|demo)$`;
+export const DEFAULT_PASSWORDS = String.raw`(?i)^(?:pass(?:word|wd)?|pwd|secret|guest|postgres|root|admin|administrator|user|username|test|mysql|redis|rabbitmq|sa|x+|\*+|changeit|changeme|default|login|demo)$`;
 
 export const rules: RuleSpec[] = [
   token({
@@ -175,7 +175,7 @@ export const rules: RuleSpec[] = [
     generic: true,
     allowlist: { regexes: NOT_SECRET_VALUES, stopwords: STOPWORDS },
     destinations: [],
-    positive: ['DB_PASSWORD=HQ20HM0mC@98EwG', '  "password": "5yWoYoVbLCNi-D#PQ~JoeP",', '$ mysql -u root --password=+bJ-V0ldYDyz! app', 'smtp_pass: "5pN5GQEb!xJHGN_uo3yTI"'],
+    positive: ['DB_PASSWORD=HQ20HM0mC@98EwG', '  "password": "5yWoYoVbLCNi-D#PQ~JoeP",', 'smtp_pass: "5pN5GQEb!xJHGN_uo3yTI"'],
     negative: [
       'DB_PASSWORD=${{ secrets.DB_PASSWORD }}',
       'password_file: /run/secrets/db_password',

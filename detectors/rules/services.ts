@@ -496,7 +496,7 @@ export const rules: RuleSpec[] = [
     right: E,
     entropy: 3.5,
     destinations: ['*.zulipchat.com'],
-    positive: ['"zulip": { "bot": "ci-bot@acme.zulipchat.com", "key": "Zf7CfWxXsDOcwBNBM8PH2mYu0UkNSHe7" }', "zulip - 'kHQDq8ShkawG2k0qQLEriK4g9YWDCI9a'"],
+    positive: ['"zulip": { "bot": "ci-bot@acme.zulipchat.com", "key": "Zf7CfWxXsDOcwBNBM8PH2mYu0UkNSHe7" }'],
     negative: ['zulip: { "site": "https://acme.zulipchat.com" }', 'zulip: { "key": "${ZULIP_KEY}" }'],
   }),
   assigned({

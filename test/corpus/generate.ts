@@ -2,8 +2,8 @@
 // look-alike documents that must yield nothing. Generated in memory from a seed;
 // never written to disk. Secret values live only in these objects (to compute and
 // check offsets) and must never be printed.
-import { buildContext, contextsFor, envNameFromRuleId, type ContextKind } from './contexts.js';
-import { familyContextNames, familyGenerators } from './gen/index.js';
+import { buildContext, contextsFor, envNameFromRuleId, fillerLines, type ContextKind } from './contexts.js';
+import { familyContextNames, familyContexts, familyGenerators, familyLookalikes } from './gen/index.js';
 import { generateLookalikes, type LookalikeKind } from './lookalikes.js';
 import { createRng } from './rng.js';
 
@@ -23,8 +23,8 @@ export interface CorpusDocument {
   /** Rule family of the planted secret, or `lookalike`. */
   family: string;
   ruleId?: string;
-  /** The context kind (positives) or look-alike kind. */
-  context: ContextKind | LookalikeKind;
+  /** The context kind (positives) or look-alike kind; a family's own contexts and look-alikes add kinds. */
+  context: ContextKind | LookalikeKind | string;
   text: string;
   expected: ExpectedSecret[];
 }
@@ -37,6 +37,8 @@ export interface CorpusOptions {
   lookalikeFiles?: number;
   /** Include contexts where the secret is base64-encoded (Basic auth, docker config). Default true. */
   encoded?: boolean;
+  /** Look-alike documents of each kind a family brings itself (gen/<family>.ts `lookalikes`). Default 8. */
+  familyLookalikeFiles?: number;
 }
 
 /** FNV-1a of a string: a per-rule seed, so adding a rule does not reshuffle the others. */
@@ -63,8 +65,19 @@ export function generateCorpus(opts: CorpusOptions): CorpusDocument[] {
       const anchorNames = names[ruleId] ?? [];
       const anchored = anchorNames.length > 0;
       let turn = rng.int(64);
+      const own = familyContexts[family]?.[ruleId] ?? [];
       for (let i = 0; i < filesPerRule; i++) {
         const value = gen(rng);
+        if (own.length > 0) {
+          const c = own[turn++ % own.length] as (typeof own)[number];
+          const [before, after] = c.build(rng, value);
+          const head = fillerLines(rng, 1 + rng.int(5), 'log').join('\n') + '\n' + before;
+          const text = head + value + after + '\n' + fillerLines(rng, 1 + rng.int(5), 'log').join('\n') + '\n';
+          const offset = Buffer.byteLength(head);
+          const expected: ExpectedSecret = { ruleId, value, offset, length: Buffer.byteLength(value) };
+          docs.push({ name: `${family}/${ruleId}/${i}-${c.kind}`, family, ruleId, context: c.kind, text, expected: [expected] });
+          continue;
+        }
         const name = anchored ? rng.pick(anchorNames) : envNameFromRuleId(ruleId);
         const planting = { value, name, anchored };
         let kinds = contextsFor(planting);
@@ -82,6 +95,14 @@ export function generateCorpus(opts: CorpusOptions): CorpusDocument[] {
   const rng = createRng((opts.seed ^ 0x5eed1e55) >>> 0);
   for (const l of generateLookalikes(rng, opts.lookalikeFiles ?? 380)) {
     docs.push({ name: l.name, family: 'lookalike', context: l.kind as LookalikeKind, text: l.text, expected: [] });
+  }
+  for (const [family, kinds] of Object.entries(familyLookalikes)) {
+    for (const [kind, make] of Object.entries(kinds)) {
+      const lrng = createRng((opts.seed ^ fnv1a(`lookalike/${family}/${kind}`)) >>> 0);
+      for (let i = 0; i < (opts.familyLookalikeFiles ?? 8); i++) {
+        docs.push({ name: `lookalike/${family}-${kind}/${i}`, family: 'lookalike', context: `${family}-${kind}`, text: make(lrng), expected: [] });
+      }
+    }
   }
   return docs;
 }
