@@ -167,8 +167,8 @@ interface Target {
   /** Proxy port; undefined for direct. */
   port: number | undefined;
   server?: Server;
-  /** The CA an intercepting Chokepoint made (its state dir's ca.pem). */
-  caFile?: string;
+  /** The CA an intercepting Chokepoint made (its state dir's ca.pem), read once it listens. */
+  ca?: string;
 }
 
 async function main(): Promise<void> {
@@ -222,7 +222,7 @@ async function main(): Promise<void> {
         chokepointConf({ port, stateDir: join(dir, `${id}-state`), upstreamCa: caFile, originPorts: [origin.http, origin.https, sinkPort], intercept, workers, ...(ingest ? { ingest: { port: ip, token: ingestToken } } : {}) }),
       );
       const server = await startServer(name, process.execPath, [...profArgs, bin, 'start', '--config', file], port);
-      return { name, port, server, ...(intercept ? { caFile: join(dir, `${id}-state`, 'ca.pem') } : {}) };
+      return { name, port, server, ...(intercept ? { ca: readFileSync(join(dir, `${id}-state`, 'ca.pem'), 'utf8') } : {}) };
     };
     if (want('chokepoint')) {
       targets.push(await startChokepoint('chokepoint', 'chokepoint', false, 1, true));
@@ -253,7 +253,7 @@ async function main(): Promise<void> {
         mitmCa = readFileSync(join(dir, 'mitm-i', 'mitmproxy-ca-cert.pem'), 'utf8');
       }
     }
-    const caOf = (t: Target): string => (t.caFile ? readFileSync(t.caFile, 'utf8') : t.name === 'mitmproxy' ? mitmCa : ca.certPem);
+    const caOf = (t: Target): string => t.ca ?? (t.name === 'mitmproxy' ? mitmCa : ca.certPem);
     const proxies = targets.filter((t) => t.server);
     const plain = targets.filter((t) => t.name !== 'chokepoint-w2');
     await sleep(1500);

@@ -398,9 +398,9 @@ function contentSink(
   // sent, and where one does the decoded text is what the receiver reads. Findings are
   // moved back to their place in the bytes as sent.
   const form = type === 'application/x-www-form-urlencoded';
-  const once = raw && (isJson(type) || form) ? step(isJson(type) ? 'json' : 'url') : undefined;
-  if (once) {
-    const name = once[once.length - 1] as string;
+  const name = isJson(type) ? 'json' : form ? 'url' : undefined;
+  const once = raw && name !== undefined ? step(name) : undefined;
+  if (once && name !== undefined) {
     const map = new OffsetMap();
     const lines = new LineIndex();
     const decoded = new Tee([new ScanSink(ctx, chain, topLevel, { map, lines, step: name }), base64Sink(ctx, once, depth + 1)]);
