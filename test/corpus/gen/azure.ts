@@ -3,7 +3,7 @@
 // az acr credential show, az batch account keys list), token responses and MSAL caches,
 // curl lines and URLs for the rules that read a key from where it appears. Look-alikes
 // are emulator keys, templates and truncated values in the same places.
-import type { OwnContext } from './index.js';
+import type { OwnContext } from './types.js';
 import type { Rng } from '../rng.js';
 import { ALPHA_NUM, BASE64, BASE64URL, HEX } from '../rng.js';
 

@@ -2,7 +2,7 @@
 // words, placed in the commands that carry them (shell history, `set -x` traces, workflow
 // `run:` steps, continued lines, HTTP request dumps). Look-alikes are the same commands
 // with references, masks, prompts and default passwords.
-import type { OwnContext } from './index.js';
+import type { OwnContext } from './types.js';
 import type { Rng } from '../rng.js';
 import { ALPHA_NUM, BASE64URL, HEX } from '../rng.js';
 

@@ -4,6 +4,7 @@
 // own surroundings for a rule (`contexts`: a curl line, Azure CLI output) where the
 // shared `NAME=value` contexts do not fit, and its own look-alike files (`lookalikes`).
 import type { Rng } from '../rng.js';
+import type { Generator, OwnContext } from './types.js';
 import * as azure from './azure.js';
 import * as cloud from './cloud.js';
 import * as github from './github.js';
@@ -21,14 +22,8 @@ import * as keys from './keys.js';
 import * as cmdline from './cmdline.js';
 import * as generic from './generic.js';
 
-export type Generator = (rng: Rng) => string;
+export type { Generator, OwnContext } from './types.js';
 
-/** A rule's own surroundings: the text right before and right after the value, on its line(s). */
-export interface OwnContext {
-  /** Context name for the corpus report: `shell-history`, `az-cli-json`. */
-  kind: string;
-  build: (rng: Rng, value: string) => readonly [before: string, after: string];
-}
 
 /** The shape of a family file; everything but `generators` is optional. */
 interface FamilyModule {
