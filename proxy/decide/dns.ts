@@ -11,7 +11,7 @@
 // Denied names get NXDOMAIN (DENIED_RCODE), never REFUSED: the runner's resolver takes it
 // as the final answer at once (REFUSED makes stub resolvers try the next server and retry,
 // slowly, and reads as an outage). REFUSED is kept for a client that belongs to no pool.
-import type { HostMatch, Ports } from '../../config/index.js';
+import type { Config, HostMatch, Ports } from '../../config/index.js';
 import type { Ip } from './target.js';
 import { hostMatches, type PoolPolicy } from './policy.js';
 import { isSpecialAddress, parseAddress } from './target.js';
@@ -335,4 +335,16 @@ export class RateLimiter {
     b.tokens -= 1;
     return true;
   }
+}
+
+/**
+ * What `check-config` and the start-up log say about DNS: with a DNS listener, a pool
+ * without `sources` owns no query (a query carries no credentials), and its runners' lookups
+ * are REFUSED unless another pool's sources hold them.
+ */
+export function dnsNotes(config: Pick<Config, 'dns' | 'pools'>): string[] {
+  if (config.dns.listen === undefined) return [];
+  return config.pools
+    .filter((p) => p.sources.length === 0)
+    .map((p) => `pool ${p.name} has no sources: the DNS listener (dns.listen) cannot tell its runners' queries apart (a DNS query carries no credentials), so they are REFUSED unless another pool's sources hold their addresses; give the pool sources`);
 }
