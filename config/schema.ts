@@ -54,6 +54,16 @@ const cidr = z.string().superRefine((text, ctx) => {
   }
 });
 
+/** A host entry (no IP, no group): a name pattern. */
+const hostEntry = z.string().superRefine((text, ctx) => {
+  try {
+    const parsed = parseEntry(text);
+    if (parsed.kind !== 'host' || parsed.ports.kind !== 'default') throw new Error(`'${text}' is not a host name or pattern (no port, IP or group)`);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+});
+
 const interceptSetting = z.union([z.enum(['none', 'all']), z.array(entry)]);
 
 const poolSchema = z
@@ -121,6 +131,21 @@ export const configSchema = z
         timeout: duration('5s'),
         servers: z.array(z.string()).optional().describe('resolver addresses; default: the system resolver'),
         cacheTtl: duration('30s').describe("longest reuse of an answer (answers from dns.servers keep their TTL when shorter); '0s' looks up every request"),
+        listen: listenAddress
+          .optional()
+          .describe("the DNS listener (UDP and TCP), 'host:port': runners' lookups are decided by their pool's allowlist. Absent: no DNS listener. Changes need a restart"),
+        localNames: z
+          .array(hostEntry)
+          .default([])
+          .describe("names every pool's runners may look up through the DNS listener, answers unfiltered (private addresses kept): the proxy's own name, e.g. chokepoint.ci.svc.cluster.local"),
+        rateLimit: z
+          .object({
+            perSecond: z.number().min(0).default(200).describe('queries per second one source address may send the DNS listener, sustained; 0 turns the limit off'),
+            burst: z.number().int().min(1).default(400).describe('queries one source may send at once above perSecond'),
+          })
+          .strict()
+          .prefault({})
+          .describe('per-source rate limit of the DNS listener: queries over it are dropped (UDP) or REFUSED (TCP), and counted'),
       })
       .strict()
       .prefault({}),

@@ -14,6 +14,8 @@ import { createLogScanning, type LogStreams } from './logs/index.js';
 import { createMetrics, type Metrics } from './events/metrics.js';
 import type { Resolve } from './decide/gate.js';
 import { ProxyServer } from './wire/server.js';
+import { DnsListener, type NameReader } from './wire/dns-listener.js';
+import { dnsNotes } from './decide/dns.js';
 import { ensureStateDir, fingerprintKeyFor } from './state.js';
 
 export interface AppOptions {
@@ -28,6 +30,8 @@ export interface AppOptions {
    * serves /metrics (aggregated over the workers), /healthz and /readyz (proxy/cluster.ts).
    */
   admin?: boolean;
+  /** Reads DNS query names for secrets and tunnelling (default: the engine scans each name). */
+  dnsReadName?: NameReader;
 }
 
 export interface App {
@@ -37,6 +41,9 @@ export interface App {
   proxyAddress: AddressInfo;
   /** Port 0 when this process runs no admin listener (a cluster worker). */
   adminAddress: AddressInfo;
+  /** The DNS listener (UDP and TCP on the same port), when `dns.listen` is configured. */
+  dnsAddress: AddressInfo | undefined;
+  dns: DnsListener | undefined;
   /** The ingest listener (POST /v1/logs), when `ingest` is configured. */
   ingestAddress: AddressInfo | undefined;
   /** The CI log streams being scanned. */
@@ -91,13 +98,20 @@ export async function startApp(options: AppOptions): Promise<App> {
           registry: metrics.registry,
           ready: () => !proxy.isDraining,
         });
+  // The DNS listener binds after the proxy: with workers, the primary's first `listening`
+  // is the proxy port (cluster.ts), and every worker shares the DNS sockets as it does the proxy's.
+  const dns = config.dns.listen !== undefined ? new DnsListener({ config, engine: detection.engine, bus, ...(options.dnsReadName ? { readName: options.dnsReadName } : {}) }) : undefined;
+  for (const note of dnsNotes(config)) logger.warn(note);
   let adminAddress: AddressInfo = { address: '', family: '', port: 0 };
   let ingestAddress: AddressInfo | undefined;
+  let dnsAddress: AddressInfo | undefined;
   try {
+    if (dns) dnsAddress = await dns.listen();
     if (admin) adminAddress = await admin.listen();
     ingestAddress = await logs.listen();
   } catch (err) {
     await proxy.close(0);
+    await dns?.close();
     await admin?.close();
     await logs.close();
     throw err;
@@ -114,9 +128,12 @@ export async function startApp(options: AppOptions): Promise<App> {
       if (next.listen !== proxy.config.listen || next.admin.listen !== proxy.config.admin.listen) {
         logger.warn('listen addresses changed in the config: they take effect on restart');
       }
+      if (next.dns.listen !== proxy.config.dns.listen) logger.warn('dns.listen changed in the config: it takes effect on restart');
+      for (const note of dnsNotes(next)) logger.warn(note);
       if (interceptsAnywhere(next) && !issuer) logger.warn('interception turned on in the config: it takes effect on restart');
       proxy.reload(next, nextDetection.engine);
       logs.setEngine(nextDetection.engine);
+      dns?.reload(next, nextDetection.engine);
       detection = nextDetection;
       metrics.initPools(next);
       bus.emit({ type: 'reload', result: 'success', source: options.configPath });
@@ -156,6 +173,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       listen: `${proxyAddress.address}:${proxyAddress.port}`,
       ...(admin ? { admin: `${adminAddress.address}:${adminAddress.port}` } : {}),
       ...(ingestAddress ? { ingest: `${ingestAddress.address}:${ingestAddress.port}` } : {}),
+      ...(dnsAddress && dns ? { dns: `${dnsAddress.address}:${dnsAddress.port}`, dnsUpstreams: dns.upstreamServers } : {}),
       pools: config.pools.map((p) => `${p.name}(${p.mode})`),
     },
     'chokepoint started',
@@ -168,12 +186,15 @@ export async function startApp(options: AppOptions): Promise<App> {
     proxyAddress,
     adminAddress,
     ingestAddress,
+    dnsAddress,
+    dns,
     logStreams: logs.streams,
     reload,
     issuer,
     async close(deadlineMs) {
       clearTimeout(debounce);
       watcher?.close();
+      await dns?.close();
       await proxy.close(deadlineMs);
       await admin?.close();
       await logs.close();

@@ -1,5 +1,6 @@
 // `chokepoint check-config FILE`: exit 0 when valid, 2 with every problem when not.
 import { ConfigError, loadConfigFile } from '../../config/index.js';
+import { dnsNotes } from '../../proxy/decide/dns.js';
 import { Exit, parseCommandArgs, UsageError } from '../usage.js';
 
 export async function run(argv: string[]): Promise<number> {
@@ -13,6 +14,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const config = loadConfigFile(file);
     process.stdout.write(`${file}: valid (${config.pools.length} pool${config.pools.length === 1 ? '' : 's'}: ${config.pools.map((p) => `${p.name} ${p.mode}`).join(', ')})\n`);
+    for (const note of dnsNotes(config)) process.stdout.write(`note: ${note}\n`);
     return Exit.ok;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;

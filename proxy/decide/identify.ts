@@ -18,6 +18,11 @@ export interface Identifier {
    * ones never fall back to the source address or the anonymous pool.
    */
   identify(proxyAuthorization: string | undefined, clientAddress: string | undefined): PoolConfig | undefined;
+  /**
+   * The pool whose `sources` hold this address, or undefined. No credentials and no
+   * anonymous pool: what the DNS listener asks (a DNS query carries no credentials).
+   */
+  identifySource(clientAddress: string | undefined): PoolConfig | undefined;
 }
 
 export function createIdentifier(config: Pick<Config, 'pools'>): Identifier {
@@ -40,7 +45,18 @@ export function createIdentifier(config: Pick<Config, 'pools'>): Identifier {
     if (pool.anonymous) anonymous = pool;
   }
 
+  const bySourceAddress = (clientAddress: string | undefined): PoolConfig | undefined => {
+    const ip = clientAddress === undefined ? undefined : parseAddress(clientAddress);
+    if (ip) {
+      for (const identity of bySource) {
+        if (identity.sources.some(([base, bits]) => base.kind() === ip.kind() && ip.match(base, bits))) return identity.pool;
+      }
+    }
+    return undefined;
+  };
+
   return {
+    identifySource: bySourceAddress,
     identify(header, clientAddress) {
       if (header !== undefined) {
         const creds = parseBasic(header);
@@ -52,13 +68,7 @@ export function createIdentifier(config: Pick<Config, 'pools'>): Identifier {
         }
         return timingSafeEqual(sha256(creds.password), identity.tokenDigest) ? identity.pool : undefined;
       }
-      const ip = clientAddress === undefined ? undefined : parseAddress(clientAddress);
-      if (ip) {
-        for (const identity of bySource) {
-          if (identity.sources.some(([base, bits]) => base.kind() === ip.kind() && ip.match(base, bits))) return identity.pool;
-        }
-      }
-      return anonymous;
+      return bySourceAddress(clientAddress) ?? anonymous;
     },
   };
 }

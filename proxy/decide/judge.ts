@@ -5,7 +5,8 @@ import { parseEntry, type HostMatch } from '../../config/index.js';
 import type { Finding } from '../../detectors/index.js';
 import { hostMatches } from './policy.js';
 
-export type FindingSource = 'url' | 'header' | 'body' | 'log';
+/** `dns`: a query name (the DNS listener). */
+export type FindingSource = 'url' | 'header' | 'body' | 'log' | 'dns';
 /** credential-use: bound for where it belongs; exfiltration: anywhere else; leak: in a log. */
 export type FindingVerdict = 'credential-use' | 'exfiltration' | 'leak';
 /** none: not alerted (credential use); alert: forwarded and recorded; block: refused. */
@@ -45,6 +46,8 @@ export function boundFor(finding: Pick<Finding, 'destinations' | 'known'>, host:
 
 export function judge(finding: Pick<Finding, 'destinations' | 'known'>, source: FindingSource, host: string, pool: Pick<PoolConfig, 'secrets'>): Judgement {
   if (source === 'log') return { verdict: 'leak', action: 'alert' };
+  // A credential never belongs in a DNS name: wherever the name points, it left in the lookup.
+  if (source === 'dns') return { verdict: 'exfiltration', action: pool.secrets.action };
   if (boundFor(finding, host)) return { verdict: 'credential-use', action: 'none' };
   return { verdict: 'exfiltration', action: pool.secrets.action };
 }

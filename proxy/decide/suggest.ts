@@ -110,6 +110,8 @@ type PoolSeen = Map<string, { names: Map<string, Seen>; ips: Map<string, Seen & 
 export class Suggester {
   private readonly stats: SuggestStats = { lines: 0, notJson: 0, egress: 0, used: 0 };
   private readonly pools = new Map<string, PoolSeen>();
+  /** Per pool: names seen in DNS lines → queries (merged at finish). */
+  private readonly dnsNames = new Map<string, Map<string, number>>();
   private readonly only: ReadonlySet<string>;
   private fromMs = Infinity;
   private toMs = -Infinity;
@@ -143,6 +145,7 @@ export class Suggester {
       }
     }
     const { pool, host, port, decision, reason, address } = value;
+    if (value.kind === 'dns') return this.addDns(value);
     if (decision !== 'allow' && decision !== 'audit') return;
     if (typeof pool !== 'string' || pool === '' || typeof host !== 'string' || host === '') return;
     if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) return;
@@ -177,7 +180,46 @@ export class Suggester {
     else if (reason === 'private-address') seen.privateAddresses.add(resolved?.toString() ?? UNKNOWN_ADDRESS);
   }
 
+  /**
+   * A DNS listener line (`"kind":"dns"`): a name the pool looked up and was answered
+   * (allow or audit, NOERROR). A name that also appears in egress lines is covered by
+   * their entries (any host entry lets a pool resolve its name); one seen in DNS only
+   * becomes an entry for the default ports. Lines with findings (a secret or a tunnel in
+   * the name) and names answered NXDOMAIN teach nothing.
+   */
+  private addDns(value: Record<string, unknown>): void {
+    const { pool, host, decision, rcode, findings } = value;
+    if (decision !== 'allow' && decision !== 'audit') return;
+    if (rcode !== 'NOERROR' || (typeof findings === 'number' && findings > 0)) return;
+    if (typeof pool !== 'string' || pool === '' || pool === 'none' || typeof host !== 'string' || host === '') return;
+    if (this.only.size > 0 && !this.only.has(pool)) return;
+    const norm = normalizeHost(host);
+    if (!norm || norm.ip || norm.host === 'localhost' || norm.host.endsWith('.localhost')) return;
+    this.stats.used++;
+    let names = this.dnsNames.get(pool);
+    if (!names) this.dnsNames.set(pool, (names = new Map()));
+    names.set(norm.host, (names.get(norm.host) ?? 0) + 1);
+  }
+
+  /** DNS-only names go into the pool's default-port bucket, before folding. */
+  private mergeDns(): void {
+    for (const [pool, names] of this.dnsNames) {
+      let poolSeen = this.pools.get(pool);
+      if (!poolSeen) this.pools.set(pool, (poolSeen = new Map()));
+      const known = new Set<string>();
+      for (const bucket of poolSeen.values()) for (const name of bucket.names.keys()) known.add(name);
+      let bucket = poolSeen.get('');
+      for (const [name, count] of names) {
+        if (known.has(name)) continue;
+        if (!bucket) poolSeen.set('', (bucket = { names: new Map(), ips: new Map() }));
+        bucket.names.set(name, { requests: count, privateAddresses: new Set() });
+      }
+    }
+    this.dnsNames.clear();
+  }
+
   finish(): Suggestion {
+    this.mergeDns();
     const stats: SuggestStats = { ...this.stats };
     if (Number.isFinite(this.fromMs)) {
       stats.from = new Date(this.fromMs).toISOString();

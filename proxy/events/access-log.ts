@@ -47,6 +47,12 @@ export function accessLogSink(logger: Logger): (event: ProxyEvent) => void {
         egressLog.info(fields, 'egress');
         return;
       }
+      case 'dns': {
+        // One line per query, an egress line of kind dns (the kind field says so).
+        const { type: _type, start: _start, qtypeLabel: _label, ...fields } = event;
+        egressLog.info(fields, 'egress');
+        return;
+      }
       case 'finding': {
         const { type: _type, ...fields } = event;
         // Credential use is normal traffic: recorded, at a lower level than an alert.

@@ -4,6 +4,7 @@ import type { Verdict } from '../decide/policy.js';
 import type { Reason } from '../decide/reasons.js';
 import type { ContentScanErrorCode } from '../../detectors/decode.js';
 import type { FindingAction, FindingSource, FindingVerdict } from '../decide/judge.js';
+import type { DnsDecision, DnsReason, QtypeLabel } from '../decide/dns.js';
 
 export type EgressKind = 'http' | 'connect' | 'intercept' | 'websocket';
 
@@ -123,7 +124,7 @@ export interface FindingEvent {
   pool: string;
   client: string;
   host: string;
-  kind: EgressKind | 'log';
+  kind: EgressKind | 'log' | 'dns';
   source: FindingSource;
   /** For header findings: which header. */
   header?: string;
@@ -152,7 +153,51 @@ export interface ReloadEvent {
   error?: string;
 }
 
-export type ProxyEvent = EgressEvent | FindingEvent | ReloadEvent | ScanEvent | LogDropEvent;
+/**
+ * One DNS query the DNS listener answered (proxy/wire/dns-listener.ts), emitted once when
+ * answered. The access log writes it as an `egress` line with `"kind":"dns"`.
+ */
+export interface DnsEvent {
+  type: 'dns';
+  start: number;
+  /** The pool that owns the client by its source address; `none` when no pool does. */
+  pool: string;
+  client: string;
+  kind: 'dns';
+  protocol: 'udp' | 'tcp';
+  /** The query name, lower case, no trailing dot; labels before the last two redacted when it held a finding. */
+  host: string;
+  /** The query type as the wire names it (`A`, `HTTPS`, `TYPE65534`). */
+  qtype: string;
+  /** The bounded metric label of qtype. */
+  qtypeLabel: QtypeLabel;
+  decision: DnsDecision;
+  reason?: DnsReason;
+  /** Allowlist entry or group that matched, else `unlisted` (as egress lines). */
+  destination: string;
+  rcode: string;
+  /** Records in the answer section sent. */
+  answers: number;
+  /** Records removed by the address policy. */
+  stripped?: number;
+  /** Time the upstream took, when this query asked one (not from the cache). */
+  upstreamMs?: number;
+  /** Answered from the cache (or a query in flight for the same question). */
+  cached?: boolean;
+  /** The answer did not fit the client's UDP size: sent with TC, the client retries over TCP. */
+  truncated?: boolean;
+  findings: number;
+  durationMs: number;
+}
+
+/** Queries the DNS listener dropped (UDP) or refused (TCP) for a source over its rate. */
+export interface DnsRateLimitedEvent {
+  type: 'dns-rate-limited';
+  pool: string;
+  count: number;
+}
+
+export type ProxyEvent = EgressEvent | FindingEvent | ReloadEvent | ScanEvent | LogDropEvent | DnsEvent | DnsRateLimitedEvent;
 
 export type Sink = (event: ProxyEvent) => void;
 

@@ -79,6 +79,9 @@ export const METRICS = {
   scanBytes: counter('chokepoint_scan_bytes_total', 'Bytes the secret scanner read, by source (url, header, body, log).', ['source']),
   scanSkipped: counter('chokepoint_scan_skipped_total', 'Content not (wholly) scanned, by reason (oversize, undecodable or unknown encoding, decoded too large, depth limit).', ['reason']),
   logDrops: counter('chokepoint_log_dropped_total', 'What CI log streams could not take, by reason (too-many-streams, oversize, idle-expired, gap, malformed).', ['reason']),
+  dnsQueries: counter('chokepoint_dns_queries_total', 'DNS queries the DNS listener answered, by pool (none: a client in no pool), decision (allow, deny, audit, refused) and qtype (A, AAAA, CNAME, TXT, MX, SRV, HTTPS, other).', ['pool', 'decision', 'qtype']),
+  dnsUpstreamDuration: histogram('chokepoint_dns_upstream_duration_seconds', "Time the DNS listener's upstream servers took to answer a forwarded query, answered or failed.", [], FAST_BUCKETS),
+  dnsRateLimited: counter('chokepoint_dns_rate_limited_total', 'DNS queries dropped (UDP) or refused (TCP) because their source sent more than dns.rateLimit allows.', ['pool']),
   reloads: counter('chokepoint_config_reloads_total', 'Config reloads by result.', ['result']),
   lastReload: gauge('chokepoint_config_last_reload_success_timestamp_seconds', 'Unix time of the last config load that took effect.', [], 'min'),
   caExpiry: gauge('chokepoint_ca_certificate_expiry_timestamp_seconds', 'Unix time at which the interception CA certificate expires.', [], 'min'),
@@ -138,13 +141,15 @@ export function createMetrics(options: MetricsOptions): Metrics {
     },
     new Set(caNotAfter ? [] : ['caExpiry'] as const),
   );
-  const { requests, bytes, duration, connectDuration, dnsDuration, upstreamErrors, newDestinations, findings, canaries, scanBytes, scanSkipped, logDrops, reloads, lastReload, buildInfo } = m;
+  const { requests, bytes, duration, connectDuration, dnsDuration, upstreamErrors, newDestinations, findings, canaries, scanBytes, scanSkipped, logDrops, reloads, lastReload, buildInfo, dnsQueries, dnsUpstreamDuration, dnsRateLimited } = m;
 
   for (const reason of ['too-many-streams', 'oversize', 'idle-expired', 'gap', 'malformed']) logDrops.inc({ reason }, 0);
   buildInfo.set({ version }, 1);
   lastReload.setToCurrentTime();
   for (const result of ['success', 'failure']) reloads.inc({ result }, 0);
   for (const reason of UPSTREAM_REASONS) upstreamErrors.inc({ reason }, 0);
+  dnsQueries.inc({ pool: 'none', decision: 'refused', qtype: 'A' }, 0);
+  dnsRateLimited.inc({ pool: 'none' }, 0);
   for (const source of SCAN_SOURCES) scanBytes.inc({ source }, 0);
   for (const reason of SCAN_SKIP_REASONS) scanSkipped.inc({ reason }, 0);
 
@@ -164,6 +169,8 @@ export function createMetrics(options: MetricsOptions): Metrics {
           connectDuration.zero({ pool, kind });
         }
         dnsDuration.zero({ pool });
+        for (const decision of ['allow', 'deny', 'audit']) dnsQueries.inc({ pool, decision, qtype: 'A' }, 0);
+        dnsRateLimited.inc({ pool }, 0);
         for (const direction of ['upstream', 'downstream']) bytes.inc({ pool, direction }, 0);
         newDestinations.inc({ pool }, 0);
         canaries.inc({ pool }, 0);
@@ -180,6 +187,15 @@ export function createMetrics(options: MetricsOptions): Metrics {
         // `rule` is bounded by the rule pack (shipped and the operator's files).
         findings.inc({ pool, source: event.source, rule: event.rule, severity: event.severity, verdict: event.verdict, action: event.action });
         if (event.known === 'canary') canaries.inc({ pool });
+        return;
+      }
+      if (event.type === 'dns') {
+        dnsQueries.inc({ pool: event.pool || 'none', decision: event.decision, qtype: event.qtypeLabel });
+        if (event.upstreamMs !== undefined) dnsUpstreamDuration.observe(event.upstreamMs / 1000);
+        return;
+      }
+      if (event.type === 'dns-rate-limited') {
+        dnsRateLimited.inc({ pool: event.pool || 'none' }, event.count);
         return;
       }
       if (event.type === 'log-drop') {

@@ -20,6 +20,7 @@ export const TOOLS: Record<string, string> = {
   keytool: 'default-jdk-headless',
   java: 'default-jdk-headless',
   ruby: 'ruby',
+  dig: 'bind9-dnsutils',
 };
 
 /** The full path of a command (on PATH unless absolute), or undefined. */

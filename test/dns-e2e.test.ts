@@ -1,0 +1,161 @@
+// End to end (issue #16): Debian's `dig` asks a running `chokepoint start` (the built CLI)
+// over UDP and TCP; Chokepoint forwards to an upstream DNS server this test starts on
+// loopback. What a runner's resolver sees, and what the access log and /metrics say.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Answer } from 'dns-packet';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { startUpstream, udpExchange, type Upstream } from './helpers/dns.js';
+import { requireTool } from './helpers/tools.js';
+
+const CLI = join(import.meta.dirname, '..', 'dist', 'bin', 'chokepoint.js');
+const canary = `cpcanary${randomBytes(8).toString('hex')}`;
+
+const zone: Record<string, Answer[]> = {
+  'builds.example.com': [{ type: 'A', name: 'builds.example.com', ttl: 120, data: '93.184.216.34' }],
+  'rebind.example.com': [{ type: 'A', name: 'rebind.example.com', ttl: 120, data: '169.254.169.254' }],
+  'big.example.com': Array.from({ length: 12 }, (_, i) => ({ type: 'TXT', name: 'big.example.com', ttl: 120, data: `chunk-${i}-${'y'.repeat(60)}` }) as Answer),
+  'unlisted.example.net': [{ type: 'A', name: 'unlisted.example.net', ttl: 120, data: '104.16.3.3' }],
+};
+
+let upstream: Upstream;
+let child: ChildProcess;
+let dir: string;
+let dnsPort = 0;
+let adminPort = 0;
+const lines: Array<Record<string, unknown>> = [];
+
+async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const got = probe();
+    if (got !== undefined) return got;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function dig(args: string[]): Promise<string> {
+  return new Promise((resolve) => {
+    execFile(requireTool('dig'), ['-p', String(dnsPort), '@127.0.0.1', '+tries=1', '+time=3', ...args], { encoding: 'utf8', timeout: 15_000 }, (_err, stdout, stderr) => resolve(stdout + stderr));
+  });
+}
+
+const status = (out: string): string | undefined => /status: ([A-Z]+)/.exec(out)?.[1];
+const answerLines = (out: string): string[] => {
+  const section = out.split(';; ANSWER SECTION:\n')[1]?.split('\n\n')[0] ?? '';
+  return section.split('\n').filter((l) => l.trim() !== '');
+};
+
+beforeAll(async () => {
+  requireTool('dig');
+  upstream = await startUpstream(zone);
+  dir = mkdtempSync(join(tmpdir(), 'chokepoint-dns-e2e-'));
+  const configPath = join(dir, 'chokepoint.yaml');
+  writeFileSync(
+    configPath,
+    `listen: 127.0.0.1:0
+admin:
+  listen: 127.0.0.1:0
+stateDir: ${join(dir, 'state')}
+dns:
+  listen: 127.0.0.1:0
+  servers: [127.0.0.1:${upstream.port}]
+scan:
+  canaries: [${canary}]
+pools:
+  - name: ci
+    sources: [127.0.0.1/32]
+    mode: enforce
+    allow: ["*.example.com"]
+  - name: audit
+    sources: [127.0.0.2/32]
+    mode: audit
+    allow: []
+`,
+  );
+  child = spawn(process.execPath, [CLI, 'start', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+  if (!child.stdout) throw new Error('no stdout');
+  createInterface({ input: child.stdout }).on('line', (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
+  const started = await until('chokepoint to start', () => lines.find((l) => l.msg === 'chokepoint started')).catch((err: unknown) => {
+    throw new Error(`${(err as Error).message}\n${stderr}`);
+  });
+  dnsPort = Number(String(started.dns).split(':').pop());
+  adminPort = Number(String(started.admin).split(':').pop());
+}, 30_000);
+
+afterAll(async () => {
+  if (child && child.exitCode === null) {
+    const exited = new Promise((r) => child.once('close', r));
+    child.kill('SIGTERM');
+    await exited;
+  }
+  await upstream?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const dnsLine = (match: (l: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> =>
+  until('the DNS line', () => lines.find((l) => l.msg === 'egress' && l.kind === 'dns' && match(l)), 5_000);
+
+test('dig over UDP and TCP: allowed, denied, audit, rebinding stripped, truncation to TCP, garbage, a canary in a name', async () => {
+  // Allowed, over UDP and over TCP.
+  for (const transport of [[], ['+tcp']]) {
+    const out = await dig([...transport, 'builds.example.com', 'A']);
+    expect(status(out), out).toBe('NOERROR');
+    expect(answerLines(out).join('\n')).toContain('93.184.216.34');
+  }
+  expect((await dnsLine((l) => l.host === 'builds.example.com' && l.protocol === 'tcp')).decision).toBe('allow');
+
+  // Denied in the enforce pool: NXDOMAIN, with the Extended DNS Error "Blocked", never forwarded.
+  const denied = await dig(['exfil.attacker.example.org', 'TXT']);
+  expect(status(denied), denied).toBe('NXDOMAIN');
+  expect(denied).toMatch(/EDE: 15 \(Blocked\)/);
+  expect(upstream.queries.some((q) => q.startsWith('exfil.attacker.example.org'))).toBe(false);
+  expect(await dnsLine((l) => l.host === 'exfil.attacker.example.org')).toMatchObject({ pool: 'ci', decision: 'deny', reason: 'not-allowlisted', qtype: 'TXT', rcode: 'NXDOMAIN' });
+
+  // The audit pool (another loopback source) is answered and recorded as audit.
+  const audited = await dig(['-b', '127.0.0.2', 'unlisted.example.net', 'A']);
+  expect(status(audited), audited).toBe('NOERROR');
+  expect(await dnsLine((l) => l.host === 'unlisted.example.net')).toMatchObject({ pool: 'audit', decision: 'audit', reason: 'not-allowlisted' });
+
+  // A public name answering with the metadata address: stripped, NXDOMAIN.
+  const rebind = await dig(['+tcp', 'rebind.example.com', 'A']);
+  expect(status(rebind), rebind).toBe('NXDOMAIN');
+  expect(answerLines(rebind)).toEqual([]);
+
+  // Too big for 512 bytes of UDP: dig sees TC and retries over TCP by itself.
+  const big = await dig(['+noedns', 'big.example.com', 'TXT']);
+  expect(big).toMatch(/Truncated, retrying in TCP mode/);
+  expect(status(big), big).toBe('NOERROR');
+  expect(answerLines(big)).toHaveLength(12);
+
+  // Garbage first; the listener answers the next query.
+  await udpExchange(dnsPort, randomBytes(200), 300);
+  await udpExchange(dnsPort, Buffer.from([0xab, 0xcd, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1]), 300);
+  expect(status(await dig(['builds.example.com']))).toBe('NOERROR');
+
+  // A canary in a name: a finding with source dns; the name is not written down.
+  await dig([`${canary}.builds.example.com`, 'A']);
+  const found = await until('the finding', () => lines.find((l) => l.msg === 'finding' && l.source === 'dns'));
+  expect(found).toMatchObject({ known: 'canary', pool: 'ci', kind: 'dns' });
+  expect(JSON.stringify(lines)).not.toContain(canary);
+
+  const metrics = await new Promise<string>((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port: adminPort, path: '/metrics' }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+  expect(metrics).toMatch(/chokepoint_dns_queries_total\{pool="ci",decision="deny",qtype="TXT"\} 1/);
+  expect(metrics).toMatch(/chokepoint_dns_queries_total\{pool="audit",decision="audit",qtype="A"\} 1/);
+  expect(metrics).toMatch(/chokepoint_secret_findings_total\{pool="ci",source="dns",[^}]*\} 1/);
+  expect(metrics).toContain('chokepoint_dns_upstream_duration_seconds_count');
+}, 60_000);
