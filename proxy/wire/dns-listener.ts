@@ -52,6 +52,8 @@ export interface DnsListenerOptions {
   bus: EventBus;
   /** Default: the engine scans the name as it is (known secrets, canaries, rules). */
   readName?: NameReader;
+  /** Told of a new engine on reload (a reader that scans with the engine, such as DnsNameReader.setEngine). */
+  onEngine?: (engine: Engine) => void;
   /** The system resolver's servers, when `dns.servers` is absent (default node:dns getServers()). */
   systemServers?: () => string[];
 }
@@ -279,6 +281,7 @@ export class DnsListener {
   private engine: Engine;
   private readonly bus: EventBus;
   private readonly readNameGiven: NameReader | undefined;
+  private readonly onEngine: ((engine: Engine) => void) | undefined;
   private readonly systemServers: () => string[];
   private readonly limiter: RateLimiter;
   private cache: LRUCache<string, UpstreamAnswer>;
@@ -295,6 +298,7 @@ export class DnsListener {
     this.bus = options.bus;
     this.engine = options.engine;
     this.readNameGiven = options.readName;
+    this.onEngine = options.onEngine;
     this.systemServers = options.systemServers ?? getServers;
     const { rateLimit } = options.config.dns;
     this.limiter = new RateLimiter(rateLimit.perSecond, rateLimit.burst);
@@ -332,7 +336,10 @@ export class DnsListener {
   /** Take a new config (pools, upstreams, localNames, rate limit, cache lifetime) and engine. */
   reload(config: Config, engine: Engine = this.engine): void {
     const previous = this.state;
-    if (engine !== this.engine) this.cleanNames = new LRUCache<string, true>({ max: 10_000 });
+    if (engine !== this.engine) {
+      this.cleanNames = new LRUCache<string, true>({ max: 10_000 });
+      this.onEngine?.(engine);
+    }
     this.engine = engine;
     this.state = this.compile(config, previous);
     this.limiter.configure(config.dns.rateLimit.perSecond, config.dns.rateLimit.burst);
