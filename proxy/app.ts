@@ -4,6 +4,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
+import type { Engine } from '../detectors/index.js';
 import { ConfigError, loadConfigFile } from '../config/index.js';
 import { accessLogSink, createLogger } from './events/access-log.js';
 import { createAdminServer } from './wire/admin.js';
@@ -32,6 +33,8 @@ export interface AppOptions {
   admin?: boolean;
   /** Reads DNS query names for secrets and tunnelling (default: the engine scans each name). */
   dnsReadName?: NameReader;
+  /** Told of each new engine on reload, for a reader that scans with it (e.g. DnsNameReader.setEngine). */
+  dnsOnEngine?: (engine: Engine) => void;
 }
 
 export interface App {
@@ -100,7 +103,7 @@ export async function startApp(options: AppOptions): Promise<App> {
         });
   // The DNS listener binds after the proxy: with workers, the primary's first `listening`
   // is the proxy port (cluster.ts), and every worker shares the DNS sockets as it does the proxy's.
-  const dns = config.dns.listen !== undefined ? new DnsListener({ config, engine: detection.engine, bus, ...(options.dnsReadName ? { readName: options.dnsReadName } : {}) }) : undefined;
+  const dns = config.dns.listen !== undefined ? new DnsListener({ config, engine: detection.engine, bus, ...(options.dnsReadName ? { readName: options.dnsReadName } : {}), ...(options.dnsOnEngine ? { onEngine: options.dnsOnEngine } : {}) }) : undefined;
   for (const note of dnsNotes(config)) logger.warn(note);
   let adminAddress: AddressInfo = { address: '', family: '', port: 0 };
   let ingestAddress: AddressInfo | undefined;

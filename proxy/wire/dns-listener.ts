@@ -52,6 +52,8 @@ export interface DnsListenerOptions {
   bus: EventBus;
   /** Default: the engine scans the name as it is (known secrets, canaries, rules). */
   readName?: NameReader;
+  /** Told of a new engine on reload (a reader that scans with the engine, such as DnsNameReader.setEngine). */
+  onEngine?: (engine: Engine) => void;
   /** The system resolver's servers, when `dns.servers` is absent (default node:dns getServers()). */
   systemServers?: () => string[];
 }
@@ -252,6 +254,8 @@ function normalizeIp(address: string): string {
 interface State {
   config: Config;
   runtime: Runtime;
+  /** Client address → normalised address and pool (cleared with every new config). */
+  clients: Map<string, { client: string; pool: PoolRuntime | undefined }>;
   localNames: LocalNames;
   upstreams: Upstreams;
 }
@@ -277,6 +281,7 @@ export class DnsListener {
   private engine: Engine;
   private readonly bus: EventBus;
   private readonly readNameGiven: NameReader | undefined;
+  private readonly onEngine: ((engine: Engine) => void) | undefined;
   private readonly systemServers: () => string[];
   private readonly limiter: RateLimiter;
   private cache: LRUCache<string, UpstreamAnswer>;
@@ -293,6 +298,7 @@ export class DnsListener {
     this.bus = options.bus;
     this.engine = options.engine;
     this.readNameGiven = options.readName;
+    this.onEngine = options.onEngine;
     this.systemServers = options.systemServers ?? getServers;
     const { rateLimit } = options.config.dns;
     this.limiter = new RateLimiter(rateLimit.perSecond, rateLimit.burst);
@@ -314,7 +320,7 @@ export class DnsListener {
     const texts = config.dns.servers && config.dns.servers.length > 0 ? config.dns.servers : this.systemServers();
     const servers = texts.map(parseServer).filter((s): s is Server => s !== undefined && !this.isSelf(s, config));
     const same = previous && previous.upstreams.servers.map((s) => `${s.host}:${s.port}`).join(',') === servers.map((s) => `${s.host}:${s.port}`).join(',');
-    return { config, runtime: compileRuntime(config), localNames, upstreams: same ? previous.upstreams : new Upstreams(servers) };
+    return { config, runtime: compileRuntime(config), clients: new Map(), localNames, upstreams: same ? previous.upstreams : new Upstreams(servers) };
   }
 
   /** An upstream that is this listener (the system resolver pointing at us) would loop. */
@@ -330,7 +336,10 @@ export class DnsListener {
   /** Take a new config (pools, upstreams, localNames, rate limit, cache lifetime) and engine. */
   reload(config: Config, engine: Engine = this.engine): void {
     const previous = this.state;
-    if (engine !== this.engine) this.cleanNames = new LRUCache<string, true>({ max: 10_000 });
+    if (engine !== this.engine) {
+      this.cleanNames = new LRUCache<string, true>({ max: 10_000 });
+      this.onEngine?.(engine);
+    }
     this.engine = engine;
     this.state = this.compile(config, previous);
     this.limiter.configure(config.dns.rateLimit.perSecond, config.dns.rateLimit.burst);
@@ -465,9 +474,8 @@ export class DnsListener {
     const flags = msg.readUInt16BE(2);
     if (flags & FLAG_QR) return undefined;
     const start = Date.now();
-    const client = normalizeIp(clientAddress);
     const state = this.state;
-    const pool = poolOf(state.runtime, client);
+    const { client, pool } = clientOf(state, clientAddress);
     const poolName = pool?.config.name ?? 'none';
 
     if (!this.limiter.take(client, start)) {
@@ -550,26 +558,55 @@ export class DnsListener {
         ev.reason = err instanceof UpstreamError ? err.reason : 'dns-failure';
         return reply(build(ctx, 'SERVFAIL', [], []), 'SERVFAIL', 0);
       }
-      const age = Math.floor((Date.now() - upstream.at) / 1000);
-      const aged = upstream.answers.map((a) => withTtl(a, age));
-      const filtered = filterAnswer(pool.policy, decision, aged as Array<Answer & { name: string }>);
-      ev.decision = filtered.decision;
-      if (filtered.reason) ev.reason = filtered.reason;
+      const served = this.served(upstream, pool, decision);
+      ev.decision = served.decision;
+      if (served.reason) ev.reason = served.reason;
       else delete ev.reason;
-      if (filtered.stripped > 0) ev.stripped = filtered.stripped;
-      if (filtered.nxdomain) return reply(build(ctx, DENIED_RCODE, [], [], EDE_BLOCKED), DENIED_RCODE, 0);
-      // Authority: SOA only (negative caching at the client); additional records are not passed on.
-      const authorities = upstream.authorities.filter((a) => a.type === 'SOA').map((a) => withTtl(a, age));
-      const out = build(ctx, upstream.rcode, filtered.answers, authorities, undefined, upstream.flags);
+      if (served.stripped > 0) ev.stripped = served.stripped;
+      if (served.nxdomain) return reply(build(ctx, DENIED_RCODE, [], [], EDE_BLOCKED), DENIED_RCODE, 0);
+      const out = assemble(msg, checked.end + 4, ctx, upstream.rcode, upstream.flags, served);
       if (protocol === 'udp' && out.length > maxUdp(opt)) {
         ev.truncated = true;
         return reply(build(ctx, upstream.rcode, [], [], undefined, upstream.flags | FLAG_TC), upstream.rcode, 0);
       }
-      return reply(out, upstream.rcode, filtered.answers.length);
+      return reply(out, upstream.rcode, served.an);
     } catch {
       ev.reason ??= 'dns-failure';
       return reply(headerOnly(msg, 'SERVFAIL'), 'SERVFAIL', 0);
     }
+  }
+
+  /**
+   * The upstream answer as this pool may see it now: filtered by the address policy
+   * (decide/dns.ts filterAnswer) and its records encoded with TTLs aged to this second.
+   * Kept per answer, pool and decision, so a cache hit encodes nothing and judges no
+   * address again until the next second.
+   */
+  private served(upstream: UpstreamAnswer, pool: PoolRuntime, decision: QueryDecision): Served {
+    const age = Math.max(0, Math.floor((Date.now() - upstream.at) / 1000));
+    const key = `${pool.config.name}|${decision.decision}|${decision.unfiltered ? 1 : 0}`;
+    let byPool = servedMemo.get(upstream);
+    if (!byPool) servedMemo.set(upstream, (byPool = new Map()));
+    const kept = byPool.get(key);
+    if (kept && kept.age === age && kept.policy === pool.policy) return kept;
+    const filtered = kept && kept.policy === pool.policy ? kept.filtered : filterAnswer(pool.policy, decision, upstream.answers as Array<Answer & { name: string }>);
+    // Authority: SOA only (negative caching at the client); additional records are not passed on.
+    const authorities = filtered.nxdomain ? [] : upstream.authorities.filter((a) => a.type === 'SOA');
+    const answers = filtered.nxdomain ? [] : filtered.answers;
+    const served: Served = {
+      age,
+      policy: pool.policy,
+      filtered,
+      decision: filtered.decision,
+      ...(filtered.reason ? { reason: filtered.reason } : {}),
+      stripped: filtered.stripped,
+      nxdomain: filtered.nxdomain,
+      an: answers.length,
+      ns: authorities.length,
+      records: Buffer.concat([...answers, ...authorities].map((a) => encodeRecord(withTtl(a, age)))),
+    };
+    byPool.set(key, served);
+    return served;
   }
 
   /** Scan the name, emit a finding event for each; true when one blocks (its action says block). */
@@ -693,9 +730,67 @@ function withTtl(a: Answer, age: number): Answer {
   return { ...a, ttl: Math.max(0, (a.ttl ?? 0) - age) } as Answer;
 }
 
-function poolOf(runtime: Runtime, client: string): PoolRuntime | undefined {
-  const config = runtime.identifier.identifySource(client);
-  return config && runtime.pools.get(config.name);
+/** A client address, normalised, and the pool its source address puts it in; remembered per config. */
+function clientOf(state: State, address: string): { client: string; pool: PoolRuntime | undefined } {
+  let known = state.clients.get(address);
+  if (!known) {
+    const client = normalizeIp(address);
+    const config = state.runtime.identifier.identifySource(client);
+    known = { client, pool: config && state.runtime.pools.get(config.name) };
+    if (state.clients.size >= 65_536) state.clients.clear();
+    state.clients.set(address, known);
+  }
+  return known;
+}
+
+/** What `served` keeps: the filter's verdict and the encoded answer and authority records. */
+interface Served {
+  age: number;
+  policy: PoolRuntime['policy'];
+  filtered: ReturnType<typeof filterAnswer<Answer & { name: string }>>;
+  decision: DnsDecision;
+  reason?: DnsReason;
+  stripped: number;
+  nxdomain: boolean;
+  an: number;
+  ns: number;
+  records: Buffer;
+}
+
+const servedMemo = new WeakMap<UpstreamAnswer, Map<string, Served>>();
+
+// dns-packet's record encoder (exported as `answer`; @types/dns-packet does not declare it).
+const recordCodec = (dnsPacket as unknown as { answer: { encode(a: Answer): Buffer } }).answer;
+
+function encodeRecord(a: Answer): Buffer {
+  return recordCodec.encode(a);
+}
+
+/** OPT records we answer with (EDNS(0), our UDP size), without and with the DO bit. */
+const OPT_PLAIN = recordCodec.encode({ type: 'OPT', name: '.', udpPayloadSize: OUR_UDP_SIZE, flags: 0, options: [] } as unknown as Answer);
+const OPT_DO = recordCodec.encode({ type: 'OPT', name: '.', udpPayloadSize: OUR_UDP_SIZE, flags: 0x8000, options: [] } as unknown as Answer);
+
+/**
+ * A forwarded answer: our header, the client's question exactly as it sent it (bytes
+ * `12..questionEnd`, its letter case included), the records `served` encoded, and OPT when
+ * the client sent one.
+ */
+function assemble(msg: Buffer, questionEnd: number, ctx: Reply, rcode: string, upstreamFlags: number, served: Served): Buffer {
+  const rcodeNumber = RCODE_NUMBER[rcode as Rcode] ?? RCODE_NAMES.indexOf(rcode);
+  const flags = FLAG_QR | FLAG_RA | (ctx.query.flag_rd ? FLAG_RD : 0) | (ctx.query.flag_cd ? FLAG_CD : 0) | (upstreamFlags & FLAG_AD) | (rcodeNumber & 0xf);
+  const opt = ctx.opt ? (((ctx.opt.flags ?? 0) & 0x8000) !== 0 ? OPT_DO : OPT_PLAIN) : undefined;
+  const question = questionEnd - 12;
+  const out = Buffer.allocUnsafe(12 + question + served.records.length + (opt?.length ?? 0));
+  out.writeUInt16BE(msg.readUInt16BE(0), 0);
+  out.writeUInt16BE(flags, 2);
+  out.writeUInt16BE(1, 4);
+  out.writeUInt16BE(served.an, 6);
+  out.writeUInt16BE(served.ns, 8);
+  out.writeUInt16BE(opt ? 1 : 0, 10);
+  msg.copy(out, 12, 12, questionEnd);
+  served.records.copy(out, 12 + question);
+  if (opt) opt.copy(out, 12 + question + served.records.length);
+  return out;
 }
 
 /** The largest UDP answer this client takes: its EDNS size (512 to 4096), else 512. */
