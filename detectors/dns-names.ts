@@ -193,6 +193,14 @@ function inAlphabet(text: string, table: Int8Array): number {
   return n;
 }
 
+function hasCapital(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) return true;
+  }
+  return false;
+}
+
 /** The shortest encoding of the shortest known secret (8 bytes as base64: 11 characters). */
 const MIN_ENCODED = 11;
 
@@ -221,7 +229,8 @@ function scanInput(qname: string, joined: string): { input: Buffer; segments: Se
   if (joined.length >= MIN_ENCODED) {
     if (inAlphabet(joined, HEX) >= 16) for (let a = 0; a < 2; a++) push(decodeBits(joined, a, HEX, 4), 'hex');
     if (inAlphabet(joined, B32) >= 13) for (let a = 0; a < 8; a++) push(decodeBits(joined, a, B32, 5), 'base32');
-    for (let a = 0; a < 4; a++) push(decodeBits(joined, a, B64, 6), 'base64url');
+    // base64url is case-sensitive: a name without capitals (lowercased on the way) decodes to noise.
+    if (hasCapital(joined)) for (let a = 0; a < 4; a++) push(decodeBits(joined, a, B64, 6), 'base64url');
   }
   return { input: Buffer.concat(parts), segments };
 }
