@@ -52,7 +52,7 @@ export interface DnsTunnelThresholds {
 export const DNS_TUNNEL_DEFAULTS: Readonly<DnsTunnelThresholds> = {
   minDataRun: 16,
   minRunEntropy: 3,
-  minClassChangeRate: 0.1,
+  minClassChangeRate: 0.05,
   dataChars: 48,
   uniqueNames: 100,
   windowMs: 60_000,
@@ -118,8 +118,8 @@ function classChanges(run: string): number {
  * digits and `_` (hyphens and dots split runs) of at least `minDataRun` characters,
  * counted when, taken together, letters and digits alternate at
  * least `minClassChangeRate` of the time and their entropy reaches `minRunEntropy`
- * (random hex alternates about 47% of the time, base32 30%, base64 35%; words and
- * ids with a number suffix hardly ever). 0 when they do not look like data.
+ * (random hex alternates about 47% of the time, base32 30%, base32 of ASCII text less,
+ * base64 35%; words and ids with a number suffix hardly ever). 0 when they do not look like data.
  */
 export function dataChars(labels: readonly string[], thresholds: DnsTunnelThresholds = DNS_TUNNEL_DEFAULTS): number {
   let length = 0;
@@ -256,7 +256,7 @@ function hash32(text: string): number {
 }
 
 export class DnsNameReader {
-  private readonly engine: Engine;
+  private engine: Engine;
   private readonly key: Buffer;
   readonly thresholds: Readonly<DnsTunnelThresholds>;
   private readonly scanned: LRUCache<string, Finding[]>;
@@ -279,6 +279,16 @@ export class DnsNameReader {
     const tunnel = this.tunnel(q, qname, labels);
     if (tunnel) out.push(tunnel);
     return out;
+  }
+
+  /**
+   * A reload built a new engine (other rules or known secrets): read with it from now on.
+   * The remembered scans are dropped; the burst windows are kept (a reload does not reset a tunnel).
+   */
+  setEngine(engine: Engine): void {
+    if (engine === this.engine) return;
+    this.engine = engine;
+    this.scanned.clear();
   }
 
   /** The same as `read`, as a function (the listener's NameReader). */
