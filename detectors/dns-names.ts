@@ -51,7 +51,7 @@ export interface DnsTunnelThresholds {
 
 export const DNS_TUNNEL_DEFAULTS: Readonly<DnsTunnelThresholds> = {
   minDataRun: 16,
-  minRunEntropy: 3,
+  minRunEntropy: 2.5,
   minClassChangeRate: 0.05,
   dataChars: 48,
   uniqueNames: 100,
@@ -117,13 +117,14 @@ function classChanges(run: string): number {
  * Characters of data in `labels` (the labels under the parent): the runs of letters,
  * digits and `_` (hyphens and dots split runs) of at least `minDataRun` characters,
  * counted when, taken together, letters and digits alternate at
- * least `minClassChangeRate` of the time and their entropy reaches `minRunEntropy`
+ * least `minClassChangeRate` of the time (or half of them are digits, as in hex of text) and their entropy reaches `minRunEntropy`
  * (random hex alternates about 47% of the time, base32 30%, base32 of ASCII text less,
  * base64 35%; words and ids with a number suffix hardly ever). 0 when they do not look like data.
  */
 export function dataChars(labels: readonly string[], thresholds: DnsTunnelThresholds = DNS_TUNNEL_DEFAULTS): number {
   let length = 0;
   let changes = 0;
+  let digits = 0;
   const runs: string[] = [];
   for (const label of labels) {
     for (const run of label.split('-')) {
@@ -131,9 +132,11 @@ export function dataChars(labels: readonly string[], thresholds: DnsTunnelThresh
       runs.push(run);
       length += run.length;
       changes += classChanges(run);
+      for (let i = 0; i < run.length; i++) if (cls(run.charCodeAt(i)) === Cls.Digit) digits++;
     }
   }
-  if (length === 0 || changes / length < thresholds.minClassChangeRate) return 0;
+  // Hex of text is mostly digits (`41`-`5a`, `30`-`39`) and alternates little: half digits counts too.
+  if (length === 0 || (changes / length < thresholds.minClassChangeRate && digits * 2 < length)) return 0;
   return shannonEntropy(Buffer.from(runs.join('').toLowerCase(), 'latin1')) >= thresholds.minRunEntropy ? length : 0;
 }
 

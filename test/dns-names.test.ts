@@ -183,6 +183,7 @@ describe('tunnelling', () => {
       `${fold(data.toString('hex'), 63)}.t.attacker.example`, // dnscat2-style hex
       `${fold(Buffer.from(rng.chars(ALPHA_NUM, 40)).toString('base64url'), 63)}.x.attacker.co.uk`,
       `${base32(data).slice(0, 52)}.attacker.example`, // one label over the data threshold
+      `${fold(Buffer.from(`AWS_ACCESS_KEY_ID=AKIA${'X'.repeat(4)}${rng.chars('ABCDEFGHIJKLMNOPQRSTUVWXYZ234567', 12)}`).toString('hex'), 60)}.attacker.example`, // xxd -p of text: mostly digits
     ]) {
       const found = reader().read(q(name, { listed: true }));
       const t = found.find((f) => f.ruleId === 'dns-tunnel');
