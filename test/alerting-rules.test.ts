@@ -54,7 +54,7 @@ function anchors(markdown: string): Set<string> {
 
 // What the issue asks for: alert name, severity, the metric (or series) it watches.
 const REQUIRED: Array<[string, string, RegExp]> = [
-  ['ChokepointSecretExfiltration', 'critical', /chokepoint_secret_findings_total\{verdict="exfiltration"\}/],
+  ['ChokepointSecretExfiltration', 'critical', /chokepoint_secret_findings_total\{verdict="exfiltration"[,}]/],
   ['ChokepointCanaryTriggered', 'critical', /chokepoint_canary_triggers_total/],
   ['ChokepointSecretLeakedInLog', 'critical', /chokepoint_secret_findings_total\{verdict="leak"\}/],
   ['ChokepointEgressBlocked', 'warning', /chokepoint_requests_total\{decision="deny"\}/],
@@ -64,8 +64,9 @@ const REQUIRED: Array<[string, string, RegExp]> = [
   ['ChokepointConfigReloadFailing', 'warning', /chokepoint_config_reloads_total\{result="failure"\}/],
   ['ChokepointCaCertificateExpiring', 'warning', /chokepoint_ca_certificate_expiry_timestamp_seconds - time\(\) < 14 \* 86400/],
   ['ChokepointDown', 'critical', /up\{job="chokepoint"\} == 0/],
+  ['ChokepointDnsTunnelSuspected', 'critical', /chokepoint_secret_findings_total\{source="dns",rule="dns-tunnel"[\s\S]*chokepoint_dns_queries_total/],
 ];
-const SECURITY = ['ChokepointSecretExfiltration', 'ChokepointCanaryTriggered', 'ChokepointSecretLeakedInLog'];
+const SECURITY = ['ChokepointSecretExfiltration', 'ChokepointCanaryTriggered', 'ChokepointSecretLeakedInLog', 'ChokepointDnsTunnelSuspected'];
 
 describe('alert rules', () => {
   test('promtool check rules passes', async () => {

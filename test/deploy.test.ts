@@ -71,6 +71,7 @@ interface Service extends Manifest {
 }
 interface PolicyPort {
   port: string | number;
+  protocol?: string;
 }
 interface Peer {
   namespaceSelector?: { matchLabels?: Record<string, string> };
@@ -307,18 +308,22 @@ describe('Kubernetes manifests', () => {
     expect(selects(np.spec.podSelector.matchLabels, pod.metadata.labels)).toBe(true);
     expect(np.spec.policyTypes).toEqual(expect.arrayContaining(['Ingress', 'Egress']));
     const ingressPorts = (np.spec.ingress ?? []).flatMap((r) => r.ports ?? []).map((p) => containerPort(p.port)?.name);
-    expect(ingressPorts.sort()).toEqual(['admin', 'proxy']);
+    expect(ingressPorts.sort()).toEqual(['admin', 'dns', 'dns-tcp', 'proxy']);
     const blocks = (np.spec.egress ?? []).flatMap((r) => r.to ?? []).flatMap((p) => (p.ipBlock ? [p.ipBlock] : []));
     const v4 = blocks.find((b) => b.cidr === '0.0.0.0/0');
     expect(v4?.except).toContain('169.254.0.0/16');
   });
 
-  test('the runner egress example lets runner pods reach only DNS and the proxy port', () => {
+  test("the runner egress example lets runner pods reach only Chokepoint's proxy and DNS ports (kube-dns not at all)", () => {
     const np = one<NetworkPolicy>('NetworkPolicy', examples);
     expect(np.spec.policyTypes).toEqual(['Egress']);
     const rules = np.spec.egress ?? [];
     const toProxy = rules.find((r) => (r.to ?? []).some((p) => selects(p.podSelector?.matchLabels, pod.metadata.labels)));
     expect(toProxy?.ports?.map((p) => p.port)).toEqual([containerPort('proxy')?.containerPort]);
+    // Every rule leads to Chokepoint's pods; together they open the proxy port and the DNS port (UDP and TCP).
+    for (const r of rules) expect(r.to?.every((p) => selects(p.podSelector?.matchLabels, pod.metadata.labels))).toBe(true);
+    const opened = rules.flatMap((r) => r.ports ?? []).map((p) => `${String(p.port)}/${p.protocol ?? 'TCP'}`);
+    expect(opened.sort()).toEqual([`${containerPort('proxy')?.containerPort}/TCP`, `${containerPort('dns')?.containerPort}/UDP`, `${containerPort('dns-tcp')?.containerPort}/TCP`].sort());
     expect(toProxy?.to?.[0]?.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name']).toBe(deployment.metadata.namespace);
     for (const r of rules) {
       expect(r.to?.some((p) => p.ipBlock)).toBeFalsy(); // no address ranges: nothing around the proxy
@@ -354,8 +359,9 @@ describe('systemd unit', () => {
     expect(value('StateDirectory')).toBe('chokepoint');
     expect(value('StateDirectoryMode')).toBe('0700');
     expect(value('NoNewPrivileges')).toBe('yes');
-    expect(value('CapabilityBoundingSet')).toBe('');
-    expect(value('AmbientCapabilities')).toBe('');
+    // The one capability: binding port 53 for the DNS listener.
+    expect(value('CapabilityBoundingSet')).toBe('CAP_NET_BIND_SERVICE');
+    expect(value('AmbientCapabilities')).toBe('CAP_NET_BIND_SERVICE');
     for (const key of ['ProtectHome', 'PrivateTmp', 'PrivateDevices', 'ProtectKernelTunables', 'ProtectKernelModules', 'ProtectControlGroups', 'RestrictSUIDSGID', 'LockPersonality', 'RestrictNamespaces']) {
       expect(value(key), key).toBe('yes');
     }
@@ -399,9 +405,12 @@ describe('Dockerfile', () => {
     const user = users.at(-1)?.split(/\s+/)[1] ?? '';
     expect(user.split(':')[0]).not.toMatch(/^(root|0)$/);
     expect(final.find((l) => l.startsWith('ENTRYPOINT'))).toBe('ENTRYPOINT ["node", "/app/dist/bin/chokepoint.js"]');
-    const exposed = final.find((l) => l.startsWith('EXPOSE'))?.split(/\s+/).slice(1).map(Number);
+    const exposed = final.find((l) => l.startsWith('EXPOSE'))?.split(/\s+/).slice(1);
     const { config } = loadShippedConfig();
-    expect(exposed?.sort()).toEqual([parseListen(config.listen)?.port, parseListen(config.admin.listen)?.port].sort());
+    // dns.listen arrives with the DNS listener's schema (issue #16); read loosely so this file stands alone.
+    const dnsListen = (config.dns as { listen?: string }).listen ?? '';
+    const dnsPort = parseListen(dnsListen)?.port;
+    expect(exposed?.sort()).toEqual([`${parseListen(config.listen)?.port}`, `${parseListen(config.admin.listen)?.port}`, `${dnsPort}/udp`, `${dnsPort}/tcp`].sort());
     expect(final.some((l) => /^COPY\s+--from=build\b/.test(l))).toBe(true);
     expect(final.some((l) => /^(RUN|COPY)\b.*\bnpm (ci|install)\b/.test(l))).toBe(false); // no build tools in the final image
   });

@@ -117,11 +117,35 @@ export interface DecideInput {
   self?: ReadonlySet<string>;
 }
 
+/** DNS over TLS (RFC 7858). */
+export const DOT_PORT = 853;
+
+/** A pool's lists for port 853: allow entries with any port (`:*`) do not reach it, an explicit port does. */
+const dotViews = new WeakMap<PoolPolicy, PoolPolicy>();
+function dotView(pool: PoolPolicy): PoolPolicy {
+  let view = dotViews.get(pool);
+  if (!view) {
+    const allow = pool.allow.filter((r) => r.entry.ports.kind !== 'any');
+    view = { ...pool, allow, resolveUnlisted: allow.some((r) => r.entry.kind === 'cidr') };
+    dotViews.set(pool, view);
+  }
+  return view;
+}
+
 /**
- * Decide. Returns `'resolve'` when the answer depends on addresses not yet known; the
+ * Decide. Port 853 (DNS over TLS, a way around the DNS listener) is refused with reason
+ * `dns-over-tls` unless an allow entry names the port itself (`dot.example.net:853`, a
+ * range holding 853); `:*` is not enough. Returns `'resolve'` when the answer depends on addresses not yet known; the
  * caller resolves the name and asks again with `addresses`.
  */
-export function decide({ pool, target, addresses, self }: DecideInput): Decision | 'resolve' {
+export function decide(input: DecideInput): Decision | 'resolve' {
+  if (input.target.port !== DOT_PORT) return decideAny(input);
+  const d = decideAny({ ...input, pool: dotView(input.pool) });
+  if (d !== 'resolve' && d.verdict !== 'allow' && (d.reason === 'not-allowlisted' || d.reason === 'port-not-allowed')) return { ...d, reason: 'dns-over-tls' };
+  return d;
+}
+
+function decideAny({ pool, target, addresses, self }: DecideInput): Decision | 'resolve' {
   const names = target.ip ? { portMismatch: false } : byName(pool, target);
   if (names.deny) return finish(pool, 'denylisted', names.deny.label);
 

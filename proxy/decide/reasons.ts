@@ -3,7 +3,7 @@
 // lists, so a reason exists once.
 
 /** The policy's own reasons: why a destination was (or, in audit mode, would have been) refused. */
-export const POLICY_REASONS = ['not-allowlisted', 'denylisted', 'private-address', 'port-not-allowed', 'proxy-loop'] as const;
+export const POLICY_REASONS = ['not-allowlisted', 'denylisted', 'private-address', 'port-not-allowed', 'proxy-loop', 'dns-over-tls'] as const;
 export type PolicyReason = (typeof POLICY_REASONS)[number];
 
 /** Why the way to the destination failed: name resolution, connection, TLS. A metric label. */
