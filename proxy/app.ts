@@ -18,6 +18,7 @@ import { ProxyServer } from './wire/server.js';
 import { DnsListener, type NameReader } from './wire/dns-listener.js';
 import { dnsNotes } from './decide/dns.js';
 import { ensureStateDir, fingerprintKeyFor } from './state.js';
+import { DnsNameReader } from '../detectors/dns-names.js';
 
 export interface AppOptions {
   config: Config;
@@ -103,7 +104,11 @@ export async function startApp(options: AppOptions): Promise<App> {
         });
   // The DNS listener binds after the proxy: with workers, the primary's first `listening`
   // is the proxy port (cluster.ts), and every worker shares the DNS sockets as it does the proxy's.
-  const dns = config.dns.listen !== undefined ? new DnsListener({ config, engine: detection.engine, bus, ...(options.dnsReadName ? { readName: options.dnsReadName } : {}), ...(options.dnsOnEngine ? { onEngine: options.dnsOnEngine } : {}) }) : undefined;
+  // Query names are read by the DNS name reader (secrets in encoded labels, tunnelling) unless a caller gives its own.
+  const nameReader = config.dns.listen !== undefined && !options.dnsReadName ? new DnsNameReader({ engine: detection.engine, fingerprintKey }) : undefined;
+  const readName = options.dnsReadName ?? nameReader?.reader;
+  const onEngine = options.dnsOnEngine ?? (nameReader ? (e: Engine) => nameReader.setEngine(e) : undefined);
+  const dns = config.dns.listen !== undefined ? new DnsListener({ config, engine: detection.engine, bus, ...(readName ? { readName } : {}), ...(onEngine ? { onEngine } : {}) }) : undefined;
   for (const note of dnsNotes(config)) logger.warn(note);
   let adminAddress: AddressInfo = { address: '', family: '', port: 0 };
   let ingestAddress: AddressInfo | undefined;

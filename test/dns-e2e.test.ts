@@ -118,7 +118,10 @@ test('dig over UDP and TCP: allowed, denied, audit, rebinding stripped, truncati
   expect(status(denied), denied).toBe('NXDOMAIN');
   expect(denied).toMatch(/EDE: 15 \(Blocked\)/);
   expect(upstream.queries.some((q) => q.startsWith('exfil.attacker.example.org'))).toBe(false);
-  expect(await dnsLine((l) => l.host === 'exfil.attacker.example.org')).toMatchObject({ pool: 'ci', decision: 'deny', reason: 'not-allowlisted', qtype: 'TXT', rcode: 'NXDOMAIN' });
+  // A TXT lookup of an unlisted name is also a sign of tunnelling: a dns-tunnel finding, and the
+  // line keeps only the registrable parent of the name.
+  expect(await dnsLine((l) => l.host === '[redacted 14].example.org')).toMatchObject({ pool: 'ci', decision: 'deny', reason: 'not-allowlisted', qtype: 'TXT', rcode: 'NXDOMAIN', findings: 1 });
+  expect(lines.find((l) => l.msg === 'finding' && l.rule === 'dns-tunnel')).toMatchObject({ pool: 'ci', source: 'dns', severity: 'medium' });
 
   // The audit pool (another loopback source) is answered and recorded as audit.
   const audited = await dig(['-b', '127.0.0.2', 'unlisted.example.net', 'A']);
@@ -143,7 +146,7 @@ test('dig over UDP and TCP: allowed, denied, audit, rebinding stripped, truncati
 
   // A canary in a name: a finding with source dns; the name is not written down.
   await dig([`${canary}.builds.example.com`, 'A']);
-  const found = await until('the finding', () => lines.find((l) => l.msg === 'finding' && l.source === 'dns'));
+  const found = await until('the finding', () => lines.find((l) => l.msg === 'finding' && l.source === 'dns' && l.rule !== 'dns-tunnel'));
   expect(found).toMatchObject({ known: 'canary', pool: 'ci', kind: 'dns' });
   expect(JSON.stringify(lines)).not.toContain(canary);
 
@@ -156,6 +159,41 @@ test('dig over UDP and TCP: allowed, denied, audit, rebinding stripped, truncati
   });
   expect(metrics).toMatch(/chokepoint_dns_queries_total\{pool="ci",decision="deny",qtype="TXT"\} 1/);
   expect(metrics).toMatch(/chokepoint_dns_queries_total\{pool="audit",decision="audit",qtype="A"\} 1/);
-  expect(metrics).toMatch(/chokepoint_secret_findings_total\{pool="ci",source="dns",[^}]*\} 1/);
+  expect(metrics).toMatch(/chokepoint_secret_findings_total\{pool="ci",source="dns",rule="canary"[^}]*\} 1/);
   expect(metrics).toContain('chokepoint_dns_upstream_duration_seconds_count');
 }, 60_000);
+
+test('the name reader of the started proxy: a canary in base32 or base64url labels is found, case as dig sent it', async () => {
+  const b32 = base32(Buffer.from(canary)).toLowerCase();
+  const b64url = Buffer.from(`x${canary}`).toString('base64url');
+  expect(b64url).toMatch(/[A-Z]/); // a lower-cased name would no longer decode to the canary
+  const isCanary = (l: Record<string, unknown>): boolean => l.msg === 'finding' && l.source === 'dns' && l.known === 'canary';
+  const before = lines.filter(isCanary).length;
+  await dig([`${b32}.builds.example.com`, 'A']);
+  await dig([`${b64url}.builds.example.com`, 'A']);
+  const found = await until('two more findings', () => {
+    const all = lines.filter(isCanary);
+    return all.length >= before + 2 ? all.slice(before) : undefined;
+  });
+  for (const f of found) expect(f).toMatchObject({ known: 'canary', pool: 'ci', kind: 'dns' });
+  expect(JSON.stringify(lines)).not.toContain(b32);
+  expect(JSON.stringify(lines)).not.toContain(b64url);
+}, 30_000);
+
+/** RFC 4648 base32 without padding. */
+function base32(data: Buffer): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0;
+  let value = 0;
+  let out = '';
+  for (const byte of data) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      out += alphabet[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += alphabet[(value << (5 - bits)) & 31];
+  return out;
+}

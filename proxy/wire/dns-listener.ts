@@ -498,6 +498,8 @@ export class DnsListener {
     if (!question) return headerOnly(msg, 'FORMERR');
     const opt = (query.additionals ?? []).find((a): a is Extract<Answer, { type: 'OPT' }> => a.type === 'OPT');
     const qname = normalizeQname(question.name === '.' ? '' : question.name);
+    // The name as the client wrote it, for reading secrets: base64url is case-sensitive.
+    const qnameAsSent = question.name === '.' ? '' : question.name.endsWith('.') ? question.name.slice(0, -1) : question.name;
     const qtype = qtypeName(question.type);
 
     const ev: DnsEvent = {
@@ -533,7 +535,7 @@ export class DnsListener {
       if (decision.reason) ev.reason = decision.reason;
 
       // Read the name: every query, whatever its fate.
-      const blocked = this.readFindings(ev, pool, qname, qtype, decision.decision === 'allow' && decision.forward && !decision.unfiltered, start);
+      const blocked = this.readFindings(ev, pool, qnameAsSent, qtype, decision.decision === 'allow' && decision.forward && !decision.unfiltered, start);
       if (blocked && decision.forward) {
         if (pool?.config.mode === 'enforce') {
           decision = { ...decision, decision: 'deny', reason: 'secret-exfiltration', forward: false };
