@@ -16,6 +16,7 @@ export const VALIDATOR_NAMES = [
   'atlassian-crc32',
   'json-service-account', // GCP service-account JSON has a private_key and client_email
   'basic-credentials', // HTTP Basic: base64 of printable `user-id:password` (RFC 7617)
+  'azure-sas', // Azure Storage SAS query: sv (a service version date), se (expiry) and sig all present
 ] as const;
 export type ValidatorName = (typeof VALIDATOR_NAMES)[number];
 

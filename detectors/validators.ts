@@ -239,6 +239,36 @@ export const basicCredentials: Validator = (s) => {
   return true;
 };
 
+/**
+ * An Azure Storage shared access signature: a `&`-separated query that carries a signed
+ * version (`sv=` a yyyy-mm-dd date), an expiry (`se=`) and a signature (`sig=`), each once
+ * at least, in any order (the CLI prints `se=…&sp=…&sv=…&sr=…&sig=…`).
+ */
+function isServiceVersion(v: string): boolean {
+  if (v.length !== 10 || !v.startsWith('20') || v[4] !== '-' || v[7] !== '-') return false;
+  for (const i of [2, 3, 5, 6, 8, 9]) {
+    const c = v.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
+export const azureSas: Validator = (s) => {
+  let sv = false;
+  let se = false;
+  let sig = false;
+  for (const part of s.split('&')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) return false;
+    const name = part.slice(0, eq);
+    const value = part.slice(eq + 1);
+    if (name === 'sv') sv = isServiceVersion(value);
+    else if (name === 'se') se = value.length > 0;
+    else if (name === 'sig') sig = value.length >= 30;
+  }
+  return sv && se && sig;
+};
+
 export const validators: Readonly<Record<ValidatorName, Validator>> = {
   'github-crc32': githubCrc32,
   'npm-crc32': npmCrc32,
@@ -250,6 +280,7 @@ export const validators: Readonly<Record<ValidatorName, Validator>> = {
   'atlassian-crc32': atlassianCrc32,
   'json-service-account': jsonServiceAccount,
   'basic-credentials': basicCredentials,
+  'azure-sas': azureSas,
 };
 
 /**

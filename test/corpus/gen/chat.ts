@@ -34,7 +34,7 @@ export const generators: Record<string, (rng: Rng) => string> = {
   'slack-legacy-workspace-token': (rng) => `${rng.pick(['xoxa-2-', 'xoxr-'])}${rng.chars(ALPHA_NUM, 32 + rng.int(16))}`,
   'slack-legacy-token': (rng) => `${rng.pick(['xoxo', 'xoxs'])}-${num(rng, 10)}-${num(rng, 11)}-${num(rng, 12)}-${rng.chars(HEX, 64)}`,
   'slack-webhook-url': (rng) =>
-    `https://hooks.slack.com/services/T${rng.chars(UPPER_NUM, 8 + rng.int(3))}/B${rng.chars(UPPER_NUM, 8 + rng.int(3))}/${rng.chars(ALPHA_NUM, 24)}`,
+    `https://hooks.slack.com/services/T${rng.chars(UPPER_NUM, 6 + rng.int(5))}/B${rng.chars(UPPER_NUM, 6 + rng.int(5))}/${rng.chars(ALPHA_NUM, 24)}`,
   'slack-workflow-webhook-url': (rng) =>
     rng.int(2) === 0
       ? `https://hooks.slack.com/triggers/T${rng.chars(UPPER_NUM, 10)}/${num(rng, 13)}/${rng.chars(HEX, 32)}`

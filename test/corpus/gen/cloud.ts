@@ -55,6 +55,8 @@ export const generators: Record<string, (rng: Rng) => string> = {
   'azure-sas-token': (rng) => {
     const day = `2026-0${1 + rng.int(9)}-${10 + rng.int(18)}`;
     const sig = rng.chars(ALPHA_NUM, 20) + '%2B' + rng.chars(ALPHA_NUM, 20) + '%3D';
+    // az storage … generate-sas prints the expiry first: se=…&sp=…&sv=…&sr=…&sig=…
+    if (rng.int(3) === 0) return `se=${day}T00%3A00%3A00Z&sp=${rng.pick(['r', 'rl'])}&sv=2022-11-02&sr=b&sig=${sig}`;
     return `sv=2022-11-02&ss=${rng.pick(['b', 'bfqt', 'f'])}&srt=sco&sp=${rng.pick(['rl', 'rwdlac', 'r'])}&se=${day}T00:00:00Z&st=${day}T00:00:00Z&spr=https&sig=${sig}`;
   },
   'azure-devops-pat': (rng) =>

@@ -13,6 +13,7 @@ export const generators: Record<string, (rng: Rng) => string> = {
   'vault-service-token': (rng) => 'hvs.' + rng.chars(BASE64URL, rng.pick([24, 90, 95])),
   'vault-batch-token': (rng) => 'hvb.' + rng.chars(BASE64URL, 138 + rng.int(60)),
   'vault-recovery-token': (rng) => 'hvr.' + rng.chars(BASE64URL, 24),
+  'vault-approle-secret-id': (rng) => uuid(rng),
   'vault-token-legacy': (rng) => rng.pick(['s.', 'b.']) + rng.chars(ALPHA_NUM, 24),
   'terraform-cloud-token': (rng) => `${rng.chars(ALPHA_NUM, 14)}.atlasv1.${rng.chars(ALPHA_NUM, 67)}`,
   'pulumi-access-token': (rng) => 'pul-' + rng.chars(HEX, 40),
@@ -85,6 +86,7 @@ export const generators: Record<string, (rng: Rng) => string> = {
 
 /** Variable names under which name-anchored values realistically appear. */
 export const contextNames: Record<string, string[]> = {
+  'vault-approle-secret-id': ['VAULT_SECRET_ID', 'vault_approle_secret_id', 'APPROLE_SECRET_ID'],
   'vault-token-legacy': ['VAULT_TOKEN', 'vault_token', 'X-Vault-Token'],
   'atlassian-api-token-legacy': ['JIRA_API_TOKEN', 'CONFLUENCE_API_TOKEN', 'ATLASSIAN_API_TOKEN', 'jira_token'],
   'vercel-token': ['VERCEL_TOKEN', 'vercel_token', 'VERCEL_API_TOKEN'],

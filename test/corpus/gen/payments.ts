@@ -19,6 +19,8 @@ export const generators: Record<string, (rng: Rng) => string> = {
   'stripe-secret-key-test': (rng) => `sk_test_${stripeBody(rng)}`,
   'stripe-restricted-key-live': (rng) => `rk_live_${stripeBody(rng)}`,
   'stripe-restricted-key-test': (rng) => `rk_test_${stripeBody(rng)}`,
+  'stripe-secret-key-prod': (rng) => `sk_prod_${stripeBody(rng)}`,
+  'stripe-restricted-key-prod': (rng) => `rk_prod_${stripeBody(rng)}`,
   'stripe-webhook-secret': (rng) => `whsec_${rng.chars(ALPHA_NUM, 32)}`,
   'braintree-access-token': (rng) => `access_token$production$${rng.chars(LOWER_NUM, 16)}$${rng.chars(HEX, 32)}`,
   'braintree-sandbox-access-token': (rng) => `access_token$sandbox$${rng.chars(LOWER_NUM, 16)}$${rng.chars(HEX, 32)}`,
