@@ -45,6 +45,8 @@ export function isGrpcContentType(contentType: string | undefined): boolean {
 export interface GrpcMessage {
   /** The payload, decompressed when it was compressed. */
   payload: Buffer;
+  /** The message as it was framed on the wire (header and payload as sent). */
+  raw: Buffer;
   /** The message was sent compressed. */
   compressed: boolean;
 }
@@ -99,12 +101,12 @@ export class GrpcMessageReader {
       const frame = this.take(GRPC_HEADER_BYTES + length);
       const body = frame.subarray(GRPC_HEADER_BYTES);
       if (flag === 0) {
-        out.push({ payload: body, compressed: false });
+        out.push({ payload: body, raw: frame, compressed: false });
         continue;
       }
       const payload = this.decompress(body);
       if (!payload) break;
-      out.push({ payload, compressed: true });
+      out.push({ payload, raw: frame, compressed: true });
     }
     return out;
   }
