@@ -204,6 +204,11 @@ describe('HTTP/2 through interception', () => {
   test('64 concurrent streams on one connection all complete, each its own egress line, trailers relayed', async () => {
     const session = await h2Through('h2.test', h2origin.port);
     try {
+      // The SETTINGS we announce are the configured bounds.
+      await new Promise<void>((resolve) => (session.remoteSettings.maxConcurrentStreams === 64 ? resolve() : session.once('remoteSettings', () => resolve())));
+      expect(session.remoteSettings.maxConcurrentStreams).toBe(64);
+      expect(session.remoteSettings.maxHeaderListSize).toBe(16384);
+      expect(session.remoteSettings.enablePush).toBe(false);
       const results = await Promise.all(
         Array.from({ length: 64 }, (_, i) => h2Request(session, { ':method': 'POST', ':path': `/many/${i}` }, `body ${i}`)),
       );
