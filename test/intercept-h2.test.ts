@@ -112,6 +112,14 @@ pools:
       intercept: all
     secrets:
       action: block
+  - name: alerting
+    token: alerting-token-0123456789
+    mode: enforce
+    allow: ${allow}
+    tls:
+      intercept: all
+    secrets:
+      action: alert
 `,
     { resolve: fakeResolver({ 'h2.test': ['127.0.0.1'], 'paste.test': ['127.0.0.1'], 'other.test': ['127.0.0.1'], 'h1.test': ['127.0.0.1'] }) },
   );
@@ -125,8 +133,8 @@ afterAll(async () => {
 });
 
 /** An HTTP/2 session to `host:port` through an enforce-pool tunnel, trusting our CA. */
-async function h2Through(host: string, port: number): Promise<ClientHttp2Session> {
-  const { socket, status } = await openTunnel(proxy.port, `${host}:${port}`, { 'Proxy-Authorization': ENFORCE });
+async function h2Through(host: string, port: number, auth = ENFORCE): Promise<ClientHttp2Session> {
+  const { socket, status } = await openTunnel(proxy.port, `${host}:${port}`, { 'Proxy-Authorization': auth });
   expect(status).toBe(200);
   const t = tls.connect({ socket, servername: host, ca: proxyCaPem, ALPNProtocols: ['h2'] });
   await new Promise<void>((resolve, reject) => {
@@ -297,6 +305,25 @@ describe('HTTP/2 through interception', () => {
       expect(r.headers['x-chokepoint-reason']).toBe('host-mismatch');
       expect(h2origin.received.length).toBe(before);
       expect((await h2Request(session, { ':method': 'GET', ':path': '/same-host' })).status).toBe(200);
+    } finally {
+      session.close();
+    }
+  });
+
+  test('a GitLab trace PATCH over h2 is read as a CI log too (the log recognisers see h2 streams)', async () => {
+    const session = await h2Through('h2.test', h2origin.port, basicAuth('alerting', 'alerting-token-0123456789'));
+    const token = githubToken();
+    try {
+      const trace = Buffer.from(`Running job\nexport TOKEN=${token}\nDone\n`);
+      const r = await h2Request(session, { ':method': 'PATCH', ':path': '/api/v4/jobs/9151/trace', 'content-range': `0-${trace.length - 1}`, 'content-type': 'text/plain' }, trace);
+      expect(r.status).toBe(200);
+      // The job ends (PUT with its state, also over h2): its stream is flushed.
+      const end = await h2Request(session, { ':method': 'PUT', ':path': '/api/v4/jobs/9151', 'content-type': 'application/json' }, JSON.stringify({ token: 'x', state: 'success' }));
+      expect(end.status).toBe(200);
+      const deadline = Date.now() + 5000;
+      const logFinding = (): Record<string, unknown> | undefined => proxy.lines().find((l) => l.msg === 'finding' && l.source === 'log' && l.job === '9151');
+      while (!logFinding() && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+      expect(logFinding()).toMatchObject({ rule: 'github-pat-classic', kind: 'log', verdict: 'leak' });
     } finally {
       session.close();
     }

@@ -22,6 +22,7 @@ import type { H2Upstreams } from './h2-upstream.js';
 import { stripHopByHop } from './headers.js';
 import type { ExchangeContext } from './http-exchange.js';
 import { refusalBody } from './refusal.js';
+import { safely, type BodyTap } from './taps.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } = http2.constants;
 
@@ -115,13 +116,30 @@ export async function handleH2Stream(
   const contentType = headerValue(reqHeaders['content-type']);
   const grpc = isGrpcContentType(contentType);
   const judge = exchangeJudge(ctx, ex, target.host);
-  const refuse = (r: Refusal): void => refuseStream(stream, ex, r, grpc);
   const max = ctx.config.scan.maxBufferBytes;
 
   const headers = endToEndHeaders(reqHeaders);
   // Scanned as HTTP/1.1's are: Host (here :authority) included.
   const headRefusal = judge.head(path, { host: opts.authority, ...headers });
-  if (headRefusal) return refuse(headRefusal);
+  if (headRefusal) return refuseStream(stream, ex, headRefusal, grpc);
+
+  // Observers (CI log recognisers: a Go GitLab runner speaks h2 when offered) see the
+  // request once its head passed, and the body bytes as forwarded, as for HTTP/1.1.
+  let tap: BodyTap | undefined;
+  safely(() => {
+    tap = ctx.taps?.request?.({ pool: ctx.pool.config.name, client: ex.client, host: target.host, port: target.port, method, path, headers: { host: opts.authority, ...(headers as IncomingHttpHeaders) }, kind: ex.kind });
+  });
+  const tapWrite = (chunk: Buffer): void => {
+    if (tap) safely(() => tap?.write(chunk));
+  };
+  const tapEnd = (ok: boolean): void => {
+    if (tap) safely(() => (ok ? tap?.end() : tap?.abort()));
+    tap = undefined;
+  };
+  const refuse = (r: Refusal): void => {
+    tapEnd(false);
+    refuseStream(stream, ex, r, grpc);
+  };
 
   let trailers: OutgoingHttpHeaders | undefined;
   stream.once('trailers', (t: IncomingHttpHeaders) => {
@@ -133,6 +151,7 @@ export async function handleH2Stream(
   if (stream.endAfterHeaders) {
     const call = await open(false);
     if (!call) return;
+    tapEnd(true);
     call.end();
     return;
   }
@@ -160,6 +179,8 @@ export async function handleH2Stream(
     const withTrailers = trailers && Object.keys(trailers).length > 0 ? trailers : undefined;
     const call = await open(true, withTrailers);
     if (!call) return;
+    tapWrite(body);
+    tapEnd(true);
     call.write(body);
     call.end();
     return;
@@ -189,11 +210,15 @@ export async function handleH2Stream(
   });
   for (const chunk of held.chunks) {
     scanner.write(chunk);
-    if (!cut) call.write(chunk);
+    if (!cut) {
+      tapWrite(chunk);
+      call.write(chunk);
+    }
   }
   relayBody(stream, call, (chunk) => {
     ex.bytesUp += chunk.length;
     scanner.write(chunk);
+    if (!cut) tapWrite(chunk);
     return !cut;
   }, () => {
     void scanner.end().then(
@@ -201,6 +226,7 @@ export async function handleH2Stream(
         if (cut) return;
         const r = judge.body({ ...result, findings: [] }) ?? trailerRefusal();
         if (r) return cutWith(r);
+        tapEnd(true);
         call.end();
       },
       () => cutWith({ status: 403, reason: 'scan-error' }),
@@ -254,7 +280,10 @@ export async function handleH2Stream(
         if (cut) return;
         if (raw) {
           raw.write(chunk);
-          if (!cut) call.write(chunk);
+          if (!cut) {
+            tapWrite(chunk);
+            call.write(chunk);
+          }
           return;
         }
         for (const m of reader.push(chunk)) {
@@ -266,12 +295,16 @@ export async function handleH2Stream(
           }
           const r = judge.body(result);
           if (r) return cutWith(r);
+          tapWrite(m.raw);
           call.write(m.raw);
         }
         if (reader.error && unframed() && raw) {
           // What the reader had not framed yet is lost to it: scan and forward this chunk whole.
           (raw as ReturnType<typeof createContentScanner>).write(chunk);
-          if (!cut) call.write(chunk);
+          if (!cut) {
+            tapWrite(chunk);
+            call.write(chunk);
+          }
         }
       });
       void queue.then(() => {
@@ -292,11 +325,15 @@ export async function handleH2Stream(
         }
         const t = trailerRefusal();
         if (t) return cutWith(t);
+        tapEnd(true);
         call.end();
       });
     });
     stream.once('close', () => {
-      if (!stream.readableEnded) call.destroy();
+      if (!stream.readableEnded) {
+        tapEnd(false);
+        call.destroy();
+      }
     });
   }
 
