@@ -15,6 +15,7 @@ import { cpuMs, freePort, run, startServer, stopAll, treeRss, type Server } from
 import { stats, type Stats } from './lib/stats.js';
 import { formatTable, markdownTable } from './lib/table.js';
 import { chokepointConf, mitmdumpArgs, nginxConf, squidConf, tinyproxyConf } from './peers/configs.js';
+import { interceptH1H2 } from './lib/h2load.js';
 import { keepAliveLoad, oneShot, openIdleTunnels, openTunnel, startTls, type Dest } from './peers/load.js';
 
 const HELP = `Usage: npm run bench -- [--quick] [--only NAMES] [--tests LIST] [--no-docs] [--cpu-prof DIR] [--baseline DIR]
@@ -28,6 +29,8 @@ loopback with an nginx origin, interleaved and repeated:
   5 interception with body scanning: POSTs of 1 MiB JSON, MB/s
   6 log ingest (POST /v1/logs, CI log text): MB/s
   7 memory: RSS idle, with 5,000 open tunnels, during a 200 MiB streamed upload
+  8 interception keep-alive, HTTP/1.1 against h2 (chokepoint): req/s of 8 HTTP/1.1
+    connections against 64 h2 streams on 1 connection and on 8, and their ratio
 Prints one table and (full run, all proxies, all tests) rewrites the
 "Side by side: proxies" section of docs/benchmarks.md.
 
@@ -37,7 +40,7 @@ otherwise it names what is missing. Runs the built CLI (dist/; built if absent).
 
   --quick          fewer repeats and smaller sizes (a few minutes)
   --only NAMES     comma list of chokepoint,squid,tinyproxy,mitmproxy (direct always runs)
-  --tests LIST     comma list of test numbers (default 1,2,3,4,5,6,7)
+  --tests LIST     comma list of test numbers (default 1,2,3,4,5,6,7,8)
   --no-docs        do not write docs/benchmarks.md
   --cpu-prof DIR   run Chokepoint with node --cpu-prof, profiles written to DIR
   --baseline DIR   also run the Chokepoint of another tree (a git worktree of an older
@@ -56,7 +59,7 @@ const option = (name: string): string | undefined => {
 };
 const QUICK = flag('--quick');
 const ONLY = option('--only')?.split(',');
-const TESTS = new Set((option('--tests') ?? '1,2,3,4,5,6,7').split(',').map(Number));
+const TESTS = new Set((option('--tests') ?? '1,2,3,4,5,6,7,8').split(',').map(Number));
 const CPU_PROF = option('--cpu-prof');
 const BASELINE = option('--baseline');
 const BASE = 'chokepoint@base';
@@ -202,7 +205,7 @@ async function main(): Promise<void> {
     const caFile = join(dir, 'origin-ca.pem');
     writeFileSync(caFile, ca.certPem);
 
-    const origin = { http: await freePort(), https: await freePort(), extraIps };
+    const origin = { http: await freePort(), https: await freePort(), extraIps, h2: await freePort() };
     const sinkPort = await freePort(); // the upload sink of test 7 (a Node server in this process)
     writeFileSync(join(dir, 'nginx.conf'), nginxConf(dir, origin));
     await startServer('nginx', 'nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], origin.http);
@@ -219,7 +222,7 @@ async function main(): Promise<void> {
       const file = join(dir, `${id}.yaml`);
       writeFileSync(
         file,
-        chokepointConf({ port, stateDir: join(dir, `${id}-state`), upstreamCa: caFile, originPorts: [origin.http, origin.https, sinkPort], intercept, workers, ...(ingest ? { ingest: { port: ip, token: ingestToken } } : {}) }),
+        chokepointConf({ port, stateDir: join(dir, `${id}-state`), upstreamCa: caFile, originPorts: [origin.http, origin.https, origin.h2, sinkPort], intercept, workers, ...(ingest ? { ingest: { port: ip, token: ingestToken } } : {}) }),
       );
       const server = await startServer(name, process.execPath, [...profArgs, bin, 'start', '--config', file], port);
       return { name, port, server, ...(intercept ? { ca: readFileSync(join(dir, `${id}-state`, 'ca.pem'), 'utf8') } : {}) };
@@ -227,7 +230,7 @@ async function main(): Promise<void> {
     if (want('chokepoint')) {
       targets.push(await startChokepoint('chokepoint', 'chokepoint', false, 1, true));
       if (TESTS.has(1)) targets.push(await startChokepoint('chokepoint-w2', 'chokepoint-w2', false, 2, false));
-      if (TESTS.has(4) || TESTS.has(5)) icpt.push(await startChokepoint('chokepoint', 'chokepoint-i', true, 1, false));
+      if (TESTS.has(4) || TESTS.has(5) || TESTS.has(8)) icpt.push(await startChokepoint('chokepoint', 'chokepoint-i', true, 1, false));
     }
     if (baseCli) {
       targets.push(await startChokepoint(BASE, 'base', false, 1, false, baseCli));
@@ -348,6 +351,22 @@ end
           record('3 CONNECT new connection', 'added p99 ms', 'lower', name, percentile(list, 0.99) - percentile(d, 0.99));
         }
         console.log(`3 ${name}: p50 ${percentile(list, 0.5).toFixed(2)} ms p99 ${percentile(list, 0.99).toFixed(2)} ms`);
+      }
+    }
+
+    // 8. Interception keep-alive over h2 next to HTTP/1.1 (Chokepoint only: h2 in interception is its own).
+    if (TESTS.has(8)) {
+      const dest: Dest = { host: '127.0.0.1', port: origin.h2 };
+      for (let r = 0; r < P.repeats; r++) {
+        for (const t of icpt.filter((x) => x.port && x.name.startsWith('chokepoint'))) {
+          const f = await interceptH1H2(t.port as number, dest, caOf(t), '/1k', { connections: 8, streams: 64, durationMs: P.loadMs });
+          const rate = (x: { requests: number; ms: number }): number => x.requests / (x.ms / 1000);
+          record('8 interception keep-alive, HTTP/1.1 (8 connections)', 'req/s', 'higher', t.name, rate(f.h1));
+          record('8 interception keep-alive, h2 (1 connection x 64 streams)', 'req/s', 'higher', t.name, rate(f.h2One));
+          record('8 interception keep-alive, h2 (8 connections x 8 streams)', 'req/s', 'higher', t.name, rate(f.h2Many));
+          record('8 interception keep-alive, h2 / HTTP/1.1', 'ratio (1 connection)', 'higher', t.name, rate(f.h2One) / rate(f.h1), true);
+          console.log(`8 ${t.name}: HTTP/1.1 ${rate(f.h1).toFixed(0)} req/s, h2 1x64 ${rate(f.h2One).toFixed(0)} req/s (x${(rate(f.h2One) / rate(f.h1)).toFixed(2)}), h2 8x8 ${rate(f.h2Many).toFixed(0)} req/s (x${(rate(f.h2Many) / rate(f.h1)).toFixed(2)})`);
+        }
       }
     }
 

@@ -162,6 +162,7 @@ export const configSchema = z
       .object({
         maxHeaderBytes: size(16384),
         maxTunnelsPerPool: z.number().int().positive().default(10000),
+        h2MaxConcurrentStreams: z.number().int().positive().max(10000).default(100).describe('HTTP/2 streams a client may have open at once on one intercepted connection (SETTINGS_MAX_CONCURRENT_STREAMS)'),
       })
       .strict()
       .prefault({}),

@@ -151,7 +151,7 @@ describe('interception', () => {
     expect(line).toMatchObject({ pool: 'enforce', decision: 'allow', status: 200, host: 'origin.test' });
   });
 
-  test('the certificate the client sees is ours, for the host it asked for, offering only http/1.1', async () => {
+  test('the certificate the client sees is ours, for the host it asked for, offering h2 first, then http/1.1 (issue #15)', async () => {
     const { socket, status } = await openTunnel(proxy.port, `origin.test:${origin.port}`, { 'Proxy-Authorization': ENFORCE });
     expect(status).toBe(200);
     const t = tls.connect({ socket, servername: 'origin.test', ca: proxyCaPem, ALPNProtocols: ['h2', 'http/1.1'] });
@@ -161,7 +161,7 @@ describe('interception', () => {
     });
     const cert = t.getPeerX509Certificate();
     expect(cert?.subjectAltName).toContain('DNS:origin.test');
-    expect(t.alpnProtocol).toBe('http/1.1');
+    expect(t.alpnProtocol).toBe('h2');
     t.destroy();
   });
 

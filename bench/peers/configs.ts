@@ -7,6 +7,8 @@ export interface OriginPorts {
   https: number;
   /** Extra loopback addresses the HTTPS server also listens on (new-host TTFB). */
   extraIps: readonly string[];
+  /** An HTTPS port that also speaks h2 (ALPN), for test 8. */
+  h2?: number;
 }
 
 /** nginx: /1k (1 KiB), /big (the bulk file), /upload (POST, any size, body discarded). */
@@ -46,7 +48,13 @@ ${ports.extraIps.map((ip) => `    listen ${ip}:${ports.https} ssl;`).join('\n')}
     ssl_certificate_key ${dir}/origin-key.pem;
     ssl_session_cache off;
     ssl_session_tickets off;${locations}
-  }
+  }${ports.h2 ? `
+  server {
+    listen 127.0.0.1:${ports.h2} ssl http2;
+    ssl_certificate ${dir}/origin.pem;
+    ssl_certificate_key ${dir}/origin-key.pem;
+    http2_max_concurrent_streams 1000;${locations}
+  }` : ''}
 }
 `;
 }

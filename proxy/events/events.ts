@@ -26,6 +26,14 @@ export interface EgressEvent {
   sni?: string;
   /** A CONNECT tunnel that was opened (TLS intercepted); its requests have lines of their own. */
   intercepted?: boolean;
+  /** Intercepted requests: the HTTP version the client spoke inside the tunnel (`1.1` or `2`). */
+  httpVersion?: '1.1' | '2';
+  /**
+   * Reason `client-tls-failed`: the TLS alert that ended the client's handshake with our
+   * leaf certificate (decide/tls-alert.ts names: `unknown_ca`, `bad_certificate`,
+   * `no_application_protocol`..., `none` when the client went away without one).
+   */
+  tlsAlert?: string;
   /** Path without its query string (plain HTTP and intercepted requests). */
   path?: string;
   decision: Verdict;

@@ -6,6 +6,7 @@ import type { Config } from '../../config/index.js';
 import { SCAN_SKIP_REASONS, SCAN_SOURCES, type ProxyEvent } from './events.js';
 import { version } from '../version.js';
 import { UPSTREAM_REASONS } from '../decide/reasons.js';
+import { TLS_ALERT_NAMES } from '../decide/tls-alert.js';
 
 export interface Metrics {
   registry: Registry;
@@ -70,6 +71,7 @@ export const METRICS = {
   duration: histogram('chokepoint_request_duration_seconds', 'Time from request (or CONNECT) to the end of the exchange.', ['pool', 'kind'], [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300]),
   connectDuration: histogram('chokepoint_upstream_connect_duration_seconds', 'Time to open a new upstream connection: TCP, plus the TLS handshake for HTTPS requests.', ['pool', 'kind'], FAST_BUCKETS),
   dnsDuration: histogram('chokepoint_dns_lookup_duration_seconds', 'Time to resolve a destination name, answered or failed.', ['pool'], FAST_BUCKETS),
+  clientTlsFailures: counter('chokepoint_client_tls_failures_total', 'Intercepted tunnels whose client failed the TLS handshake with our leaf certificate (does not trust the CA, no common ALPN protocol), by pool and the TLS alert.', ['pool', 'alert']),
   upstreamErrors: counter('chokepoint_upstream_errors_total', 'Upstream failures by reason (DNS, refused, reset, timeout, TLS).', ['reason']),
   newDestinations: counter('chokepoint_new_destinations_total', 'Destinations (host:port) a pool reached for the first time since start.', ['pool']),
   tunnelsActive: gauge('chokepoint_tunnels_active', 'Open CONNECT tunnels by pool.', ['pool'], 'sum'),
@@ -141,6 +143,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
     },
     new Set(caNotAfter ? [] : ['caExpiry'] as const),
   );
+  const { clientTlsFailures } = m;
   const { requests, bytes, duration, connectDuration, dnsDuration, upstreamErrors, newDestinations, findings, canaries, scanBytes, scanSkipped, logDrops, reloads, lastReload, buildInfo, dnsQueries, dnsUpstreamDuration, dnsRateLimited } = m;
 
   for (const reason of ['too-many-streams', 'oversize', 'idle-expired', 'gap', 'malformed']) logDrops.inc({ reason }, 0);
@@ -174,6 +177,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
         for (const direction of ['upstream', 'downstream']) bytes.inc({ pool, direction }, 0);
         newDestinations.inc({ pool }, 0);
         canaries.inc({ pool }, 0);
+        clientTlsFailures.inc({ pool, alert: 'unknown_ca' }, 0);
       }
     },
     sink(event) {
@@ -221,6 +225,10 @@ export function createMetrics(options: MetricsOptions): Metrics {
         }
       }
       for (const reason of event.scanSkipped ?? []) scanSkipped.inc({ reason });
+      if (event.reason === 'client-tls-failed') {
+        const alert = event.tlsAlert !== undefined && TLS_ALERT_NAMES.includes(event.tlsAlert) ? event.tlsAlert : 'other';
+        clientTlsFailures.inc({ pool, alert });
+      }
       if (event.reason && (event.reason.startsWith('upstream-') || event.reason.startsWith('dns-'))) upstreamErrors.inc({ reason: event.reason });
       if (event.decision !== 'deny' && event.host) {
         const key = `${pool}\u0000${event.host}:${event.port}`;

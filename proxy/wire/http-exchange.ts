@@ -1,16 +1,15 @@
 // One HTTP request on its way out, plain or intercepted: scan the URL and headers, hold
 // (or stream) and scan the body, judge every credential by its destination, then
 // forward, alert or refuse. The access decision (gate) has already been made.
-import { hash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Config } from '../../config/index.js';
-import { createContentScanner, scanContent, scanHeaders, scanUrl, type ContentScanResult } from '../../detectors/decode.js';
+import { createContentScanner, scanContent, type ContentScanResult } from '../../detectors/decode.js';
 import type { Engine, Finding } from '../../detectors/index.js';
 import { noteScanned, noteScanSkipped, type EventBus, type Reason } from '../events/events.js';
 import { relayResponse, UpstreamError, type Forwarder, type UpstreamTarget } from './forward.js';
 import { stripHopByHop } from './headers.js';
-import { judge, type FindingSource, type Judgement } from '../decide/judge.js';
 import type { PoolRuntime } from '../decide/runtime.js';
+import { exchangeJudge } from './exchange-judge.js';
 import type { Exchange } from './exchange.js';
 import { safely, type BodyTap, type Taps } from './taps.js';
 
@@ -44,13 +43,6 @@ export class BufferBudget {
   }
 }
 
-interface Judged {
-  finding: Finding;
-  source: FindingSource;
-  header?: string;
-  judgement: Judgement;
-}
-
 export interface Refusal {
   status: number;
   reason: Reason;
@@ -73,57 +65,17 @@ export async function handleExchange(
   const enforce = pool.config.mode === 'enforce';
   const onError = ctx.config.scan.onError ?? (enforce ? 'block' : 'allow');
 
-  const record = (found: Finding[], source: FindingSource, header?: string, partial = false): Judged[] =>
-    found.map((finding) => {
-      const judgement = judge(finding, source, target.host, pool.config);
-      // In an audit pool nothing is blocked: what would be is alerted and the request audited.
-      const action = !enforce && judgement.action === 'block' ? 'alert' : judgement.action;
-      ex.findings++;
-      ctx.bus.emit({
-        type: 'finding',
-        pool: pool.config.name,
-        client: ex.client,
-        host: target.host,
-        kind: ex.kind,
-        source,
-        ...(header ? { header } : {}),
-        rule: finding.ruleId,
-        title: finding.title,
-        severity: finding.severity,
-        verdict: judgement.verdict,
-        action,
-        fingerprint: finding.fingerprint,
-        redacted: finding.redacted,
-        ...(finding.known ? { known: finding.known } : {}),
-        ...(finding.decodedFrom ? { decodedFrom: finding.decodedFrom } : {}),
-        ...(partial ? { partial } : {}),
-      });
-      return { finding, source, ...(header ? { header } : {}), judgement };
-    });
-
-  /** The first finding whose action is block, or undefined. Audit pools record it instead. */
-  const blocking = (judged: Judged[]): Finding | undefined => {
-    const hit = judged.find((j) => j.judgement.action === 'block');
-    if (!hit) return undefined;
-    if (enforce) return hit.finding;
-    ex.decision = 'audit';
-    ex.reason = 'secret-exfiltration';
-    return undefined;
-  };
+  // Judging, the finding events and the verdict are shared with HTTP/2 streams (exchange-judge.ts).
+  const judged = exchangeJudge(ctx, ex, target.host);
+  const { record, blocking } = judged;
 
   // 1. The request line and the headers that will be forwarded (not Proxy-Authorization,
   // which is ours, nor other hop-by-hop headers) are known before any byte goes out:
   // always blockable.
   const headers: OutgoingHttpHeaders = { ...req.headers };
   stripHopByHop(headers as Record<string, string>);
-  const head = [
-    ...record(scanUrlCached(engine, path), 'url'),
-    ...scanHeadersCached(engine, headers as Record<string, string | string[] | undefined>).flatMap((f) => record([f], 'header', f.header)),
-  ];
-  noteScanned(ex, 'url', Buffer.byteLength(path));
-  noteScanned(ex, 'header', headerBytes(headers));
-  const headBlock = blocking(head);
-  if (headBlock) return refuse({ status: 403, reason: 'secret-exfiltration', finding: headBlock });
+  const headRefusal = judged.head(path, headers);
+  if (headRefusal) return refuse(headRefusal);
 
   const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
   const meta = {
@@ -195,15 +147,10 @@ export async function handleExchange(
       result = { findings: [], errors: [{ code: 'undecodable-encoding', message: 'scanner failed' }], scannedBytes: 0, truncated: true };
     }
     release();
-    noteScan(result);
-    const bodyBlock = blocking(record(result.findings, 'body'));
-    if (bodyBlock) {
+    const bodyRefusal = judged.body(result);
+    if (bodyRefusal) {
       tapEnd(false);
-      return refuse({ status: 403, reason: 'secret-exfiltration', finding: bodyBlock });
-    }
-    if (result.errors.length > 0 && onError === 'block') {
-      tapEnd(false);
-      return refuse({ status: 403, reason: 'scan-error' });
+      return refuse(bodyRefusal);
     }
     headers['content-length'] = String(body.length);
     delete headers['transfer-encoding'];
@@ -315,85 +262,4 @@ export async function handleExchange(
   }
 }
 
-/**
- * Header lines already scanned and found clean, per engine (a reload with other rules or
- * known secrets starts afresh). Clients repeat most headers on every request (User-Agent,
- * Accept, Host...) and scanning them cost more than the rest of a plain request (about
- * 9 µs a line with the full rule pack). Only a keyed hash of a clean line is kept, never
- * its text: a header may carry a credential no rule knows. A line with findings is never
- * cached, so it is scanned (and its findings reported) every time: findings are unchanged.
- */
-const CLEAN_LINES_MAX = 10_000;
-const cleanLineKey = randomBytes(32).toString('base64');
-
-/** Digests of the request targets and header lines one engine found clean (kept apart). */
-interface CleanMemory {
-  urls: Set<string>;
-  lines: Set<string>;
-}
-const cleanMemory = new WeakMap<Engine, CleanMemory>();
-
-function memoryOf(engine: Engine): CleanMemory {
-  let m = cleanMemory.get(engine);
-  if (!m) {
-    m = { urls: new Set(), lines: new Set() };
-    cleanMemory.set(engine, m);
-  }
-  return m;
-}
-
-/** Keep a clean digest; a full memory starts over rather than growing. */
-function remember(set: Set<string>, digest: string): void {
-  if (set.size >= CLEAN_LINES_MAX) set.clear();
-  set.add(digest);
-}
-
-/**
- * SHA-256 of a random per-process key followed by the line: a keyed hash (nothing leaves
- * the process, so length extension is no concern) in one call: an HMAC object per line
- * cost 1.5 µs, this 0.3 µs. Header names and values cannot hold NUL, so the join is
- * unambiguous.
- */
-function lineDigest(name: string, value: string | string[]): string {
-  const values = Array.isArray(value) ? value.join('\0') : value;
-  return hash('sha256', `${cleanLineKey}${name}\0${values}`, 'base64');
-}
-
-/**
- * scanUrl, skipping a request target seen clean before (the same keyed-hash memory as for
- * header lines): the jobs of a fleet fetch the same package and image URLs.
- */
-export function scanUrlCached(engine: Engine, path: string): Finding[] {
-  const { urls } = memoryOf(engine);
-  const digest = lineDigest('', path);
-  if (urls.has(digest)) return [];
-  const found = scanUrl(engine, path);
-  if (found.length === 0) remember(urls, digest);
-  return found;
-}
-
-/** scanHeaders (each header on its own, as it scans them), skipping lines seen clean before. */
-export function scanHeadersCached(engine: Engine, headers: Record<string, string | string[] | undefined>): Array<Finding & { header: string }> {
-  const { lines } = memoryOf(engine);
-  const out: Array<Finding & { header: string }> = [];
-  for (const name of Object.keys(headers)) {
-    const value = headers[name];
-    if (value === undefined) continue;
-    const digest = lineDigest(name, value);
-    if (lines.has(digest)) continue;
-    const found = scanHeaders(engine, { [name]: value });
-    if (found.length > 0) out.push(...found);
-    else remember(lines, digest);
-  }
-  return out;
-}
-
-/** Bytes of `name: value` lines the header scan read. */
-function headerBytes(headers: OutgoingHttpHeaders): number {
-  let n = 0;
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    for (const v of Array.isArray(value) ? value : [value]) n += name.length + 2 + Buffer.byteLength(String(v));
-  }
-  return n;
-}
+export { scanHeadersCached, scanUrlCached } from './scan-cache.js';

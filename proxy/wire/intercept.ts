@@ -17,6 +17,10 @@ import type { EgressKind } from '../events/events.js';
 import type { Taps } from './taps.js';
 import { safely, type StreamTap } from './taps.js';
 import { normalizeHost, type Target } from '../decide/target.js';
+import { H2Interceptor } from './h2-intercept.js';
+import { onClientHandshake } from './client-tls.js';
+import { isH2cUpgrade } from './h2c.js';
+import { refuseRaw } from './refusal.js';
 
 /** What the inner server knows of the tunnel a request arrived on. */
 interface TunnelInfo {
@@ -41,6 +45,8 @@ export interface InterceptContext {
 export class Interceptor {
   private readonly inner: http.Server;
   private readonly tunnels = new WeakMap<Socket, TunnelInfo>();
+  /** HTTP/2 clients (ALPN h2): streams as exchanges (h2-intercept.ts). */
+  private readonly h2: H2Interceptor;
 
   constructor(
     private readonly proxy: InterceptContext,
@@ -50,6 +56,7 @@ export class Interceptor {
     this.inner.on('request', (req: IncomingMessage, res: ServerResponse) => void this.onRequest(req, res));
     this.inner.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.onUpgrade(req, socket, head));
     this.inner.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => proxy.onClientError(err, socket, 'intercept'));
+    this.h2 = new H2Interceptor(proxy);
   }
 
   /**
@@ -62,12 +69,17 @@ export class Interceptor {
     const tlsSocket = new tls.TLSSocket(client, {
       isServer: true,
       secureContext: this.issuer.contextFor(name),
-      ALPNProtocols: ['http/1.1'],
+      ALPNProtocols: ['h2', 'http/1.1'],
     });
     tlsSocket.on('error', () => tlsSocket.destroy());
     tlsSocket.once('close', () => client.destroy());
-    this.tunnels.set(tlsSocket, info);
-    this.inner.emit('connection', tlsSocket);
+    // A client that fails the handshake (does not trust our CA, no common protocol) is
+    // logged on the tunnel's line as `client-tls-failed` with its alert (client-tls.ts).
+    onClientHandshake(tlsSocket, info.connect, () => {
+      if (tlsSocket.alpnProtocol === 'h2') return this.h2.serve(tlsSocket, info);
+      this.tunnels.set(tlsSocket, info);
+      this.inner.emit('connection', tlsSocket);
+    });
   }
 
   get leafIssuer(): LeafIssuer {
@@ -129,6 +141,7 @@ export class Interceptor {
     ex.destination = info.admission.destination;
     ex.path = (req.url ?? '/').split('?', 1)[0] ?? '/';
     socket.once('close', () => this.proxy.finish(ex));
+    if (isH2cUpgrade(req)) return refuseRaw(socket, ex, 400, 'h2c-not-supported');
     const upstream = tls.connect({ host: info.admission.address, port: info.target.port, servername: info.target.host, ALPNProtocols: ['http/1.1'], ...this.proxy.upstreamTlsOptions() });
     upstream.on('error', () => socket.destroy());
     socket.on('error', () => upstream.destroy());
@@ -172,6 +185,7 @@ export class Interceptor {
   }
 
   close(): void {
+    this.h2.close();
     this.inner.close();
     this.inner.closeAllConnections();
   }

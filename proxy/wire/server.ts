@@ -26,6 +26,7 @@ import { handleConnect, type TunnelContext } from './tunnel.js';
 import { type Exchange, newExchange, upstreamReason } from './exchange.js';
 import { createListener, headerProblem } from './listener.js';
 import { refusalBody, refuseRaw } from './refusal.js';
+import { isH2cUpgrade, isH2Preface, refuseH2Preface } from './h2c.js';
 
 export interface ProxyServerOptions {
   config: Config;
@@ -249,6 +250,7 @@ export class ProxyServer implements TunnelContext, InterceptContext {
       ex.host = parsed.target.host;
       ex.port = parsed.target.port;
       ex.path = parsed.path.split('?', 1)[0] ?? '/';
+      if (isH2cUpgrade(req)) return refuseRaw(socket, ex, 400, 'h2c-not-supported');
       const admission = await this.gate(req, parsed.target, ex);
       if (!admission.ok) return refuseRaw(socket, ex, admission.status, admission.reason);
       req.headers.host = parsed.authority;
@@ -322,6 +324,11 @@ export class ProxyServer implements TunnelContext, InterceptContext {
     if (!socket.writable || err.code === 'ECONNRESET') {
       socket.destroy();
       return;
+    }
+    if (isH2Preface(err)) {
+      const ex = newExchange(undefined, kind, socket.remoteAddress);
+      refuseH2Preface(socket, ex);
+      return this.finish(ex);
     }
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
     const ex = newExchange(undefined, kind, socket.remoteAddress);

@@ -1,0 +1,122 @@
+// What every exchange that carries a request does with what the scanner found, HTTP/1.1
+// request or HTTP/2 stream alike: judge each finding by its destination
+// (decide/verdict.ts), emit it as a finding event, and turn the verdict into a refusal
+// or an `audit` mark on the exchange. One place, so that both protocols decide alike.
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { Config } from '../../config/index.js';
+import type { ContentScanResult } from '../../detectors/decode.js';
+import type { Engine, Finding } from '../../detectors/index.js';
+import type { FindingSource } from '../decide/judge.js';
+import type { PoolRuntime } from '../decide/runtime.js';
+import { bodyVerdict, findingsVerdict, judgeFindings, type ContentVerdict, type Judged } from '../decide/verdict.js';
+import { noteScanned, noteScanSkipped, type EventBus, type Reason } from '../events/events.js';
+import type { Exchange } from './exchange.js';
+import { scanHeadersCached, scanUrlCached } from './scan-cache.js';
+
+/** What judging needs of the exchange context (http-exchange.ts ExchangeContext has it). */
+export interface JudgeContext {
+  config: Config;
+  pool: PoolRuntime;
+  engine: Engine;
+  bus: EventBus;
+}
+
+/** A refusal (the shape of http-exchange.ts Refusal). */
+export interface Refusal {
+  status: number;
+  reason: Reason;
+  finding?: Finding;
+}
+
+export interface ExchangeJudge {
+  /** Judge findings for this exchange's destination and emit each as a finding event. */
+  record(found: readonly Finding[], source: FindingSource, header?: string, partial?: boolean): Judged[];
+  /** The finding that refuses the exchange, if any; an audit pool marks the exchange `audit` instead. */
+  blocking(judged: readonly Judged[]): Finding | undefined;
+  /** Scan a request target and the headers that will be forwarded; the refusal they call for, if any. */
+  head(path: string, headers: OutgoingHttpHeaders): Refusal | undefined;
+  /** More header lines (HTTP/2 or chunked trailers), judged as headers. */
+  headers(headers: OutgoingHttpHeaders): Refusal | undefined;
+  /** A scanned body: counted, its findings recorded; the refusal it calls for, if any. */
+  body(result: ContentScanResult, source?: FindingSource): Refusal | undefined;
+}
+
+export function exchangeJudge(ctx: JudgeContext, ex: Exchange, host: string): ExchangeJudge {
+  const pool = ctx.pool.config;
+
+  const record = (found: readonly Finding[], source: FindingSource, header?: string, partial = false): Judged[] => {
+    const judged = judgeFindings(found, source, host, pool, header);
+    for (const { finding, judgement } of judged) {
+      ex.findings++;
+      ctx.bus.emit({
+        type: 'finding',
+        pool: pool.name,
+        client: ex.client,
+        host,
+        kind: ex.kind,
+        source,
+        ...(header ? { header } : {}),
+        rule: finding.ruleId,
+        title: finding.title,
+        severity: finding.severity,
+        verdict: judgement.verdict,
+        action: judgement.action,
+        fingerprint: finding.fingerprint,
+        redacted: finding.redacted,
+        ...(finding.known ? { known: finding.known } : {}),
+        ...(finding.decodedFrom ? { decodedFrom: finding.decodedFrom } : {}),
+        ...(partial ? { partial } : {}),
+      });
+    }
+    return judged;
+  };
+
+  /** Apply a verdict to the exchange: the refusal it is, or an audit mark. */
+  const apply = (verdict: ContentVerdict): Refusal | undefined => {
+    if (verdict.kind === 'pass') return undefined;
+    if (verdict.kind === 'audit') {
+      ex.decision = 'audit';
+      ex.reason = verdict.reason;
+      return undefined;
+    }
+    return { status: 403, reason: verdict.reason, ...(verdict.finding ? { finding: verdict.finding } : {}) };
+  };
+
+  const headerFindings = (headers: OutgoingHttpHeaders): Judged[] => {
+    const found = scanHeadersCached(ctx.engine, headers as Record<string, string | string[] | undefined>);
+    noteScanned(ex, 'header', headerBytes(headers));
+    return found.flatMap((f) => record([f], 'header', f.header));
+  };
+
+  return {
+    record,
+    blocking(judged) {
+      const verdict = findingsVerdict(judged, pool);
+      apply(verdict);
+      return verdict.kind === 'refuse' ? verdict.finding : undefined;
+    },
+    head(path, headers) {
+      const judged = [...record(scanUrlCached(ctx.engine, path), 'url'), ...headerFindings(headers)];
+      noteScanned(ex, 'url', Buffer.byteLength(path));
+      return apply(findingsVerdict(judged, pool));
+    },
+    headers(headers) {
+      return apply(findingsVerdict(headerFindings(headers), pool));
+    },
+    body(result, source = 'body') {
+      noteScanned(ex, 'body', result.scannedBytes);
+      for (const e of result.errors) noteScanSkipped(ex, e.code);
+      return apply(bodyVerdict(record(result.findings, source), result.errors.length, ctx.config.scan.onError, pool));
+    },
+  };
+}
+
+/** Bytes of `name: value` lines the header scan read. */
+export function headerBytes(headers: OutgoingHttpHeaders): number {
+  let n = 0;
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) n += name.length + 2 + Buffer.byteLength(String(v));
+  }
+  return n;
+}
