@@ -117,6 +117,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       if (interceptsAnywhere(next) && !issuer) logger.warn('interception turned on in the config: it takes effect on restart');
       proxy.reload(next, nextDetection.engine);
       logs.setEngine(nextDetection.engine);
+      logs.streams.idleFlushMs = next.logs.idleFlush;
       detection = nextDetection;
       metrics.initPools(next);
       bus.emit({ type: 'reload', result: 'success', source: options.configPath });
