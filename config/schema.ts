@@ -116,6 +116,13 @@ export const configSchema = z
       })
       .strict()
       .optional(),
+    logs: z
+      .object({
+        idleFlush: duration('500ms').describe("a live log stream idle this long is scanned as if it had ended (findings reported while the job runs); '0s': only at the stream's end"),
+      })
+      .strict()
+      .prefault({})
+      .describe('live CI log scanning'),
     stateDir: z.string().min(1).default('./.chokepoint'),
     workers: z.number().int().min(1).max(256).default(1),
     requireSni: z.boolean().default(false).describe('deny CONNECT tunnels whose first bytes carry no TLS SNI'),

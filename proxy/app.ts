@@ -142,6 +142,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       proxy.reload(next, nextDetection.engine);
       logs.setEngine(nextDetection.engine);
       dns?.reload(next, nextDetection.engine);
+      logs.streams.idleFlushMs = next.logs.idleFlush;
       detection = nextDetection;
       metrics.initPools(next);
       bus.emit({ type: 'reload', result: 'success', source: options.configPath });

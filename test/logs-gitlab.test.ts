@@ -115,3 +115,19 @@ test('a token split across PATCHes, retried and overlapping ranges, ANSI codes: 
   expect(received.map((x) => x.body)).toEqual(pieces.map(([from, to]) => trace.subarray(from, to).toString('utf8')));
   expect(received.map((x) => x.headers['content-range'])).toEqual(pieces.map(([from, to]) => `${from}-${to - 1}`));
 });
+
+test('a token split across two PATCHes and nothing after: the finding is logged while the job stream is still open (idle flush)', async () => {
+  const trace = Buffer.from(`Running with gitlab-runner 17.0.0\n$ deploy\nDEPLOY_TOKEN=${token}`);
+  const cut = trace.indexOf(Buffer.from(token)) + 10;
+  expect(await patch(4712, 0, trace.subarray(0, cut))).toBe(200);
+  expect(await patch(4712, cut, trace.subarray(cut))).toBe(200);
+  // No job PUT, no more log, no drain: the idle flush (logs.idleFlush, default 500ms) reports it.
+  const deadline = Date.now() + 10_000;
+  const mine = (): Array<Record<string, unknown>> => logFindings().filter((l) => l.job === '4712');
+  while (mine().length === 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+  expect(mine()).toHaveLength(1);
+  expect(mine()[0]).toMatchObject({ rule: 'github-pat-classic', job: '4712', line: 3, verdict: 'leak', action: 'alert' });
+  // The stream has not ended: the finding came before it.
+  const stream = proxy.app.logStreams.get(`gitlab:gitlab.test:${origin.port}:4712`);
+  expect(stream?.closed).toBe(false);
+});

@@ -231,6 +231,43 @@ describe('job streams', () => {
     a?.write(Buffer.from('more'));
   });
 
+  test('idle flushes at any points between PATCHes (with retries) still yield the one finding, once (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat(), { maxLength: 12 }), fc.array(fc.nat(), { maxLength: 6 }), (cuts, flushes) => {
+        const found: FindingEvent[] = [];
+        const streams = new LogStreams({ engine, maxStreams: 1, idleFlushMs: 0, onFinding: (e) => found.push(e) });
+        const s = streams.open('k', labels);
+        if (!s) throw new Error('not opened');
+        ranges(trace.length, cuts).forEach(([a, b], i) => {
+          s.writeAt(a, trace.subarray(a, b));
+          if (flushes.includes(i)) s.flush();
+          if (flushes.includes(i + 100)) s.writeAt(a, trace.subarray(a, b));
+        });
+        s.end();
+        expect(found.map((f) => [f.rule, f.line])).toEqual([['github-pat-classic', 3]]);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  test('a stream gone quiet reports the token at its tail while it is still open, and never again', async () => {
+    const found: FindingEvent[] = [];
+    let arrived: () => void = () => undefined;
+    const first = new Promise<void>((resolve) => (arrived = resolve));
+    const streams = new LogStreams({ engine, maxStreams: 1, idleFlushMs: 20, onFinding: (e) => (found.push(e), arrived()) });
+    const s = streams.open('k', labels);
+    s?.writeAt(0, Buffer.from(`step 1\nexport T=${token.slice(0, 15)}`));
+    s?.writeAt(15 + 16, Buffer.from(token.slice(15)));
+    expect(s?.flushPending).toBe(true);
+    await first; // no end(): the idle flush reported it
+    expect(s?.closed).toBe(false);
+    expect(found.map((f) => [f.rule, f.line])).toEqual([['github-pat-classic', 2]]);
+    s?.write(Buffer.from(`\nstep 2 ok\n${'x '.repeat(3000)}\n`));
+    s?.end();
+    expect(s?.flushPending).toBe(false); // the timer ends with the stream
+    expect(found).toHaveLength(1);
+  });
+
   test('held out-of-order bytes stay within the per-stream bound', () => {
     const streams = new LogStreams({ engine, maxStreams: 1, maxHeldBytes: 100 });
     const s = streams.open('k', labels);

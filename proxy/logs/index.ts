@@ -34,6 +34,7 @@ export function createLogScanning(options: { config: Config; engine: Engine; bus
   const streams = new LogStreams({
     engine: options.engine,
     maxStreams: config.ingest?.maxStreams ?? 1000,
+    idleFlushMs: config.logs.idleFlush,
     onFinding: (event) => bus.emit(event),
     onScan: (event) => bus.emit(event),
     onDrop: (reason, count, labels) => {

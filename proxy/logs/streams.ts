@@ -3,6 +3,13 @@
 // reassembler. Bounded: open streams (`maxStreams`), bytes held per stream, idle expiry.
 // What exceeds a bound is counted (`stats`) and reported through `onDrop`; nothing throws
 // at a caller. Findings become `finding` events (source `log`, verdict `leak`).
+//
+// Idle flush: a stream that has had no input for `idleFlushMs` is scanned as if it had
+// ended (StreamScanner.flush), so a secret at the end of what a job wrote so far is
+// reported while the job runs, not when the stream ends; what a flush reported is not
+// reported again when more bytes come. One unref'd timer per stream at most, cleared
+// when the stream ends.
+import { performance } from 'node:perf_hooks';
 import type { Engine, Finding, StreamScanner } from '../../detectors/index.js';
 import type { EgressKind, FindingEvent, ScanEvent } from '../events/events.js';
 import { countNewlines, LineMap } from './lines.js';
@@ -69,6 +76,8 @@ export interface LogStreamsOptions {
   maxHeldBytes?: number;
   /** Close a stream after this long without input (default 10 minutes). */
   idleMs?: number;
+  /** Scan the held tail of a stream after this long without input (default 500 ms; 0: only at the end). */
+  idleFlushMs?: number;
   /** Findings kept per stream for its summary (ingest responses); more are counted only. */
   maxFindingsKept?: number;
   onFinding?: (event: FindingEvent) => void;
@@ -97,6 +106,12 @@ export class JobStream {
   /** writeLines: the job line the next batch should start at. */
   private nextJobLine = 1;
   lastActive: number;
+  /** The idle-flush timer, while bytes fed since the last flush wait for one. */
+  private flushTimer: NodeJS.Timeout | undefined;
+  /** performance.now() of the last bytes fed (a monotonic clock: `now` may be a test's). */
+  private lastFedAt = 0;
+  /** Bytes fed since the last flush. */
+  private pendingFlush = false;
   closed = false;
   readonly findings: LogFinding[] = [];
   findingCount = 0;
@@ -188,6 +203,8 @@ export class JobStream {
       this.deliver(result.deliver, result.gaps);
     }
     this.closed = true;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
     const scanner = this.scanner;
     this.scanner = undefined;
     if (scanner) this.report(safeScan(() => scanner.end()));
@@ -221,6 +238,44 @@ export class JobStream {
     this.unreported += buf.length;
     this.owner.noteScanned(buf.length);
     if (this.unreported >= SCAN_REPORT_BYTES) this.flushScanReport();
+    this.armFlush();
+  }
+
+  /** Bytes were fed: flush once the stream has been idle for `idleFlushMs`. */
+  private armFlush(): void {
+    const wait = this.owner.idleFlushMs;
+    if (!(wait > 0) || this.closed) return;
+    this.lastFedAt = performance.now();
+    this.pendingFlush = true;
+    if (!this.flushTimer) this.schedule(wait);
+  }
+
+  private schedule(ms: number): void {
+    this.flushTimer = setTimeout(() => this.onIdle(), ms);
+    this.flushTimer.unref();
+  }
+
+  private onIdle(): void {
+    this.flushTimer = undefined;
+    if (this.closed || !this.pendingFlush) return;
+    // Bytes came since the timer was set: wait the rest of the idle time after the last.
+    const rest = this.owner.idleFlushMs - (performance.now() - this.lastFedAt);
+    if (rest >= 1) return this.schedule(rest);
+    this.flush();
+  }
+
+  /** Is an idle-flush timer set (bytes fed wait for one)? */
+  get flushPending(): boolean {
+    return this.flushTimer !== undefined;
+  }
+
+  /** Report now what the end of the stream would report (the stream goes on). */
+  flush(): void {
+    this.pendingFlush = false;
+    const scanner = this.scanner;
+    if (this.closed || !scanner) return;
+    this.report(safeScan(() => scanner.flush()));
+    this.flushScanReport();
   }
 
   private flushScanReport(): void {
@@ -272,6 +327,8 @@ export class LogStreams {
   readonly now: () => number;
   maxStreams: number;
   readonly idleMs: number;
+  /** Idle time after which a stream's held tail is scanned (0: never before the end). */
+  idleFlushMs: number;
   readonly stats: LogStreamStats = {
     opened: 0,
     rejected: 0,
@@ -291,6 +348,7 @@ export class LogStreams {
     this.maxStreams = options.maxStreams;
     this.maxHeldBytes = options.maxHeldBytes ?? 1024 * 1024;
     this.idleMs = options.idleMs ?? 10 * 60_000;
+    this.idleFlushMs = options.idleFlushMs ?? 500;
     this.maxFindingsKept = options.maxFindingsKept ?? 1000;
     this.now = options.now ?? Date.now;
   }
