@@ -17,6 +17,7 @@ import type { EgressKind } from '../events/events.js';
 import type { Taps } from './taps.js';
 import { safely, type StreamTap } from './taps.js';
 import { normalizeHost, type Target } from '../decide/target.js';
+import { serverName } from './forward.js';
 
 /** What the inner server knows of the tunnel a request arrived on. */
 interface TunnelInfo {
@@ -129,7 +130,7 @@ export class Interceptor {
     ex.destination = info.admission.destination;
     ex.path = (req.url ?? '/').split('?', 1)[0] ?? '/';
     socket.once('close', () => this.proxy.finish(ex));
-    const upstream = tls.connect({ host: info.admission.address, port: info.target.port, servername: info.target.host, ALPNProtocols: ['http/1.1'], ...this.proxy.upstreamTlsOptions() });
+    const upstream = tls.connect({ host: info.admission.address, port: info.target.port, ...serverName(info.target.host), ALPNProtocols: ['http/1.1'], ...this.proxy.upstreamTlsOptions() });
     upstream.on('error', () => socket.destroy());
     socket.on('error', () => upstream.destroy());
     upstream.once('close', () => socket.destroy());
