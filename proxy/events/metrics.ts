@@ -205,7 +205,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
         }
       }
       for (const reason of event.scanSkipped ?? []) scanSkipped.inc({ reason });
-      if (event.reason && (event.reason.startsWith('upstream-') || event.reason.startsWith('dns-'))) upstreamErrors.inc({ reason: event.reason });
+      if (event.reason && (UPSTREAM_REASONS as readonly string[]).includes(event.reason)) upstreamErrors.inc({ reason: event.reason });
       if ((event.decision === 'allow' || event.decision === 'audit') && event.host) {
         const key = `${pool}\u0000${event.host}:${event.port}`;
         if (!seen.has(key) && seen.size < 100_000) {
