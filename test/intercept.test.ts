@@ -38,7 +38,7 @@ const AUDIT = basicAuth('audit', 'audit-token-0123456789');
 beforeAll(async () => {
   upstreamCa = createTestCa('Upstream Test CA');
   rogueCa = createTestCa('Rogue CA');
-  origin = await startHttpsOrigin(upstreamCa.issue(['origin.test', 'api.github.com', 'pinned.test', 'paste.test']));
+  origin = await startHttpsOrigin(upstreamCa.issue(['origin.test', 'api.github.com', 'pinned.test', 'paste.test'], ['127.0.0.1']));
   rogue = await startHttpsOrigin(rogueCa.issue(['rogue.test']));
   const dir = (await import('node:fs')).mkdtempSync(join((await import('node:os')).tmpdir(), 'chokepoint-up-'));
   upstreamCaFile = writeCa(dir, upstreamCa.certPem);
@@ -149,6 +149,15 @@ describe('interception', () => {
     expect(seen?.headers).not.toHaveProperty('proxy-authorization');
     const line = await proxy.waitForLine((l) => l.kind === 'intercept' && l.path === '/intercepted');
     expect(line).toMatchObject({ pool: 'enforce', decision: 'allow', status: 200, host: 'origin.test' });
+  });
+
+  test('a destination named by IP address is opened and verified by its IP, never sending the IP as TLS server name (no DEP0123 warning)', async () => {
+    // The helper fails this test on any runtime warning the proxy prints, DEP0123 included.
+    const r = await curl(['-x', proxy.url, '--proxy-user', 'enforce:enforce-token-0123456789', '--cacert', proxyCaFile, `https://127.0.0.1:${origin.port}/by-ip`]);
+    expect(r.status).toBe(200);
+    expect(origin.received.at(-1)).toMatchObject({ url: '/by-ip' });
+    const line = await proxy.waitForLine((l) => l.kind === 'intercept' && l.path === '/by-ip');
+    expect(line).toMatchObject({ pool: 'enforce', decision: 'allow', status: 200, host: '127.0.0.1' });
   });
 
   test('the certificate the client sees is ours, for the host it asked for, offering h2 first, then http/1.1 (issue #15)', async () => {

@@ -36,5 +36,9 @@ export const REASONS = [
   'scan-error',
   'body-too-large',
   'shutting-down',
+  // How an established tunnel ended (proxy/decide/close-reason.ts); 'upstream-reset' above.
+  'closed',
+  'client-closed',
+  'upstream-closed',
 ] as const;
 export type Reason = (typeof REASONS)[number];

@@ -10,6 +10,15 @@ export type EgressKind = 'http' | 'connect' | 'intercept' | 'websocket';
 
 export type { Reason } from '../decide/reasons.js';
 
+/**
+ * What became of a request or tunnel: the policy's verdict, or `auth-required` for a 407
+ * challenge (no or wrong proxy credentials where a pool needs them). A challenge is not a
+ * denial: clients such as git send their first CONNECT without credentials and retry with
+ * them, so counting it as `deny` would fill the denied panel and alert with no-ops.
+ */
+export type Decision = Verdict | 'auth-required';
+export const DECISIONS: readonly Decision[] = ['allow', 'deny', 'audit', 'auth-required'];
+
 /** One request or tunnel, emitted once when it ends. */
 export interface EgressEvent {
   type: 'egress';
@@ -36,7 +45,7 @@ export interface EgressEvent {
   tlsAlert?: string;
   /** Path without its query string (plain HTTP and intercepted requests). */
   path?: string;
-  decision: Verdict;
+  decision: Decision;
   reason?: Reason;
   /** Allowlist entry or group that matched, else `unlisted` (bounded: used as a metric label). */
   destination: string;

@@ -229,8 +229,8 @@ export function createMetrics(options: MetricsOptions): Metrics {
         const alert = event.tlsAlert !== undefined && TLS_ALERT_NAMES.includes(event.tlsAlert) ? event.tlsAlert : 'other';
         clientTlsFailures.inc({ pool, alert });
       }
-      if (event.reason && (event.reason.startsWith('upstream-') || event.reason.startsWith('dns-'))) upstreamErrors.inc({ reason: event.reason });
-      if (event.decision !== 'deny' && event.host) {
+      if (event.reason && (UPSTREAM_REASONS as readonly string[]).includes(event.reason)) upstreamErrors.inc({ reason: event.reason });
+      if ((event.decision === 'allow' || event.decision === 'audit') && event.host) {
         const key = `${pool}\u0000${event.host}:${event.port}`;
         if (!seen.has(key) && seen.size < 100_000) {
           seen.add(key);

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import type { Socket } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import type { Reason } from '../events/events.js';
 import { stripHopByHop } from './headers.js';
@@ -121,7 +121,7 @@ export class Forwarder {
       headers,
       agent: target.secure ? this.httpsAgent : this.httpAgent,
       timeout: this.timeouts.idle,
-      ...(target.secure ? { servername: target.host } : {}),
+      ...(target.secure ? serverName(target.host) : {}),
     };
     const upstream = target.secure ? https.request(options) : http.request(options);
     const response = new Promise<IncomingMessage>((resolve, reject) => {
@@ -180,3 +180,14 @@ function rawHeaderPairs(upstreamRes: IncomingMessage, kept: IncomingHttpHeaders)
   out.push('Connection', String(kept.connection));
   return out;
 }
+
+/**
+ * The TLS `servername` (SNI) option for a destination: its name, or nothing for an IP
+ * address. RFC 6066 forbids an IP address as server name (Node warns, DEP0123); without
+ * one, the certificate is checked against the connected IP, which is the destination.
+ */
+export function serverName(host: string): { servername?: string } {
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  return isIP(bare) === 0 ? { servername: host } : {};
+}
+

@@ -5,7 +5,7 @@
 // forwarder. Like forward.ts: never a second lookup, SNI and verification for the name.
 import http2, { type ClientHttp2Session } from 'node:http2';
 import tls, { type SecureContext } from 'node:tls';
-import { classifyUpstreamError, UpstreamError, type ForwardTiming, type UpstreamTarget } from './forward.js';
+import { classifyUpstreamError, serverName, UpstreamError, type ForwardTiming, type UpstreamTarget } from './forward.js';
 
 /** What an origin speaks: a live h2 session, or HTTP/1.1 only. */
 export type UpstreamProtocol = { kind: 'h2'; session: ClientHttp2Session } | { kind: 'http/1.1' };
@@ -56,7 +56,7 @@ export class H2Upstreams {
       const socket = tls.connect({
         host: target.address,
         port: target.port,
-        servername: target.host,
+        ...serverName(target.host),
         ALPNProtocols: ['h2', 'http/1.1'],
         secureContext: this.options.secureContext(),
       });

@@ -21,6 +21,7 @@ import { H2Interceptor } from './h2-intercept.js';
 import { onClientHandshake } from './client-tls.js';
 import { isH2cUpgrade } from './h2c.js';
 import { refuseRaw } from './refusal.js';
+import { serverName } from './forward.js';
 
 /** What the inner server knows of the tunnel a request arrived on. */
 interface TunnelInfo {
@@ -142,7 +143,7 @@ export class Interceptor {
     ex.path = (req.url ?? '/').split('?', 1)[0] ?? '/';
     socket.once('close', () => this.proxy.finish(ex));
     if (isH2cUpgrade(req)) return refuseRaw(socket, ex, 400, 'h2c-not-supported');
-    const upstream = tls.connect({ host: info.admission.address, port: info.target.port, servername: info.target.host, ALPNProtocols: ['http/1.1'], ...this.proxy.upstreamTlsOptions() });
+    const upstream = tls.connect({ host: info.admission.address, port: info.target.port, ...serverName(info.target.host), ALPNProtocols: ['http/1.1'], ...this.proxy.upstreamTlsOptions() });
     upstream.on('error', () => socket.destroy());
     socket.on('error', () => upstream.destroy());
     upstream.once('close', () => socket.destroy());

@@ -15,7 +15,8 @@ export function refusalBody(host: string, reason: Reason, detail = ''): string {
 export function refuseRaw(socket: Socket, ex: Exchange, status: number, reason: Reason): void {
   ex.status = status;
   ex.reason = reason;
-  if (status === 403 || status === 407 || status === 400 || status === 431) ex.decision = 'deny';
+  if (status === 407) ex.decision = 'auth-required';
+  else if (status === 403 || status === 400 || status === 431) ex.decision = 'deny';
   const body = refusalBody(ex.host, reason);
   const lines = [
     `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}`,

@@ -308,7 +308,8 @@ export class ProxyServer implements TunnelContext, InterceptContext {
       return;
     }
     ex.reason = reason;
-    if (status === 403 || status === 407 || status === 400 || status === 431) ex.decision = 'deny';
+    if (status === 407) ex.decision = 'auth-required';
+    else if (status === 403 || status === 400 || status === 431) ex.decision = 'deny';
     const body = refusalBody(ex.host, reason, detail);
     res.statusCode = status;
     res.setHeader('x-chokepoint-reason', reason);

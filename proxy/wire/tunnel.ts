@@ -13,6 +13,13 @@ import { newExchange, upstreamReason, type Exchange } from './exchange.js';
 import { headerProblem } from './listener.js';
 import { refuseRaw } from './refusal.js';
 import { normalizeHost, parseAuthority } from '../decide/target.js';
+import { tunnelCloseReason, type TunnelEnding } from '../decide/close-reason.js';
+
+/**
+ * After one side of a tunnel closed cleanly (FIN, passed on to the other), how long the
+ * other side has to close its own before the proxy closes it (and the reason says who left).
+ */
+const CLOSE_LINGER_MS = 1000;
 
 /** What a CONNECT needs of the listener that took it (TunnelContext implements it). */
 export interface TunnelContext {
@@ -29,9 +36,17 @@ export async function handleConnect(proxy: TunnelContext, req: IncomingMessage, 
   const ex = newExchange(req, 'connect');
   let answered = false; // 200 already sent (interception fell back to a plain tunnel)
   let finished = false;
+  /** An established plain tunnel's upstream and what its two sides did (for the reason). */
+  let tunnel: { upstream: Socket; ending: TunnelEnding } | undefined;
   const finish = (): void => {
     if (finished) return;
+    if (tunnel && !tunnel.upstream.destroyed) {
+      // Both sides' ends decide the reason: wait for the upstream's close too.
+      tunnel.upstream.once('close', finish);
+      return;
+    }
     finished = true;
+    if (tunnel && ex.reason === undefined) ex.reason = tunnelCloseReason(tunnel.ending);
     proxy.finish(ex);
   };
   client.once('close', finish);
@@ -109,13 +124,36 @@ export async function handleConnect(proxy: TunnelContext, req: IncomingMessage, 
     upstream.setTimeout(idle);
     client.setTimeout(idle);
     client.setNoDelay(true);
+    const ending: TunnelEnding = { clientFin: false, upstreamFin: false, upstreamReset: false };
+    tunnel = { upstream, ending };
     upstream.on('error', (err: NodeJS.ErrnoException) => {
-      ex.reason ??= upstreamReason(err);
+      ending.first ??= 'upstream';
+      // Only an RST is a reset; other failures (a timeout, …) keep their own reason.
+      if (err.code === 'ECONNRESET') ending.upstreamReset = true;
+      else if (err.code !== 'EPIPE') ex.reason ??= upstreamReason(err);
       client.destroy();
     });
-    upstream.once('end', () => client.end()); // what pipe did: the upstream's FIN reaches the client
-    upstream.once('close', () => client.destroy());
-    client.once('close', () => upstream.destroy());
+    client.once('end', () => {
+      ending.first ??= 'client';
+      ending.clientFin = true;
+    });
+    client.once('error', () => (ending.first ??= 'client'));
+    upstream.once('end', () => {
+      ending.first ??= 'upstream';
+      ending.upstreamFin = true;
+      client.end(); // what pipe did: the upstream's FIN reaches the client
+    });
+    // A side that closed cleanly has had its FIN passed on: give the other side a moment
+    // to close its own (and queued bytes to drain) before closing it.
+    const closeAfter = (socket: Socket, clean: () => boolean): void => {
+      if (socket.destroyed) return;
+      if (!clean()) return void socket.destroy();
+      const timer = setTimeout(() => socket.destroy(), CLOSE_LINGER_MS);
+      timer.unref();
+      socket.once('close', () => clearTimeout(timer));
+    };
+    upstream.once('close', () => closeAfter(client, () => ending.upstreamFin && !ending.upstreamReset));
+    client.once('close', () => closeAfter(upstream, () => ending.clientFin));
     upstream.once('timeout', () => upstream.destroy());
     client.once('timeout', () => client.destroy());
 
@@ -219,7 +257,6 @@ function relayDown(client: Socket, count: (n: number) => void): RelayDown {
       },
     },
   };
-  client.once('close', () => relay.source?.destroy());
   return relay;
 }
 

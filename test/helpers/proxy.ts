@@ -4,9 +4,40 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { afterAll, afterEach } from 'vitest';
 import { loadConfigFile } from '../../config/index.js';
 import { createLogger } from '../../proxy/events/access-log.js';
 import { startApp, type App } from '../../proxy/app.js';
+
+// Any runtime warning the proxy prints (Node's `(node:…) [DEP…] DeprecationWarning`,
+// MaxListenersExceededWarning, …) fails the test it happened in: a test file that starts a
+// proxy through this helper imports it, which registers the check for that file. The
+// proxy runs in the test's process, so its warnings are this process's 'warning' events;
+// `warningsIn()` does the same for a Chokepoint the test spawned (its stderr).
+const seenWarnings: string[] = [];
+process.on('warning', (w: Error) => seenWarnings.push(`${w.name}: ${w.message}${'code' in w ? ` (${String(w.code)})` : ''}`));
+
+/** Throw (failing the current test or hook) if a runtime warning was printed since the last check. */
+export function failOnWarnings(when: string): void {
+  if (seenWarnings.length === 0) return;
+  const found = seenWarnings.splice(0);
+  throw new Error(`the proxy printed ${found.length} runtime warning(s) ${when}:\n  ${found.join('\n  ')}`);
+}
+
+/** The Node runtime warnings in a spawned Chokepoint's stderr (`(node:PID) …Warning: …`). */
+export function warningsIn(stderr: string): string[] {
+  return stderr.split('\n').filter((l) => /^\(node:\d+\)( \[[A-Z0-9]+\])? \w*Warning\b/.test(l));
+}
+
+// Warnings are emitted on the next tick: let them arrive before the check.
+afterEach(async () => {
+  await new Promise((r) => setImmediate(r));
+  failOnWarnings('during this test');
+});
+afterAll(async () => {
+  await new Promise((r) => setImmediate(r));
+  failOnWarnings('while the file set up or closed its servers');
+});
 
 export interface TestProxy {
   app: App;
