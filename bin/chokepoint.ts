@@ -22,7 +22,7 @@ const commands: Record<string, Command> = {
     summary: 'scan [--format text|jsonl|sarif] [--rules FILE]... PATH...|-   scan files for secrets',
     load: () => import('./commands/scan.js'),
   },
-  ca: { summary: 'ca init|show|env [--config FILE]      manage the interception CA', load: () => import('./commands/ca.js') },
+  ca: { summary: 'ca init|show|env|install [--config FILE]   manage the interception CA', load: () => import('./commands/ca.js') },
   mask: { summary: 'mask [--report URL --token T]    mask secrets in a log on stdin, line by line', load: () => import('./commands/mask.js') },
 };
 
