@@ -1,32 +1,41 @@
 // The `chokepoint` command as an operator runs it: a child process of the built CLI
 // (`npm test` builds first).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import tls from 'node:tls';
 import { afterEach, describe, expect, test } from 'vitest';
+import { runCli, spawnCli, type CliChild } from './helpers/cli.js';
+import { createTestCa } from './helpers/certs.js';
 import { openTunnel } from './helpers/clients.js';
-import { startHttpOrigin } from './helpers/origin.js';
+import { startHttpOrigin, startHttpsOrigin } from './helpers/origin.js';
 
-const CLI = join(import.meta.dirname, '..', 'dist', 'bin', 'chokepoint.js');
+const run = runCli;
 
-function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
-
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) c.kill('SIGKILL');
+const children: CliChild[] = [];
+afterEach(async () => {
+  // Every proxy a test started is stopped, and fails the test if it printed a runtime warning.
+  for (const c of children.splice(0)) await c.stop();
 });
+
+/** Start `chokepoint start --config path`; resolves with its "chokepoint started" line. */
+async function startCli(path: string): Promise<{ cli: CliChild; started: Record<string, unknown>; port: number }> {
+  const cli = spawnCli(['start', '--config', path]);
+  children.push(cli);
+  const stdout = cli.child.stdout;
+  if (!stdout) throw new Error('no stdout pipe');
+  const lines = createInterface({ input: stdout });
+  const started = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    lines.on('line', (line) => {
+      const parsed = JSON.parse(line) as Record<string, unknown>;
+      if (parsed.msg === 'chokepoint started') resolve(parsed);
+    });
+    void cli.exited.then((code) => reject(new Error(`chokepoint start exited ${code}: ${cli.stderr()}`)));
+  });
+  return { cli, started, port: Number(String(started.listen).split(':').pop()) };
+}
 
 function tempConfig(body: string): { dir: string; path: string } {
   const dir = mkdtempSync(join(tmpdir(), 'chokepoint-cli-'));
@@ -97,16 +106,8 @@ pools:
     mode: enforce
     allow: [127.0.0.1/32:${origin.port}]
 `);
-    const child = spawn(process.execPath, [CLI, 'start', '--config', path]);
-    children.push(child);
-    const lines = createInterface({ input: child.stdout });
-    const started = await new Promise<Record<string, unknown>>((resolve) =>
-      lines.on('line', (line) => {
-        const parsed = JSON.parse(line) as Record<string, unknown>;
-        if (parsed.msg === 'chokepoint started') resolve(parsed);
-      }),
-    );
-    const port = Number(String(started.listen).split(':').pop());
+    const { cli, port } = await startCli(path);
+    const child = cli.child;
 
     const tunnel = await openTunnel(port, `127.0.0.1:${origin.port}`);
     expect(tunnel.status).toBe(200);
@@ -134,6 +135,52 @@ pools:
     // ...and once it is done, the process exits 0 well before the deadline.
     expect(await exited).toBe(0);
     expect(origin.received.map((r) => r.url)).toContain('/during-drain');
+    await origin.close();
+  });
+
+  test('intercepting a destination named by IP address prints no runtime warning (no IP as TLS ServerName, DEP0123)', async () => {
+    const upstreamCa = createTestCa('Upstream CA');
+    const origin = await startHttpsOrigin(upstreamCa.issue([], ['127.0.0.1']));
+    const { dir, path } = tempConfig('');
+    const upstreamCaFile = join(dir, 'upstream-ca.pem');
+    writeFileSync(upstreamCaFile, upstreamCa.certPem);
+    writeFileSync(
+      path,
+      `listen: 127.0.0.1:0
+admin:
+  listen: 127.0.0.1:0
+stateDir: ${join(dir, 'state')}
+tls:
+  upstreamCAs: [${upstreamCaFile}]
+pools:
+  - name: ci
+    sources: [127.0.0.0/8]
+    mode: enforce
+    allow: [127.0.0.1/32:${origin.port}]
+    tls:
+      intercept: all
+`,
+    );
+    const { cli, port } = await startCli(path);
+    const proxyCa = readFileSync(join(dir, 'state', 'ca.pem'), 'utf8');
+    const { socket } = await openTunnel(port, `127.0.0.1:${origin.port}`);
+    const t = tls.connect({ socket, ca: proxyCa, servername: '' , checkServerIdentity: () => undefined });
+    await new Promise<void>((resolve, reject) => {
+      t.once('secureConnect', resolve);
+      t.once('error', reject);
+    });
+    t.write('GET /by-ip HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+    const reply = await new Promise<string>((resolve) => {
+      let out = '';
+      t.on('data', (c: Buffer) => (out += c.toString()));
+      t.on('close', () => resolve(out));
+    });
+    expect(reply).toContain('HTTP/1.1 200');
+    expect(origin.received.map((r) => r.url)).toEqual(['/by-ip']);
+    children.splice(children.indexOf(cli), 1);
+    const code = await cli.stop('SIGTERM');
+    expect(code).toBe(0);
+    expect(cli.stderr()).not.toContain('DEP0123');
     await origin.close();
   });
 });

@@ -1,7 +1,7 @@
 // End to end (issue #16): Debian's `dig` asks a running `chokepoint start` (the built CLI)
 // over UDP and TCP; Chokepoint forwards to an upstream DNS server this test starts on
 // loopback. What a runner's resolver sees, and what the access log and /metrics say.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Answer } from 'dns-packet';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { spawnCli, type CliChild } from './helpers/cli.js';
 import { startUpstream, udpExchange, type Upstream } from './helpers/dns.js';
 import { requireTool } from './helpers/tools.js';
 
-const CLI = join(import.meta.dirname, '..', 'dist', 'bin', 'chokepoint.js');
 const canary = `cpcanary${randomBytes(8).toString('hex')}`;
 
 const zone: Record<string, Answer[]> = {
@@ -24,7 +24,7 @@ const zone: Record<string, Answer[]> = {
 };
 
 let upstream: Upstream;
-let child: ChildProcess;
+let cli: CliChild;
 let dir: string;
 let dnsPort = 0;
 let adminPort = 0;
@@ -79,24 +79,19 @@ pools:
     allow: []
 `,
   );
-  child = spawn(process.execPath, [CLI, 'start', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-  if (!child.stdout) throw new Error('no stdout');
-  createInterface({ input: child.stdout }).on('line', (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
+  cli = spawnCli(['start', '--config', configPath]);
+  if (!cli.child.stdout) throw new Error('no stdout');
+  createInterface({ input: cli.child.stdout }).on('line', (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
   const started = await until('chokepoint to start', () => lines.find((l) => l.msg === 'chokepoint started')).catch((err: unknown) => {
-    throw new Error(`${(err as Error).message}\n${stderr}`);
+    throw new Error(`${(err as Error).message}\n${cli.stderr()}`);
   });
   dnsPort = Number(String(started.dns).split(':').pop());
   adminPort = Number(String(started.admin).split(':').pop());
 }, 30_000);
 
 afterAll(async () => {
-  if (child && child.exitCode === null) {
-    const exited = new Promise((r) => child.once('close', r));
-    child.kill('SIGTERM');
-    await exited;
-  }
+  // Fails the file on any runtime warning the proxy printed.
+  if (cli) expect(await cli.stop('SIGTERM')).toBe(0);
   await upstream?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
