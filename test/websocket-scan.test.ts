@@ -3,7 +3,9 @@
 // bound to GitHub. A GitHub token in a message (whole, fragmented, compressed, or split
 // across two messages) is found; with secrets.action block the origin never receives that
 // message and the client is closed with 1008; with alert it is forwarded and recorded.
+import http from 'node:http';
 import https from 'node:https';
+import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -20,6 +22,9 @@ import { fakeResolver, startTestProxy, type TestProxy } from './helpers/proxy.js
 let server: https.Server;
 let wss: WebSocketServer;
 let port: number;
+let plain: http.Server;
+let plainWss: WebSocketServer;
+let plainPort: number;
 let proxyCa: string;
 const received: string[] = [];
 const proxies: TestProxy[] = [];
@@ -36,6 +41,11 @@ beforeAll(async () => {
   wss.on('connection', (ws) => ws.on('message', (data: Buffer) => received.push(data.toString('utf8'))));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
+  plain = http.createServer();
+  plainWss = new WebSocketServer({ server: plain });
+  plainWss.on('connection', (ws) => ws.on('message', (data: Buffer) => received.push(data.toString('utf8'))));
+  await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+  plainPort = (plain.address() as AddressInfo).port;
   const caFile = writeCa(mkdtempSync(join(tmpdir(), 'chokepoint-up-')), upstreamCa.certPem);
   for (const action of ['block', 'alert']) {
     proxies.push(
@@ -48,7 +58,7 @@ pools:
   - name: runners
     token: runners-token-0123456789
     mode: enforce
-    allow: ["chat.test:${port}", "127.0.0.1/32:${port}"]
+    allow: ["chat.test:${port}", "127.0.0.1/32:${port}", "chat.test:${plainPort}", "127.0.0.1/32:${plainPort}"]
     secrets:
       action: ${action}
 `,
@@ -62,6 +72,9 @@ pools:
 afterAll(async () => {
   for (const p of proxies) await p.close();
   wss?.close();
+  plainWss?.close();
+  plain?.closeAllConnections();
+  await new Promise<void>((resolve) => plain.close(() => resolve()));
   server?.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
@@ -161,5 +174,67 @@ describe('alert pool', () => {
     expect(Number(line?.findings)).toBe(1);
     const finding = proxy.lines().find((l) => l.msg === 'finding' && l.source === 'websocket');
     expect(finding).toMatchObject({ rule: 'github-pat-classic', action: 'alert', verdict: 'exfiltration' });
+  });
+});
+
+/** A masked client frame (FIN set) carrying `text`, as a browser or the ws client sends it. */
+function clientFrame(text: string): Buffer {
+  const payload = Buffer.from(text);
+  const mask = Buffer.from([0x5a, 0x17, 0xc3, 0x08]);
+  const masked = Buffer.from(payload.map((b, i) => b ^ (mask[i % 4] as number)));
+  const len = payload.length < 126 ? Buffer.from([0x80 | payload.length]) : Buffer.from([0x80 | 126, payload.length >> 8, payload.length & 0xff]);
+  return Buffer.concat([Buffer.from([0x81]), len, mask, masked]);
+}
+
+/** A WebSocket handshake by absolute URI through the proxy: the upgraded socket, or the refusal. */
+function plainUpgrade(proxy: TestProxy, path: string): Promise<Socket> {
+  return new Promise<Socket>((resolve, reject) => {
+    const req = http.request({
+      host: '127.0.0.1',
+      port: proxy.port,
+      path: `http://chat.test:${plainPort}${path}`,
+      headers: {
+        host: `chat.test:${plainPort}`,
+        'proxy-authorization': basicAuth('runners', 'runners-token-0123456789'),
+        upgrade: 'websocket',
+        connection: 'Upgrade',
+        'sec-websocket-version': '13',
+        'sec-websocket-key': 'Y2hva2Vwb2ludCB0ZXN0IQ==',
+      },
+    });
+    req.on('upgrade', (res, s) => (res.statusCode === 101 ? resolve(s) : reject(new Error(String(res.statusCode)))));
+    req.on('response', (res) => reject(new Error(`refused: ${String(res.statusCode)} ${String(res.headers['x-chokepoint-reason'])}`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('plain HTTP (no interception)', () => {
+  test('a token in the handshake URL is refused before the upstream is opened', async () => {
+    const proxy = proxies[0] as TestProxy;
+    const connections = plainWss.clients.size;
+    await expect(plainUpgrade(proxy, `/feed?access_token=${token}`)).rejects.toThrow('refused: 403 secret-exfiltration');
+    expect(plainWss.clients.size).toBe(connections);
+    expect(proxy.rawLog()).not.toContain(token.slice(8));
+  });
+
+  test('a WebSocket by absolute URI has its messages read too: a token is stopped with 1008, a clean message goes through', async () => {
+    const proxy = proxies[0] as TestProxy;
+    const socket = await plainUpgrade(proxy, '/plain');
+    const fromProxy: Buffer[] = [];
+    socket.on('data', (d: Buffer) => fromProxy.push(d));
+    const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.write(clientFrame('plain: hello'));
+    expect(await originGot('plain:', 1)).toEqual(['plain: hello']);
+    socket.write(clientFrame(`plain: ${token}`));
+    await ended;
+    const all = Buffer.concat(fromProxy);
+    // The proxy's close frame: opcode 8, status 1008 (policy violation).
+    const at = all.indexOf(Buffer.from([0x88]));
+    expect(at).toBeGreaterThanOrEqual(0);
+    expect(all.readUInt16BE(at + 2)).toBe(1008);
+    expect(received.filter((m) => m.startsWith('plain:'))).toEqual(['plain: hello']);
+    const line = await egressLine(proxy);
+    expect(line).toMatchObject({ kind: 'websocket', host: 'chat.test', path: '/plain', decision: 'deny', reason: 'secret-exfiltration', status: 101 });
   });
 });

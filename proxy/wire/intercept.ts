@@ -13,7 +13,7 @@ import type { Config } from '../../config/index.js';
 import type { SecureContext } from 'node:tls';
 import { newExchange, upstreamReason, type Exchange } from './exchange.js';
 import { exchangeJudge } from './exchange-judge.js';
-import { relayWebSocket } from './websocket.js';
+import { forwardedHeaders, relayWebSocket } from './websocket.js';
 import { createListener, headerProblem } from './listener.js';
 import type { EgressKind } from '../events/events.js';
 import type { Taps } from './taps.js';
@@ -156,7 +156,7 @@ export class Interceptor {
     const named = req.headers.host === undefined ? undefined : normalizeHost(stripPort(req.headers.host));
     if (!path.startsWith('/') || !named || named.host !== info.target.host) return refuseRaw(socket, ex, 403, 'host-mismatch');
     const ctx = this.proxy.exchangeContext(info.admission.pool);
-    const refusal = exchangeJudge(ctx, ex, ex.host).head(path, req.headers);
+    const refusal = exchangeJudge(ctx, ex, ex.host).head(path, forwardedHeaders(req.headers));
     if (refusal) return refuseRaw(socket, ex, refusal.status, refusal.reason);
 
     let tap: StreamTap | undefined;

@@ -106,6 +106,11 @@ export class WebSocketRelay {
     if (this.headLen < 2) return i;
     const b0 = this.head[0] as number;
     const b1 = this.head[1] as number;
+    // A client frame is always masked: an unmasked one is refused at once, not waited on for a mask.
+    if ((b1 & 0x80) === 0) {
+      this.headLen = 0;
+      return this.malformed(out, i);
+    }
     const len7 = b1 & 0x7f;
     const need = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + 4;
     while (i < chunk.length && this.headLen < need) this.head[this.headLen++] = chunk[i++] as number;

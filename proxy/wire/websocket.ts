@@ -13,7 +13,7 @@
 // - Bounded: the relay holds at most one message (scan.maxBufferBytes, scan.oversize
 //   beyond), from the proxy's global scan buffer budget; the client is paused while the
 //   upstream socket is full.
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { constants as zlibConstants, inflateRawSync } from 'node:zlib';
 import type { Finding } from '../../detectors/index.js';
@@ -42,6 +42,8 @@ export interface WebSocketRelayOptions {
   req: IncomingMessage;
   /** The request target to send upstream (origin form: `/path?query`). */
   path: string;
+  /** Plain HTTP: the authority of the absolute URI, sent as Host. */
+  authority?: string;
   /** Bytes the client sent after its handshake, already read. */
   head: Buffer;
   client: Duplex;
@@ -51,16 +53,29 @@ export interface WebSocketRelayOptions {
   tap?: StreamTap | undefined;
 }
 
-/** The handshake the upstream gets: the client's, less the proxy's own headers. */
-export function upstreamHandshake(req: IncomingMessage, path: string): string {
+/**
+ * The handshake the upstream gets: the client's, less the proxy's own headers. `authority`
+ * (plain HTTP, where the request named an absolute URI) is the Host the upstream is told.
+ */
+export function upstreamHandshake(req: IncomingMessage, path: string, authority?: string): string {
   const lines = [`${req.method ?? 'GET'} ${path} HTTP/1.1`];
+  if (authority !== undefined) lines.push(`Host: ${authority}`);
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i] as string;
     const lower = name.toLowerCase();
-    if (lower === 'proxy-authorization' || lower === 'proxy-connection') continue;
+    if (lower === 'proxy-authorization' || lower === 'proxy-connection' || (authority !== undefined && lower === 'host')) continue;
     lines.push(`${name}: ${req.rawHeaders[i + 1] as string}`);
   }
   return `${lines.join('\r\n')}\r\n\r\n`;
+}
+
+/** The request headers the upstream gets (what is scanned): the client's, less the proxy's own. */
+export function forwardedHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  if (headers['proxy-authorization'] === undefined && headers['proxy-connection'] === undefined) return headers;
+  const out = { ...headers };
+  delete out['proxy-authorization'];
+  delete out['proxy-connection'];
+  return out;
 }
 
 /** The status code and the accepted extensions of an upstream's handshake answer. */
@@ -102,7 +117,9 @@ export function relayWebSocket(o: WebSocketRelayOptions): void {
     client.pause();
   };
   client.on('data', holdEarly);
-  upstream.write(upstreamHandshake(o.req, o.path));
+  // The client's FIN goes up (its socket is half-open); the upstream's comes down through the pipe or below.
+  client.once('end', () => upstream.end());
+  upstream.write(upstreamHandshake(o.req, o.path, o.authority));
 
   let answer: Buffer = Buffer.alloc(0);
   const onAnswer = (chunk: Buffer): void => {
