@@ -72,7 +72,8 @@ export interface EgressEvent {
   /**
    * Time to connect upstream (ms): TCP, plus the TLS handshake for HTTPS. Only when a new
    * connection was made (a reused keep-alive socket has none). HTTP requests: set by
-   * proxy/wire/forward.ts (`Forwarder.request(..., timing)`: the exchange passes itself).
+   * proxy/wire/forward.ts (`Forwarder.request(..., timing)`: the exchange passes itself);
+   * HTTP/2 streams to an h2 origin: proxy/wire/h2-upstream.ts (`H2Upstreams.get(..., timing)`).
    * CONNECT tunnels: set by proxy/wire/tunnel.ts as `ex.connectMs` once `net.connect` to the
    * checked address succeeds (TCP only; the client does its own TLS).
    */
