@@ -24,6 +24,9 @@ let caPem: string;
 let caFile: string;
 /** A loopback port nothing listens on (bound, then closed): connecting is refused. */
 let gonePort: number;
+/** A loopback TCP origin that resets every connection once it has read from it. */
+let resetter: net.Server;
+let resetPort: number;
 
 async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -35,6 +38,12 @@ async function freePort(): Promise<number> {
 
 beforeAll(async () => {
   gonePort = await freePort();
+  resetter = net.createServer((s) => {
+    s.on('error', () => undefined);
+    s.once('data', () => s.resetAndDestroy());
+  });
+  await new Promise<void>((r) => resetter.listen(0, '127.0.0.1', r));
+  resetPort = (resetter.address() as AddressInfo).port;
   origin = await startHttpOrigin();
   proxy = await startTestProxy(
     `
@@ -54,7 +63,7 @@ pools:
     tls:
       intercept: ["intercepted.test"]
 `,
-    { resolve: fakeResolver({ 'gone.test': ['127.0.0.1'], 'intercepted.test': ['127.0.0.1'], 'echo.test': ['127.0.0.1'] }) },
+    { resolve: fakeResolver({ 'reset.test': ['127.0.0.1'], 'gone.test': ['127.0.0.1'], 'intercepted.test': ['127.0.0.1'], 'echo.test': ['127.0.0.1'] }) },
   );
   caPem = readFileSync(join(proxy.dir, 'state', 'ca.pem'), 'utf8');
   caFile = writeCa(proxy.dir, caPem);
@@ -63,6 +72,7 @@ pools:
 afterAll(async () => {
   await proxy?.close();
   await origin?.close();
+  await new Promise((r) => resetter?.close(r));
 });
 
 /** The reply of a raw request, read until the proxy closes: status, headers (lower case), body. */
@@ -130,6 +140,17 @@ describe('an audited exchange that fails upstream keeps its policy reason', () =
     t.socket.destroy();
     const line = await proxy.waitForLine((l) => l.kind === 'connect' && l.host === 'gone.test');
     expect(line).toMatchObject({ decision: 'audit', reason: 'upstream-refused', policyReason: 'not-allowlisted', status: 502 });
+  });
+
+  test('an established audited tunnel the destination resets: upstream-reset, and still the policy reason', async () => {
+    const t = await openTunnel(proxy.port, `reset.test:${resetPort}`, { 'Proxy-Authorization': auth('audited', AUDIT_TOKEN) });
+    expect(t.status).toBe(200);
+    t.socket.on('error', () => undefined);
+    t.socket.resume();
+    t.socket.write('hello\n');
+    await new Promise((r) => t.socket.once('close', r));
+    const line = await proxy.waitForLine((l) => l.kind === 'connect' && l.host === 'reset.test');
+    expect(line).toMatchObject({ decision: 'audit', reason: 'upstream-reset', policyReason: 'not-allowlisted', status: 200 });
   });
 
   test('an intercepted HTTP/1.1 request and an HTTP/2 stream inside an audited tunnel keep it too', async () => {
