@@ -16,7 +16,7 @@ import { createContentScanner, scanContent, type ContentMeta, type ContentScanRe
 import { GrpcMessageReader, isGrpcContentType } from '../../detectors/grpc.js';
 import { noteScanSkipped } from '../events/events.js';
 import { recordFailure, recordRefusal, type Exchange } from './exchange.js';
-import { exchangeJudge } from './exchange-judge.js';
+import { exchangeJudge, type ExchangeJudge } from './exchange-judge.js';
 import { UpstreamError, type UpstreamTarget } from './forward.js';
 import type { H2Upstreams } from './h2-upstream.js';
 import { stripHopByHop } from './headers.js';
@@ -152,7 +152,7 @@ export async function handleH2Stream(
     call.end();
     return;
   }
-  if (grpc) return forwardGrpc();
+  if (grpc) return forwardGrpc({ ctx, stream, ex, judge, reqHeaders, max, open, refuse, tapWrite, tapEnd, trailerRefusal });
 
   // Hold the body up to the scan limit (and while the global budget allows).
   const held = await holdBody(stream, max, ctx, (n) => (ex.bytesUp += n));
@@ -228,117 +228,14 @@ export async function handleH2Stream(
     );
   });
 
-  /** gRPC: message by message, each scanned before it is forwarded. */
-  async function forwardGrpc(): Promise<void> {
-    const call = await open(true);
-    if (!call) return;
-    const reader = new GrpcMessageReader(headerValue(reqHeaders['grpc-encoding']), { maxMessageBytes: max });
-    let cut = false;
-    let raw: ReturnType<typeof createContentScanner> | undefined;
-    const cutWith = (r: Refusal): void => {
-      if (cut) return;
-      cut = true;
-      refuse(r);
-      call.destroy();
-    };
-    /** The framing could not be read on: the rest is forwarded scanned as it is, if the config lets it. */
-    const unframed = (): boolean => {
-      const err = reader.error;
-      if (!err) return true;
-      if (err.code === 'message-too-large') {
-        noteScanSkipped(ex, 'oversize');
-        if (ctx.config.scan.oversize === 'block') {
-          cutWith({ status: 413, reason: 'body-too-large' });
-          return false;
-        }
-      } else {
-        const r = judge.body({ findings: [], errors: [{ code: err.code === 'unknown-encoding' ? 'unknown-encoding' : 'undecodable-encoding', message: err.message }], scannedBytes: 0, truncated: true });
-        if (r) {
-          cutWith(r);
-          return false;
-        }
-      }
-      raw = createContentScanner(ctx.engine, {}, {
-        onFinding: (finding) => {
-          const block = judge.blocking(judge.record([finding], 'body', undefined, true));
-          if (block) cutWith({ status: 403, reason: 'secret-exfiltration', finding: block });
-        },
-      });
-      return true;
-    };
-    let queue = Promise.resolve();
-    stream.on('data', (chunk: Buffer) => {
-      ex.bytesUp += chunk.length;
-      if (cut) return;
-      stream.pause();
-      queue = queue.then(async () => {
-        if (cut) return;
-        if (raw) {
-          raw.write(chunk);
-          if (!cut) {
-            tapWrite(chunk);
-            call.write(chunk);
-          }
-          return;
-        }
-        for (const m of reader.push(chunk)) {
-          let result: ContentScanResult;
-          try {
-            result = await scanContent(ctx.engine, m.payload, {});
-          } catch {
-            result = { findings: [], errors: [{ code: 'undecodable-encoding', message: 'scanner failed' }], scannedBytes: 0, truncated: true };
-          }
-          const r = judge.body(result);
-          if (r) return cutWith(r);
-          tapWrite(m.raw);
-          call.write(m.raw);
-        }
-        if (reader.error && unframed() && raw) {
-          // What the reader had not framed yet is lost to it: scan and forward this chunk whole.
-          (raw as ReturnType<typeof createContentScanner>).write(chunk);
-          if (!cut) {
-            tapWrite(chunk);
-            call.write(chunk);
-          }
-        }
-      });
-      void queue.then(() => {
-        if (!cut && !stream.destroyed) stream.resume();
-      });
-    });
-    stream.once('end', () => {
-      void queue.then(async () => {
-        if (cut) return;
-        if (raw) {
-          const result = await raw.end();
-          if (cut) return;
-          const r = judge.body({ ...result, findings: [] });
-          if (r) return cutWith(r);
-        } else if (reader.end()) {
-          const r = judge.body({ findings: [], errors: [{ code: 'undecodable-encoding', message: 'gRPC body ended inside a message' }], scannedBytes: 0, truncated: true });
-          if (r) return cutWith(r);
-        }
-        const t = trailerRefusal();
-        if (t) return cutWith(t);
-        tapEnd(true);
-        call.end();
-      });
-    });
-    stream.once('close', () => {
-      if (!stream.readableEnded) {
-        tapEnd(false);
-        call.destroy();
-      }
-    });
-  }
-
   /** Open the upstream request and relay its response to the stream; undefined when refused. */
   async function open(hasBody: boolean, sendTrailers?: OutgoingHttpHeaders): Promise<UpstreamCall | undefined> {
     let call: UpstreamCall;
     try {
       const proto = await opts.upstreams.get(target, ex);
       if (stream.destroyed) return undefined;
-      call = proto.kind === 'h2' ? h2Call(proto.session, hasBody, sendTrailers) : h1Call(hasBody, sendTrailers);
+      const o: Outgoing = { method, path, authority: opts.authority, headers, te: headerValue(reqHeaders.te) };
+      call = proto.kind === 'h2' ? h2Call(proto.session, o, hasBody, sendTrailers) : h1Call(ctx, target, ex, o, hasBody, sendTrailers);
     } catch (err) {
       const e = err instanceof UpstreamError ? err : new UpstreamError('upstream-error', 502);
       refuse({ status: e.status, reason: e.reason });
@@ -397,77 +294,212 @@ export async function handleH2Stream(
     );
     return call;
   }
+}
 
-  function h2Call(session: http2.ClientHttp2Session, hasBody: boolean, sendTrailers: OutgoingHttpHeaders | undefined): UpstreamCall {
-    const out: OutgoingHttpHeaders = {
-      ...headers,
-      ':method': method,
-      ':path': path,
-      ':authority': opts.authority,
-      ':scheme': 'https',
-    };
-    // `te: trailers` is the one TE value HTTP/2 allows, and gRPC servers insist on it.
-    if (headerValue(reqHeaders.te)?.toLowerCase() === 'trailers') out.te = 'trailers';
-    const req = session.request(out, { endStream: !hasBody, ...(sendTrailers ? { waitForTrailers: true } : {}) });
-    if (sendTrailers) req.once('wantTrailers', () => req.sendTrailers(sendTrailers));
-    let responseTrailers: OutgoingHttpHeaders = {};
-    req.on('trailers', (t: IncomingHttpHeaders) => {
-      responseTrailers = endToEndHeaders(t);
+/** What a gRPC call's forwarding needs of its stream's exchange (handleH2Stream). */
+interface GrpcForward {
+  ctx: ExchangeContext;
+  stream: ServerHttp2Stream;
+  ex: Exchange;
+  judge: ExchangeJudge;
+  reqHeaders: IncomingHttpHeaders;
+  /** scan.maxBufferBytes: the largest message held. */
+  max: number;
+  /** Open the upstream request (undefined: refused). */
+  open(hasBody: boolean): Promise<UpstreamCall | undefined>;
+  refuse(r: Refusal): void;
+  tapWrite(chunk: Buffer): void;
+  tapEnd(ok: boolean): void;
+  /** The request trailers' refusal, if any. */
+  trailerRefusal(): Refusal | undefined;
+}
+
+/** gRPC: message by message, each scanned before it is forwarded. */
+async function forwardGrpc(g: GrpcForward): Promise<void> {
+  const { ctx, stream, ex, judge, reqHeaders, max, open, refuse, tapWrite, tapEnd, trailerRefusal } = g;
+  const call = await open(true);
+  if (!call) return;
+  const reader = new GrpcMessageReader(headerValue(reqHeaders['grpc-encoding']), { maxMessageBytes: max });
+  let cut = false;
+  let raw: ReturnType<typeof createContentScanner> | undefined;
+  const cutWith = (r: Refusal): void => {
+    if (cut) return;
+    cut = true;
+    refuse(r);
+    call.destroy();
+  };
+  /** The framing could not be read on: the rest is forwarded scanned as it is, if the config lets it. */
+  const unframed = (): boolean => {
+    const err = reader.error;
+    if (!err) return true;
+    if (err.code === 'message-too-large') {
+      noteScanSkipped(ex, 'oversize');
+      if (ctx.config.scan.oversize === 'block') {
+        cutWith({ status: 413, reason: 'body-too-large' });
+        return false;
+      }
+    } else {
+      const r = judge.body({ findings: [], errors: [{ code: err.code === 'unknown-encoding' ? 'unknown-encoding' : 'undecodable-encoding', message: err.message }], scannedBytes: 0, truncated: true });
+      if (r) {
+        cutWith(r);
+        return false;
+      }
+    }
+    raw = createContentScanner(ctx.engine, {}, {
+      onFinding: (finding) => {
+        const block = judge.blocking(judge.record([finding], 'body', undefined, true));
+        if (block) cutWith({ status: 403, reason: 'secret-exfiltration', finding: block });
+      },
     });
-    const response = new Promise<UpstreamResponse>((resolve, reject) => {
-      req.once('response', (h: IncomingHttpHeaders) => {
-        resolve({
-          status: Number(h[':status'] ?? 502),
-          headers: endToEndHeaders(h),
-          body: req,
-          trailers: () => responseTrailers,
-          resetCode: () => (req.rstCode !== undefined && req.rstCode !== http2.constants.NGHTTP2_NO_ERROR ? req.rstCode : undefined),
-        });
+    return true;
+  };
+  let queue = Promise.resolve();
+  stream.on('data', (chunk: Buffer) => {
+    ex.bytesUp += chunk.length;
+    if (cut) return;
+    stream.pause();
+    queue = queue.then(async () => {
+      if (cut) return;
+      if (raw) {
+        raw.write(chunk);
+        if (!cut) {
+          tapWrite(chunk);
+          call.write(chunk);
+        }
+        return;
+      }
+      for (const m of reader.push(chunk)) {
+        let result: ContentScanResult;
+        try {
+          result = await scanContent(ctx.engine, m.payload, {});
+        } catch {
+          result = { findings: [], errors: [{ code: 'undecodable-encoding', message: 'scanner failed' }], scannedBytes: 0, truncated: true };
+        }
+        const r = judge.body(result);
+        if (r) return cutWith(r);
+        tapWrite(m.raw);
+        call.write(m.raw);
+      }
+      if (reader.error && unframed() && raw) {
+        // What the reader had not framed yet is lost to it: scan and forward this chunk whole.
+        (raw as ReturnType<typeof createContentScanner>).write(chunk);
+        if (!cut) {
+          tapWrite(chunk);
+          call.write(chunk);
+        }
+      }
+    });
+    void queue.then(() => {
+      if (!cut && !stream.destroyed) stream.resume();
+    });
+  });
+  stream.once('end', () => {
+    void queue.then(async () => {
+      if (cut) return;
+      if (raw) {
+        const result = await raw.end();
+        if (cut) return;
+        const r = judge.body({ ...result, findings: [] });
+        if (r) return cutWith(r);
+      } else if (reader.end()) {
+        const r = judge.body({ findings: [], errors: [{ code: 'undecodable-encoding', message: 'gRPC body ended inside a message' }], scannedBytes: 0, truncated: true });
+        if (r) return cutWith(r);
+      }
+      const t = trailerRefusal();
+      if (t) return cutWith(t);
+      tapEnd(true);
+      call.end();
+    });
+  });
+  stream.once('close', () => {
+    if (!stream.readableEnded) {
+      tapEnd(false);
+      call.destroy();
+    }
+  });
+}
+
+/** The request as it goes upstream: method, path, `:authority` as the client sent it, end-to-end headers. */
+interface Outgoing {
+  method: string;
+  path: string;
+  authority: string;
+  headers: OutgoingHttpHeaders;
+  /** The client's `te` (only `trailers` crosses to an h2 origin). */
+  te: string | undefined;
+}
+
+/** The request on a stream of the origin's h2 session. */
+function h2Call(session: http2.ClientHttp2Session, o: Outgoing, hasBody: boolean, sendTrailers: OutgoingHttpHeaders | undefined): UpstreamCall {
+  const out: OutgoingHttpHeaders = {
+    ...o.headers,
+    ':method': o.method,
+    ':path': o.path,
+    ':authority': o.authority,
+    ':scheme': 'https',
+  };
+  // `te: trailers` is the one TE value HTTP/2 allows, and gRPC servers insist on it.
+  if (o.te?.toLowerCase() === 'trailers') out.te = 'trailers';
+  const req = session.request(out, { endStream: !hasBody, ...(sendTrailers ? { waitForTrailers: true } : {}) });
+  if (sendTrailers) req.once('wantTrailers', () => req.sendTrailers(sendTrailers));
+  let responseTrailers: OutgoingHttpHeaders = {};
+  req.on('trailers', (t: IncomingHttpHeaders) => {
+    responseTrailers = endToEndHeaders(t);
+  });
+  const response = new Promise<UpstreamResponse>((resolve, reject) => {
+    req.once('response', (h: IncomingHttpHeaders) => {
+      resolve({
+        status: Number(h[':status'] ?? 502),
+        headers: endToEndHeaders(h),
+        body: req,
+        trailers: () => responseTrailers,
+        resetCode: () => (req.rstCode !== undefined && req.rstCode !== http2.constants.NGHTTP2_NO_ERROR ? req.rstCode : undefined),
       });
-      req.once('error', (err: NodeJS.ErrnoException) => reject(new UpstreamError(err.code === 'ERR_HTTP2_STREAM_ERROR' ? 'upstream-reset' : 'upstream-error', 502)));
-      req.once('close', () => reject(new UpstreamError('upstream-reset', 502)));
     });
-    response.catch(() => undefined);
-    return {
-      write: (chunk) => req.write(chunk),
-      onDrain: (fn) => req.once('drain', fn),
-      end: () => {
-        if (!req.writableEnded) req.end();
-      },
-      destroy: () => {
-        if (!req.destroyed) req.close(NGHTTP2_CANCEL);
-      },
-      response,
-    };
-  }
+    req.once('error', (err: NodeJS.ErrnoException) => reject(new UpstreamError(err.code === 'ERR_HTTP2_STREAM_ERROR' ? 'upstream-reset' : 'upstream-error', 502)));
+    req.once('close', () => reject(new UpstreamError('upstream-reset', 502)));
+  });
+  response.catch(() => undefined);
+  return {
+    write: (chunk) => req.write(chunk),
+    onDrain: (fn) => req.once('drain', fn),
+    end: () => {
+      if (!req.writableEnded) req.end();
+    },
+    destroy: () => {
+      if (!req.destroyed) req.close(NGHTTP2_CANCEL);
+    },
+    response,
+  };
+}
 
-  function h1Call(hasBody: boolean, sendTrailers: OutgoingHttpHeaders | undefined): UpstreamCall {
-    const out: OutgoingHttpHeaders = { ...headers, host: opts.authority };
-    // Trailers go in a chunked body's last chunk.
-    if (sendTrailers) delete out['content-length'];
-    if (hasBody && out['content-length'] === undefined) out['transfer-encoding'] = 'chunked';
-    const { upstream, response } = ctx.forwarder.request(target, method, path, out, ex);
-    if (sendTrailers) upstream.addTrailers(sendTrailers as Record<string, string>);
-    return {
-      write: (chunk) => upstream.write(chunk),
-      onDrain: (fn) => upstream.once('drain', fn),
-      end: () => upstream.end(),
-      destroy: () => upstream.destroy(),
-      response: response.then((res: IncomingMessage) => {
-        const declared = res.headers.trailer !== undefined;
-        const h: OutgoingHttpHeaders = { ...res.headers };
-        stripHopByHop(h as IncomingHttpHeaders);
-        for (const name of NOT_FORWARDED) delete h[name];
-        return {
-          status: res.statusCode ?? 502,
-          headers: h,
-          body: res,
-          trailers: () => (declared ? endToEndHeaders(res.trailers) : {}),
-          resetCode: () => undefined,
-        };
-      }),
-    };
-  }
+/** The request over HTTP/1.1 (forward.ts), for an origin that does not speak h2. */
+function h1Call(ctx: ExchangeContext, target: UpstreamTarget, ex: Exchange, o: Outgoing, hasBody: boolean, sendTrailers: OutgoingHttpHeaders | undefined): UpstreamCall {
+  const out: OutgoingHttpHeaders = { ...o.headers, host: o.authority };
+  // Trailers go in a chunked body's last chunk.
+  if (sendTrailers) delete out['content-length'];
+  if (hasBody && out['content-length'] === undefined) out['transfer-encoding'] = 'chunked';
+  const { upstream, response } = ctx.forwarder.request(target, o.method, o.path, out, ex);
+  if (sendTrailers) upstream.addTrailers(sendTrailers as Record<string, string>);
+  return {
+    write: (chunk) => upstream.write(chunk),
+    onDrain: (fn) => upstream.once('drain', fn),
+    end: () => upstream.end(),
+    destroy: () => upstream.destroy(),
+    response: response.then((res: IncomingMessage) => {
+      const declared = res.headers.trailer !== undefined;
+      const h: OutgoingHttpHeaders = { ...res.headers };
+      stripHopByHop(h as IncomingHttpHeaders);
+      for (const name of NOT_FORWARDED) delete h[name];
+      return {
+        status: res.statusCode ?? 502,
+        headers: h,
+        body: res,
+        trailers: () => (declared ? endToEndHeaders(res.trailers) : {}),
+        resetCode: () => undefined,
+      };
+    }),
+  };
 }
 
 /** Relay a request body with backpressure; `each` says whether to forward the chunk. */
