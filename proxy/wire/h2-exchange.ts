@@ -20,7 +20,7 @@ import { exchangeJudge, type ExchangeJudge } from './exchange-judge.js';
 import { UpstreamError, type UpstreamTarget } from './forward.js';
 import type { H2Upstreams } from './h2-upstream.js';
 import { stripHopByHop } from './headers.js';
-import type { ExchangeContext } from './http-exchange.js';
+import { holdBody, type ExchangeContext } from './http-exchange.js';
 import { renderRefusal, type Refusal } from './refusal.js';
 import { safely, type BodyTap } from './taps.js';
 
@@ -512,48 +512,6 @@ function relayBody(stream: ServerHttp2Stream, call: UpstreamCall, each: (chunk: 
   });
   stream.once('end', onEnd);
   stream.resume();
-}
-
-interface Held {
-  fits: boolean;
-  chunks: Buffer[];
-  body(): Buffer;
-  release(): void;
-}
-
-/** Read a body until it ends or passes `max` (or the global budget): what was read, and whether it is all of it. */
-async function holdBody(source: Readable, max: number, ctx: ExchangeContext, count: (n: number) => void): Promise<Held> {
-  const chunks: Buffer[] = [];
-  let bytes = 0;
-  let taken = 0;
-  const fits = await new Promise<boolean>((resolve) => {
-    const onData = (chunk: Buffer): void => {
-      count(chunk.length);
-      const ok = bytes + chunk.length <= max && ctx.buffers.take(chunk.length);
-      if (ok) taken += chunk.length;
-      chunks.push(chunk);
-      bytes += chunk.length;
-      if (!ok) done(false);
-    };
-    const done = (ok: boolean): void => {
-      source.off('data', onData);
-      source.off('end', onEnd);
-      source.off('close', onClose);
-      source.pause();
-      resolve(ok);
-    };
-    const onEnd = (): void => done(true);
-    const onClose = (): void => done(false);
-    source.on('data', onData);
-    source.once('end', onEnd);
-    source.once('close', onClose);
-  });
-  return {
-    fits,
-    chunks,
-    body: () => (chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, bytes)),
-    release: () => ctx.buffers.give(taken),
-  };
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {

@@ -2,6 +2,7 @@
 // (or stream) and scan the body, judge every credential by its destination, then
 // forward, alert or refuse. The access decision (gate) has already been made.
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { Config } from '../../config/index.js';
 import { createContentScanner, scanContent, type ContentScanResult } from '../../detectors/decode.js';
 import type { Engine } from '../../detectors/index.js';
@@ -107,45 +108,21 @@ export async function handleExchange(
   if (!hasBody) return send(undefined);
 
   // 2. Hold the body up to the scan limit (and while the global budget allows).
-  const held: Buffer[] = [];
-  let heldBytes = 0;
-  let taken = 0; // bytes counted against the global budget
-  const max = ctx.config.scan.maxBufferBytes;
-  const fits = await new Promise<boolean>((resolve) => {
-    const onData = (chunk: Buffer): void => {
-      ex.bytesUp += chunk.length;
-      const ok = heldBytes + chunk.length <= max && ctx.buffers.take(chunk.length);
-      if (ok) taken += chunk.length;
-      held.push(chunk);
-      heldBytes += chunk.length;
-      if (!ok) done(false);
-    };
-    const done = (ok: boolean): void => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.pause();
-      resolve(ok);
-    };
-    const onEnd = (): void => done(true);
-    req.on('data', onData);
-    req.once('end', onEnd);
-    req.once('error', () => done(false));
-  });
-  const release = (): void => ctx.buffers.give(taken);
-  if (!fits && req.destroyed && !req.readableEnded) {
-    release(); // the client went away mid-body: nothing to send
+  const held = await holdBody(req, ctx.config.scan.maxBufferBytes, ctx, (n) => (ex.bytesUp += n));
+  if (!held.fits && req.destroyed && !req.readableEnded) {
+    held.release(); // the client went away mid-body: nothing to send
     return;
   }
 
-  if (fits) {
-    const body = held.length === 1 ? (held[0] as Buffer) : Buffer.concat(held, heldBytes);
+  if (held.fits) {
+    const body = held.body();
     let result: ContentScanResult;
     try {
       result = await scanContent(engine, body, meta);
     } catch {
       result = { findings: [], errors: [{ code: 'undecodable-encoding', message: 'scanner failed' }], scannedBytes: 0, truncated: true };
     }
-    release();
+    held.release();
     const bodyRefusal = judged.body(result);
     if (bodyRefusal) {
       tapEnd(false);
@@ -157,7 +134,7 @@ export async function handleExchange(
   }
 
   // 3. Over the limit: refuse, or forward while scanning and cut on a blocking finding.
-  release();
+  held.release();
   noteScanSkipped(ex, 'oversize');
   if (ctx.config.scan.oversize === 'block') {
     tapEnd(false);
@@ -208,7 +185,7 @@ export async function handleExchange(
         req.destroy();
       },
     });
-    for (const chunk of held) {
+    for (const chunk of held.chunks) {
       scanner.write(chunk);
       if (!cut) {
         tapWrite(chunk);
@@ -251,3 +228,49 @@ export async function handleExchange(
 }
 
 export { scanHeadersCached, scanUrlCached } from './scan-cache.js';
+
+/** A request body read up to the scan limit (holdBody). */
+export interface Held {
+  /** All of it was read (it ended within the limit and the budget). */
+  fits: boolean;
+  chunks: Buffer[];
+  body(): Buffer;
+  release(): void;
+}
+
+/** Read a body until it ends or passes `max` (or the global budget): what was read, and whether it is all of it. */
+export async function holdBody(source: Readable, max: number, ctx: ExchangeContext, count: (n: number) => void): Promise<Held> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  let taken = 0;
+  const fits = await new Promise<boolean>((resolve) => {
+    const onData = (chunk: Buffer): void => {
+      count(chunk.length);
+      const ok = bytes + chunk.length <= max && ctx.buffers.take(chunk.length);
+      if (ok) taken += chunk.length;
+      chunks.push(chunk);
+      bytes += chunk.length;
+      if (!ok) done(false);
+    };
+    const done = (ok: boolean): void => {
+      source.off('data', onData);
+      source.off('end', onEnd);
+      source.off('close', onClose);
+      source.off('error', onClose);
+      source.pause();
+      resolve(ok);
+    };
+    const onEnd = (): void => done(true);
+    const onClose = (): void => done(false);
+    source.on('data', onData);
+    source.once('end', onEnd);
+    source.once('close', onClose);
+    source.once('error', onClose); // a client gone mid-body (HTTP/1.1 emits it)
+  });
+  return {
+    fits,
+    chunks,
+    body: () => (chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, bytes)),
+    release: () => ctx.buffers.give(taken),
+  };
+}
