@@ -15,6 +15,8 @@ export interface ProgressOptions {
   intervalMs?: number;
   /** The clock (default Date.now); tests step their own. */
   now?: () => number;
+  /** The environment (default process.env): TERM=dumb cannot erase a line, so nothing is drawn. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface ProgressDisplay {
@@ -33,7 +35,7 @@ const INACTIVE: ProgressDisplay = { update: () => undefined, clear: () => undefi
 
 export function createProgress(options: ProgressOptions): ProgressDisplay {
   const { stream } = options;
-  if (stream.isTTY !== true) return INACTIVE;
+  if (stream.isTTY !== true || (options.env ?? process.env)['TERM'] === 'dumb') return INACTIVE;
   const interval = options.intervalMs ?? 250;
   const now = options.now ?? Date.now;
   let last = -Infinity;

@@ -32,7 +32,7 @@ describe('the progress display', () => {
   test('on a terminal: drawn at once, then at most every 250 ms, in place, and cleared once', () => {
     let now = 1000;
     const stream = recorder(true);
-    const p = createProgress({ stream, now: () => now });
+    const p = createProgress({ stream, now: () => now, env: { TERM: 'xterm' } });
     expect(p.active).toBe(true);
     let n = 0;
     const text = (): string => `step ${++n}`;
@@ -60,11 +60,15 @@ describe('the progress display', () => {
     }
     p.clear();
     expect(stream.written).toEqual([]);
+    // A terminal that cannot erase a line (TERM=dumb) gets nothing either.
+    const dumb = recorder(true);
+    createProgress({ stream: dumb, env: { TERM: 'dumb' } }).update(() => 'scanning');
+    expect(dumb.written).toEqual([]);
   });
 
   test('a line wider than the terminal is cut to fit, so it never wraps', () => {
     const stream = recorder(true, 30);
-    const p = createProgress({ stream, now: () => 0 });
+    const p = createProgress({ stream, now: () => 0, env: {} });
     p.update(() => 'x'.repeat(100));
     const shown = (stream.written[0] ?? '').slice(CLEAR_LINE.length);
     expect(shown.length).toBeLessThan(30);
@@ -118,7 +122,7 @@ describe('chokepoint scan', () => {
     const command = [process.execPath, CLI, 'scan', dir].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
     const out = await new Promise<{ code: number; text: string }>((resolve, reject) => {
       const child = spawn(script, ['-qec', command, '/dev/null'], {
-        env: { ...process.env, CHOKEPOINT_STATE_DIR: join(dir, '.state'), NO_COLOR: '1', COLUMNS: '120' },
+        env: { ...process.env, CHOKEPOINT_STATE_DIR: join(dir, '.state'), NO_COLOR: '1', COLUMNS: '120', TERM: 'xterm' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let text = '';
