@@ -35,12 +35,12 @@ const QUICK = argv.includes('--quick');
 const WRITE = !argv.includes('--no-write') && !QUICK;
 const P = QUICK ? { rounds: 2, loadMs: 1500 } : { rounds: 3, loadMs: 5000 };
 const CONNECTIONS = 4;
-const SIZES = [1024, 16 * 1024, 256 * 1024];
+const SIZES = process.env.WS_SIZES ? process.env.WS_SIZES.split(",").map(Number) : [1024, 16 * 1024, 256 * 1024];
 const TARGET_MB_PER_CORE = 100;
 const ROOT = resolve(import.meta.dirname, '..');
 const CLI = join(ROOT, 'dist', 'bin', 'chokepoint.js');
 
-/** Masked text frames of `size` bytes each, cut from CI-log-like text. */
+/** Masked binary frames of `size` bytes each, cut from CI-log-like text (binary: a cut may split a UTF-8 sequence, which a text frame may not). */
 function frames(size: number, count: number): Buffer[] {
   const text = generateCiLog({ bytes: size * count + 1, seed: 0x5eb }).text;
   const mask = Buffer.from([0x3c, 0xa5, 0x0f, 0x96]);
@@ -48,11 +48,11 @@ function frames(size: number, count: number): Buffer[] {
   for (let i = 0; i < count; i++) {
     const payload = text.subarray(i * size, (i + 1) * size);
     let header: Buffer;
-    if (size < 126) header = Buffer.from([0x81, 0x80 | size]);
-    else if (size < 65536) header = Buffer.from([0x81, 0x80 | 126, size >> 8, size & 0xff]);
+    if (size < 126) header = Buffer.from([0x82, 0x80 | size]);
+    else if (size < 65536) header = Buffer.from([0x82, 0x80 | 126, size >> 8, size & 0xff]);
     else {
       header = Buffer.alloc(10);
-      header[0] = 0x81;
+      header[0] = 0x82;
       header[1] = 0x80 | 127;
       header.writeBigUInt64BE(BigInt(size), 2);
     }
@@ -114,7 +114,7 @@ pools:
       action: alert
 `,
   );
-  const child = spawn(process.execPath, [CLI, 'start', '--config', configPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...(process.env.CHOKEPOINT_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CHOKEPOINT_PROF}`] : []), CLI, 'start', '--config', configPath], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((done, fail) => {
     const rl = createInterface({ input: child.stdout as NodeJS.ReadableStream });
     const timer = setTimeout(() => fail(new Error('chokepoint did not start')), 15_000);
@@ -216,11 +216,13 @@ async function main(): Promise<void> {
   const rows: Array<{ size: number; read: number[]; tunnel: number[]; readWall: number[]; tunnelWall: number[] }> = [];
   try {
     for (const size of SIZES) {
+      console.log(`preparing ${size} B frames`);
       const batch = frames(size, Math.max(4, Math.ceil((4 * 1024 * 1024) / size)));
       const row = { size, read: [] as number[], tunnel: [] as number[], readWall: [] as number[], tunnelWall: [] as number[] };
       for (let round = 0; round < P.rounds; round++) {
         for (const how of ['read', 'tunnel'] as const) {
           const sockets = await Promise.all(Array.from({ length: CONNECTIONS }, () => openSocket(proxy.port, origin.port, how)));
+          console.log(`${how}: ${CONNECTIONS} connections open`);
           const r = await load(sockets, batch, origin, pid, P.loadMs);
           for (const s of sockets) s.destroy();
           const perCore = r.bytes / 1e6 / (r.cpuMs / 1000);
