@@ -3,7 +3,8 @@
 // forward.ts carry plain HTTP requests, tunnel.ts and intercept.ts carry CONNECT, and
 // websocket.ts carries WebSocket upgrades (their messages read). Every request ends in
 // exactly one egress event.
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import type { AddressInfo, Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
