@@ -359,6 +359,30 @@ describe('alerting on real Prometheus and Alertmanager', () => {
     expect(empty).toEqual([]);
   });
 
+  test('"Top denied destinations" names the denied hosts (not `unlisted`) in this Prometheus', async () => {
+    const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as Dashboard;
+    const panel = dashboardQueries(dashboard).find((q) => q.panel === 'Top denied destinations');
+    if (!panel) throw new Error('no "Top denied destinations" panel');
+    const expr = substituteVariables(panel.expr, { __rate_interval: '1m', pool: '.*', instance: '.*' });
+    // A host denied once, as a one-off attempt is: the panel counts it from that first denial.
+    expect((await curl(['-x', proxy.url, 'http://denied-host.test/'])).status).toBe(403);
+    let shown: Array<{ metric: Record<string, string>; value: [number, string] }> = [];
+    await waitFor(
+      'the panel to show denied-host.test, denied once, above 0',
+      15_000,
+      async () => {
+        shown = (await promQuery(expr)).data.result;
+        return shown.some((r) => r.metric.host === 'denied-host.test' && Number(r.value[1]) > 0) ? true : undefined;
+      },
+      () => `panel result: ${JSON.stringify(shown)}`,
+    );
+    const hosts = shown.map((r) => r.metric.host);
+    expect(hosts).toContain('unlisted.test'); // denied in the first test
+    expect(hosts).not.toContain('unlisted'); // the allowlist bucket is not a host
+    expect(hosts).not.toContain(undefined);
+    for (const r of shown) expect(r.metric.pool).toBe('builders');
+  });
+
   test('ChokepointDown inhibits the other alerts of its instance in this Alertmanager', async () => {
     const instance = 'inhibition-test:9464';
     const now = new Date().toISOString();
