@@ -11,7 +11,7 @@ import { handleExchange, type ExchangeContext } from './http-exchange.js';
 import type { PoolRuntime } from '../decide/runtime.js';
 import type { Config } from '../../config/index.js';
 import type { SecureContext } from 'node:tls';
-import { newExchange, recordAdmission, upstreamReason, type Exchange } from './exchange.js';
+import { newExchange, recordAdmission, type Exchange } from './exchange.js';
 import { exchangeJudge } from './exchange-judge.js';
 import { forwardedHeaders, relayWebSocket } from './websocket.js';
 import { createListener, headerProblem } from './listener.js';
@@ -22,7 +22,7 @@ import { normalizeHost, stripPort, type Target } from '../decide/target.js';
 import { H2Interceptor } from './h2-intercept.js';
 import { onClientHandshake } from './client-tls.js';
 import { isH2cUpgrade } from './h2c.js';
-import { refuseRaw, type Refusal } from './refusal.js';
+import { pairWithUpstream, refuseRaw, type Refusal } from './refusal.js';
 import { serverName } from './forward.js';
 
 /** What the inner server knows of the tunnel a request arrived on. */
@@ -165,15 +165,7 @@ export class Interceptor {
       });
     });
     const upstream = tls.connect({ host: info.admission.address, port: info.target.port, ...serverName(info.target.host), ALPNProtocols: ['http/1.1'], ...this.proxy.upstreamTlsOptions() });
-    upstream.on('error', (err: NodeJS.ErrnoException) => {
-      if (ex.status === 0) {
-        const failed = upstreamReason(err);
-        return refuseRaw(socket, ex, failed.status, failed.reason);
-      }
-      socket.destroy();
-    });
-    upstream.once('close', () => socket.destroy());
-    socket.once('close', () => upstream.destroy());
+    pairWithUpstream(socket, upstream, ex);
     upstream.once('secureConnect', () => relayWebSocket({ ctx, ex, host: ex.host, req, path, head, client: socket, upstream, tap }));
   }
 

@@ -6,7 +6,7 @@ import http, { type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Finding } from '../../detectors/index.js';
 import type { Reason } from '../events/events.js';
-import { recordRefusal, type Exchange } from './exchange.js';
+import { hasOutcome, recordFailure, recordRefusal, upstreamReason, type Exchange } from './exchange.js';
 
 /** A refusal: the status, the reason, and the finding that caused it if any. */
 export interface Refusal {
@@ -60,6 +60,23 @@ export function refuseRaw(socket: Socket, ex: Exchange, status: number, reason: 
   if (!socket.writable) return void socket.destroy();
   const head = [`HTTP/1.1 ${r.status} ${STATUS_TEXT[r.status] ?? 'Error'}`, ...r.headers.map(([name, value]) => `${capitalised(name)}: ${value}`), 'Connection: close'];
   socket.end(`${head.join('\r\n')}\r\n\r\n${r.body}`);
+}
+
+/**
+ * A raw client socket and the upstream socket it is relayed to (WebSocket upgrades): an
+ * upstream that fails before the client had an answer is refused with its reason (502,
+ * 504 for a timeout); after, the first failure is recorded and the client cut. Either
+ * side closing closes the other.
+ */
+export function pairWithUpstream(client: Socket, upstream: Socket, ex: Exchange): void {
+  upstream.on('error', (err: NodeJS.ErrnoException) => {
+    const failed = upstreamReason(err);
+    if (ex.status === 0) return refuseRaw(client, ex, failed.status, failed.reason);
+    if (err.code !== 'EPIPE' && !hasOutcome(ex)) recordFailure(ex, failed.reason);
+    client.destroy();
+  });
+  upstream.once('close', () => client.destroy());
+  client.once('close', () => upstream.destroy());
 }
 
 /**

@@ -25,9 +25,9 @@ import type { Resolve } from '../decide/gate.js';
 import { compileRuntime, type PoolRuntime, type Runtime } from '../decide/runtime.js';
 import { parseAbsoluteUri, type Target } from '../decide/target.js';
 import { handleConnect, type TunnelContext } from './tunnel.js';
-import { type Exchange, egressEvent, newExchange, recordAdmission, upstreamReason } from './exchange.js';
+import { type Exchange, egressEvent, newExchange, recordAdmission } from './exchange.js';
 import { createListener, headerProblem } from './listener.js';
-import { refuseHttp, refuseRaw, type Refusal } from './refusal.js';
+import { pairWithUpstream, refuseHttp, refuseRaw, type Refusal } from './refusal.js';
 import { isH2cUpgrade, isH2Preface, refuseH2Preface } from './h2c.js';
 import { exchangeJudge } from './exchange-judge.js';
 import { forwardedHeaders, relayWebSocket } from './websocket.js';
@@ -262,15 +262,7 @@ export class ProxyServer implements TunnelContext, InterceptContext {
       upstream.setTimeout(this.config.timeouts.connect);
       upstream.once('connect', () => upstream.setTimeout(this.config.timeouts.idle));
       upstream.once('timeout', () => upstream.destroy(Object.assign(new Error('idle timeout'), { code: 'ETIMEDOUT' })));
-      upstream.on('error', (err: NodeJS.ErrnoException) => {
-        if (ex.status === 0) {
-          const failed = upstreamReason(err);
-          return refuseRaw(socket, ex, failed.status, failed.reason);
-        }
-        socket.destroy();
-      });
-      upstream.once('close', () => socket.destroy());
-      socket.once('close', () => upstream.destroy());
+      pairWithUpstream(socket, upstream, ex);
       upstream.once('connect', () => relayWebSocket({ ctx, ex, host: ex.host, req, path: parsed.path, authority: parsed.authority, head, client: socket, upstream, tap }));
     } catch {
       refuseRaw(socket, ex, 500, 'internal-error');
