@@ -58,6 +58,8 @@ export interface PrimaryOptions {
   logger: Logger;
   /** Interception on in some pool: make the CA once, before the workers load it. */
   intercepts: boolean;
+  /** Told once every worker listens and the admin listener is up (the CLI greets a terminal). */
+  onStarted?: (started: { proxyAddress: AddressInfo; adminAddress: AddressInfo }) => void;
 }
 
 /**
@@ -199,6 +201,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     },
     'chokepoint started',
   );
+  if (bound) options.onStarted?.({ proxyAddress: bound, adminAddress });
   return done;
 }
 

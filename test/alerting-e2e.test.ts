@@ -21,6 +21,7 @@ import { generators } from './corpus/gen/github.js';
 import { curl } from './helpers/clients.js';
 import { startHttpOrigin, type Origin } from './helpers/origin.js';
 import { fakeResolver, startTestProxy, type TestProxy } from './helpers/proxy.js';
+import { udpQuery } from './helpers/dns.js';
 import { requireTool } from './helpers/tools.js';
 
 const RULES = fileURLToPath(new URL('../dashboards/chokepoint.rules.yml', import.meta.url));
@@ -199,6 +200,9 @@ tls:
 ingest:
   listen: 127.0.0.1:0
   token: \${INGEST_TOKEN}
+dns:
+  listen: 127.0.0.1:0
+  servers: [127.0.0.1:9]
 pools:
   - name: builders
     sources: [127.0.0.1/32]
@@ -280,6 +284,11 @@ describe('alerting on real Prometheus and Alertmanager', () => {
     expect(log.status).toBe(200);
     const report = (await log.json()) as { findingCount: number };
     expect(report.findingCount).toBeGreaterThan(0);
+
+    // A TXT lookup of an unlisted name from the pool's runner: NXDOMAIN and a dns-tunnel finding.
+    const dnsPort = proxy.app.dnsAddress?.port;
+    if (!dnsPort) throw new Error('the DNS listener did not start');
+    expect((await udpQuery(dnsPort, 'x.unlisted.test', { type: 'TXT' })).rcode).toBe('NXDOMAIN');
   });
 
   test('the security webhook receives ChokepointSecretExfiltration with pool and rule labels', async () => {
@@ -348,6 +357,30 @@ describe('alerting on real Prometheus and Alertmanager', () => {
       () => `queries without data:\n${empty.join('\n')}`,
     );
     expect(empty).toEqual([]);
+  });
+
+  test('"Top denied destinations" names the denied hosts (not `unlisted`) in this Prometheus', async () => {
+    const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as Dashboard;
+    const panel = dashboardQueries(dashboard).find((q) => q.panel === 'Top denied destinations');
+    if (!panel) throw new Error('no "Top denied destinations" panel');
+    const expr = substituteVariables(panel.expr, { __rate_interval: '1m', pool: '.*', instance: '.*' });
+    // A host denied once, as a one-off attempt is: the panel counts it from that first denial.
+    expect((await curl(['-x', proxy.url, 'http://denied-host.test/'])).status).toBe(403);
+    let shown: Array<{ metric: Record<string, string>; value: [number, string] }> = [];
+    await waitFor(
+      'the panel to show denied-host.test, denied once, above 0',
+      15_000,
+      async () => {
+        shown = (await promQuery(expr)).data.result;
+        return shown.some((r) => r.metric.host === 'denied-host.test' && Number(r.value[1]) > 0) ? true : undefined;
+      },
+      () => `panel result: ${JSON.stringify(shown)}`,
+    );
+    const hosts = shown.map((r) => r.metric.host);
+    expect(hosts).toContain('unlisted.test'); // denied in the first test
+    expect(hosts).not.toContain('unlisted'); // the allowlist bucket is not a host
+    expect(hosts).not.toContain(undefined);
+    for (const r of shown) expect(r.metric.pool).toBe('builders');
   });
 
   test('ChokepointDown inhibits the other alerts of its instance in this Alertmanager', async () => {

@@ -6,7 +6,7 @@ import { chmodSync, existsSync, lstatSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { requireTool } from './helpers/tools.js';
+import { requireFile, requireTool } from './helpers/tools.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const ENTRY = join(ROOT, 'bin', 'chokepoint.ts');
@@ -158,9 +158,8 @@ describe('chokepoint ca', () => {
     const written = readFileSync(bundle, 'utf8');
     expect(written.endsWith(ours)).toBe(true);
     expect(mode(bundle)).toBe(0o644);
-    if (existsSync('/etc/ssl/certs/ca-certificates.crt')) {
-      expect(written.startsWith(readFileSync('/etc/ssl/certs/ca-certificates.crt', 'utf8').trimEnd())).toBe(true);
-    }
+    // The system CAs come first (a missing bundle fails naming ca-certificates, never skips).
+    expect(written.startsWith(readFileSync(requireFile('/etc/ssl/certs/ca-certificates.crt'), 'utf8').trimEnd())).toBe(true);
     const quoted = `'${dir}/it'\\''s a bundle.pem'`;
     const lines = r.stdout.trim().split('\n');
     for (const n of ['SSL_CERT_FILE', 'GIT_SSL_CAINFO', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'npm_config_cafile']) expect(lines).toContain(`export ${n}=${quoted}`);

@@ -158,7 +158,9 @@ describe('dashboard structure', () => {
     const panelWith = (metric: string): string[] => [...metricsByPanel].filter(([, m]) => m.has(metric)).map(([t]) => t);
     const exprOf = (title: string): string => (panels.find((p) => p.title === title)?.targets ?? []).map((t) => t.expr ?? '').join('\n');
     expect(exprOf('Egress rate by decision')).toMatch(/by \(decision\)/);
-    expect(exprOf('Top denied destinations')).toMatch(/topk\(.*decision="deny"/s);
+    // Hosts, not the `unlisted` allowlist bucket: the bounded denied-destinations counter (deny only).
+    expect(exprOf('Top denied destinations')).toMatch(/^topk\(10, sum by \(pool, host\) \(/);
+    expect(metricNames(exprOf('Top denied destinations'))).toEqual(['chokepoint_denied_destinations_total']);
     expect(exprOf('Findings by rule and verdict')).toMatch(/by \(rule, verdict\)/);
     expect(panels.find((p) => p.title === 'Canary triggers')?.type).toBe('stat');
     expect(panels.find((p) => p.title === 'Exfiltration findings')?.type).toBe('stat');

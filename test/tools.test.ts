@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { TOOLS, findTool, missingToolMessage, requireTool } from './helpers/tools.js';
+import { FILES, TOOLS, findTool, missingToolMessage, requireFile, requireTool } from './helpers/tools.js';
 
 const ciPackages = (): string[] => {
   const line = readFileSync(new URL('../.ci/run', import.meta.url), 'utf8').match(/^PACKAGES="([^"]*)"/m);
@@ -14,6 +14,10 @@ const ciPackages = (): string[] => {
 describe('the Debian tools the tests drive', () => {
   test.each(Object.entries(TOOLS))('%s (Debian package %s) is installed', (command, pkg) => {
     expect(findTool(command), missingToolMessage(command, pkg)).toBeDefined();
+  });
+
+  test.each(Object.entries(FILES))('%s (Debian package %s) is there', (path, pkg) => {
+    expect(() => requireFile(path), missingToolMessage(path, pkg)).not.toThrow();
   });
 
   test("Python's requests (Debian package python3-requests) is importable by /usr/bin/python3", () => {
@@ -28,7 +32,7 @@ describe('the Debian tools the tests drive', () => {
 
   test(".ci/run's PACKAGES installs every package a tool comes from", () => {
     const packages = ciPackages();
-    const needed = [...new Set([...Object.values(TOOLS), 'python3-requests'])];
+    const needed = [...new Set([...Object.values(TOOLS), ...Object.values(FILES), 'python3-requests'])];
     expect(needed.filter((p) => !packages.includes(p))).toEqual([]);
   });
 

@@ -14,6 +14,7 @@ import { formatJsonl, formatSarif, formatText, type ReportedFinding } from '../.
 import type { RuleSpec } from '../../detectors/types.js';
 import { commandFingerprintKey, KeyFileError } from '../../proxy/state.js';
 import { version } from '../../proxy/version.js';
+import { createProgress, scanProgressText, type ProgressDisplay } from '../progress.js';
 import { Exit, parseCommandArgs, UsageError } from '../usage.js';
 
 const HELP = `Usage: chokepoint scan [options] PATH...|-
@@ -47,6 +48,9 @@ finding inside one points at the blob and says what it was decoded from.
 Secrets are never printed: a finding shows its first characters, its length and a
 fingerprint. Columns count bytes.
 
+When standard error is a terminal, a line there shows the progress (files, MB and
+findings so far), cleared at the end; nothing of it when it is not (a pipe, a file, CI).
+
 Exit status: 0 nothing found, 1 findings, 2 error (unreadable path, bad rules file,
 bad usage; scanning continues past unreadable paths).
 `;
@@ -67,6 +71,10 @@ interface Counts {
   binary: number;
   findings: number;
   errors: number;
+  /** Bytes read so far (of text files and skipped binary ones alike). */
+  bytes: number;
+  /** The progress line on stderr (inert unless stderr is a terminal). */
+  progress: ProgressDisplay;
   /** Standard output was closed by its reader (`| head -1`): stop scanning, quietly. */
   closed: boolean;
 }
@@ -141,7 +149,7 @@ export async function run(argv: string[]): Promise<number> {
     return Exit.ok;
   }
 
-  const counts: Counts = { files: 0, binary: 0, findings: 0, errors: 0, closed: false };
+  const counts: Counts = { files: 0, binary: 0, findings: 0, errors: 0, bytes: 0, progress: createProgress({ stream: process.stderr }), closed: false };
   // A reader that closes the pipe (`chokepoint scan . | head -1`) ends the scan with
   // status 0 and no noise, as grep does, instead of an unhandled EPIPE.
   // The error may arrive after the scan has returned its status: it sets the status too.
@@ -164,11 +172,13 @@ async function scanAll(engine: Engine, rules: RuleSpec[], format: Format, positi
       return;
     }
     if (found.length === 0) return;
+    counts.progress.clear(); // stdout may be the same terminal
     const lines = found.map((r) => (format === 'jsonl' ? formatJsonl(r) : formatText(r, colour)));
     process.stdout.write(lines.join('\n') + '\n');
   };
   const fail = (path: string, message: string): void => {
     counts.errors++;
+    counts.progress.clear();
     process.stderr.write(`chokepoint: scan: ${path}: ${message}\n`);
   };
 
@@ -190,6 +200,7 @@ async function scanAll(engine: Engine, rules: RuleSpec[], format: Format, positi
     else fail(target, 'not a regular file or directory');
   }
 
+  counts.progress.clear();
   if (counts.closed) return Exit.ok;
   if (format === 'sarif') {
     const log = formatSarif(
@@ -291,6 +302,8 @@ async function scanOne(engine: Engine, path: string, input: Readable, counts: Co
         return;
       }
       const chunk = typeof data === 'string' ? Buffer.from(data) : (data as Buffer);
+      counts.bytes += chunk.length;
+      counts.progress.update(() => scanProgressText(counts));
       if (sniffed < BINARY_SNIFF_BYTES) {
         const look = chunk.subarray(0, BINARY_SNIFF_BYTES - sniffed);
         sniffed += look.length;
@@ -311,6 +324,7 @@ async function scanOne(engine: Engine, path: string, input: Readable, counts: Co
   }
   const result = await scanner.end();
   counts.files++;
+  if (result.errors.length > 0) counts.progress.clear();
   for (const e of result.errors) {
     process.stderr.write(`chokepoint: scan: ${path}: note: ${e.message}\n`);
   }
@@ -320,6 +334,7 @@ async function scanOne(engine: Engine, path: string, input: Readable, counts: Co
       return end ? { path, finding, end } : { path, finding };
     }),
   );
+  counts.progress.update(() => scanProgressText(counts));
 }
 
 /** The last TAIL_BYTES of tail + chunk; `dropped` is told how many bytes fell off the front. */

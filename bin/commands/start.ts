@@ -3,6 +3,8 @@ import { defaultConfig, loadConfigFile, type Config } from '../../config/index.j
 import { interceptsAnywhere, startApp } from '../../proxy/app.js';
 import { createLogger } from '../../proxy/events/access-log.js';
 import { isWorker, onPrimaryCommands, runPrimary, serveWorkerMetrics } from '../../proxy/cluster.js';
+import { CaError, locateCaCert } from '../../proxy/wire/ca.js';
+import { startBanner, type BannerInfo } from '../start-banner.js';
 import { Exit, parseCommandArgs } from '../usage.js';
 
 const HELP = `Usage: chokepoint start [--config FILE]
@@ -12,7 +14,35 @@ admin (/metrics, /healthz, /readyz) on 127.0.0.1:9464, one pool 'default' for lo
 clients in audit mode (everything is let through and logged).
 SIGHUP or a change to the file reloads the config; SIGTERM drains and exits 0.
 With \`workers: N\` (N > 1) a primary process forks N workers sharing the proxy port and
-serves the admin listener with the metrics of all of them; signals go to the primary.`;
+serves the admin listener with the metrics of all of them; signals go to the primary.
+Once listening, a terminal on stderr is told the next steps (the proxy URL to export,
+the CA to trust, the admin URL); the JSON "chokepoint started" line goes to stdout.`;
+
+/** The parts of the banner every start shares, from the config. */
+function bannerBase(config: Config, configPath: string | undefined): Pick<BannerInfo, 'intercepts' | 'caCertPath' | 'configPath' | 'pools' | 'metricsToken'> {
+  const intercepts = interceptsAnywhere(config);
+  let caCertPath: string | undefined;
+  if (intercepts) {
+    try {
+      caCertPath = locateCaCert(config).certPath;
+    } catch (err) {
+      // The CA was loaded to start; a file gone since is not worth failing over here.
+      if (!(err instanceof CaError)) throw err;
+    }
+  }
+  return {
+    intercepts,
+    caCertPath,
+    configPath,
+    metricsToken: config.admin.metricsToken !== '',
+    pools: config.pools.map((p) => ({ name: p.name, mode: p.mode, byToken: p.token !== undefined || p.tokenHash !== undefined })),
+  };
+}
+
+/** Tell a person at a terminal what to do next; a pipe or a file gets nothing (the JSON line says it all). */
+function greet(info: BannerInfo): void {
+  if (process.stderr.isTTY === true) process.stderr.write(startBanner(info));
+}
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } } });
@@ -24,12 +54,20 @@ export async function run(argv: string[]): Promise<number> {
   const worker = isWorker();
   if (!worker && config.workers > 1) {
     const logger = createLogger({ level: config.log.level, ...(config.log.file ? { file: config.log.file } : {}) });
-    return runPrimary({ config, logger, intercepts: interceptsAnywhere(config) });
+    return runPrimary({
+      config,
+      logger,
+      intercepts: interceptsAnywhere(config),
+      onStarted: ({ proxyAddress, adminAddress }) =>
+        greet({ ...bannerBase(config, values.config), proxy: proxyAddress, admin: adminAddress, dns: config.dns.listen, workers: config.workers }),
+    });
   }
   // A worker has no admin listener: the primary serves /metrics for all of them.
   const app = await startApp({ config, ...(values.config ? { configPath: values.config } : {}), ...(worker ? { admin: false } : {}) });
 
   process.on('SIGHUP', () => void app.reload());
+  // Workers share the terminal with their primary, which says it once for all of them.
+  if (!worker) greet({ ...bannerBase(config, values.config), proxy: app.proxyAddress, admin: app.adminAddress, dns: app.dnsAddress, ingest: app.ingestAddress });
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {

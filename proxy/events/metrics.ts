@@ -1,6 +1,8 @@
 // Prometheus metrics: a sink of the event bus. Labels are bounded: pools and decisions
 // come from the config and closed sets; a destination is the allowlist entry or group
-// that matched, else `unlisted` — never a raw host name, URL or client address.
+// that matched, else `unlisted` — never a raw host name, URL or client address. One
+// exception, bounded by count: chokepoint_denied_destinations_total names the hosts a pool
+// was denied, the first DENIED_HOSTS_PER_POOL of them (then `other`), reset on reload.
 import client, { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Config } from '../../config/index.js';
 import { SCAN_SKIP_REASONS, SCAN_SOURCES, type ProxyEvent } from './events.js';
@@ -30,6 +32,18 @@ export interface MetricsOptions {
 }
 
 const KINDS = ['http', 'connect', 'intercept', 'websocket'] as const;
+
+/** How many distinct hosts chokepoint_denied_destinations_total names per pool before `other`. */
+export const DENIED_HOSTS_PER_POOL = 100;
+/** The host label for every denied host past the bound (and for one that is no host name). */
+export const OTHER_HOST = 'other';
+
+/** A host as a label value: lower case, no trailing dot; `other` for nothing or over 253 characters. */
+function hostLabel(host: string): string {
+  const lower = host.toLowerCase();
+  const h = lower.endsWith('.') ? lower.slice(0, -1) : lower;
+  return h.length === 0 || h.length > 253 ? OTHER_HOST : h;
+}
 
 // Seconds: DNS answers and connects are mostly milliseconds; timeouts are seconds.
 const FAST_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -74,6 +88,7 @@ export const METRICS = {
   clientTlsFailures: counter('chokepoint_client_tls_failures_total', 'Intercepted tunnels whose client failed the TLS handshake with our leaf certificate (does not trust the CA, no common ALPN protocol), by pool and the TLS alert.', ['pool', 'alert']),
   upstreamErrors: counter('chokepoint_upstream_errors_total', 'Upstream failures by reason (DNS, refused, reset, timeout, TLS).', ['reason']),
   newDestinations: counter('chokepoint_new_destinations_total', 'Destinations (host:port) a pool reached for the first time since start.', ['pool']),
+  deniedDestinations: counter('chokepoint_denied_destinations_total', 'Denied requests and tunnels (decision deny) by pool and destination host: the first 100 hosts each pool was denied since start or the last reload, every later one as host="other".', ['pool', 'host']),
   tunnelsActive: gauge('chokepoint_tunnels_active', 'Open CONNECT tunnels by pool.', ['pool'], 'sum'),
   logStreamsActive: gauge('chokepoint_log_streams_active', 'Open CI log streams being scanned.', [], 'sum'),
   findings: counter('chokepoint_secret_findings_total', 'Credentials found in what leaves (url, header, body) or in CI logs, by rule and verdict.', ['pool', 'source', 'rule', 'severity', 'verdict', 'action']),
@@ -144,6 +159,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
     new Set(caNotAfter ? [] : ['caExpiry'] as const),
   );
   const { clientTlsFailures } = m;
+  const { deniedDestinations } = m;
   const { requests, bytes, duration, connectDuration, dnsDuration, upstreamErrors, newDestinations, findings, canaries, scanBytes, scanSkipped, logDrops, reloads, lastReload, buildInfo, dnsQueries, dnsUpstreamDuration, dnsRateLimited } = m;
 
   for (const reason of ['too-many-streams', 'oversize', 'idle-expired', 'gap', 'malformed']) logDrops.inc({ reason }, 0);
@@ -158,11 +174,16 @@ export function createMetrics(options: MetricsOptions): Metrics {
 
   // Bounded: one entry per pool and destination actually reached; cleared on reload.
   const seen = new Set<string>();
+  // Per pool, the hosts chokepoint_denied_destinations_total names (at most DENIED_HOSTS_PER_POOL).
+  const deniedHosts = new Map<string, Set<string>>();
 
   return {
     registry,
     initPools(config) {
       pools = config.pools.map((p) => p.name);
+      // A new config starts the denied hosts afresh: the bound holds per config, not forever.
+      deniedDestinations.reset();
+      deniedHosts.clear();
       for (const pool of pools) {
         for (const kind of KINDS) {
           requests.inc({ pool, kind, decision: 'allow', reason: '', destination: 'unlisted' }, 0);
@@ -176,6 +197,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
         dnsRateLimited.inc({ pool }, 0);
         for (const direction of ['upstream', 'downstream']) bytes.inc({ pool, direction }, 0);
         newDestinations.inc({ pool }, 0);
+        deniedDestinations.inc({ pool, host: OTHER_HOST }, 0);
         canaries.inc({ pool }, 0);
         clientTlsFailures.inc({ pool, alert: 'unknown_ca' }, 0);
       }
@@ -230,6 +252,16 @@ export function createMetrics(options: MetricsOptions): Metrics {
         clientTlsFailures.inc({ pool, alert });
       }
       if (event.reason && (UPSTREAM_REASONS as readonly string[]).includes(event.reason)) upstreamErrors.inc({ reason: event.reason });
+      if (event.decision === 'deny') {
+        let hosts = deniedHosts.get(pool);
+        if (!hosts) deniedHosts.set(pool, (hosts = new Set()));
+        let host = hostLabel(event.host);
+        if (!hosts.has(host)) {
+          if (hosts.size < DENIED_HOSTS_PER_POOL && host !== OTHER_HOST) hosts.add(host);
+          else host = OTHER_HOST;
+        }
+        deniedDestinations.inc({ pool, host });
+      }
       if ((event.decision === 'allow' || event.decision === 'audit') && event.host) {
         const key = `${pool}\u0000${event.host}:${event.port}`;
         if (!seen.has(key) && seen.size < 100_000) {

@@ -5,8 +5,8 @@
 // address is never reused for another.
 //
 // Why not http-proxy here: it cannot pin an HTTPS request to an address while sending
-// SNI for the name, and the scanner must hold or stream the body itself. http-proxy
-// still carries WebSocket upgrades (server.ts).
+// SNI for the name, and the scanner must hold or stream the body itself (the project
+// no longer depends on it: docs/architecture.md).
 import { readFileSync } from 'node:fs';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import https from 'node:https';

@@ -23,6 +23,23 @@ export const TOOLS: Record<string, string> = {
   dig: 'bind9-dnsutils',
 };
 
+/** Files the suite reads that a Debian package puts there, with the package. */
+export const FILES: Record<string, string> = {
+  '/etc/ssl/certs/ca-certificates.crt': 'ca-certificates',
+};
+
+/** The file's path; throws (so the test fails) naming the Debian package when it is missing. */
+export function requireFile(path: string): string {
+  const pkg = FILES[path];
+  if (pkg === undefined) throw new Error(`requireFile(${path}): add it with its Debian package to FILES in test/helpers/tools.ts`);
+  try {
+    accessSync(path, constants.R_OK);
+  } catch {
+    throw new Error(missingToolMessage(path, pkg));
+  }
+  return path;
+}
+
 /** The full path of a command (on PATH unless absolute), or undefined. */
 export function findTool(command: string): string | undefined {
   const candidates = command.includes('/') ? [command] : (process.env.PATH ?? '').split(delimiter).map((d) => join(d, command));

@@ -143,8 +143,9 @@ function upgrade(info: RequestInfo, ctx: RecogniserContext): StreamTap | undefin
       const result = parser.write(chunk);
       if (recognised) ctx.streams.dropMessages(result.dropped, undefined);
       for (const m of result.messages) {
-        if (m.kind !== 'text') continue;
+        // Every message counts toward the probe: a connection of binary messages is no live console.
         seen++;
+        if (m.kind !== 'text') continue;
         const parsed = parseBatches(m.data.toString('utf8'));
         if (parsed.batches.length > 0) recognised = true;
         if (recognised && parsed.malformed > 0) ctx.streams.drop('malformed', parsed.malformed, undefined);
@@ -159,6 +160,7 @@ function upgrade(info: RequestInfo, ctx: RecogniserContext): StreamTap | undefin
       inert = true;
       for (const s of open.values()) s.end();
     },
+    readsAsLog: () => recognised,
   };
 }
 
