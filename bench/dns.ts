@@ -322,7 +322,7 @@ async function main(): Promise<void> {
     const body = [
       `The DNS listener (\`dns.listen\`), UDP, on loopback: the built CLI with one pool (enforce, \`*.bench.example.com\`), rate limit off, the DNS name reader on (the default: every query name is read for secrets and tunnelling), the access log written to a pipe the benchmark drains, answering ${NAMES} names from an upstream DNS server in the benchmark's own process (which also generates the load). "cached": \`dns.cacheTtl: 30s\`, every timed query is a cache hit; "uncached": \`dns.cacheTtl: 0s\`, every query is forwarded to the upstream. Each Chokepoint is one process (one core at most).`,
       '',
-      `Throughput: ${WINDOW} queries kept outstanding over ${SOCKETS} sockets for ${P.loadMs / 1000} s; answers per second of Chokepoint's own CPU time (user + system, from /proc), so the figure stands for one busy core whatever else runs; wall-clock rate beside it. Latency: one query at a time, direct to the upstream and via each Chokepoint, interleaved, ${P.latencyQueries} each per round; "added" is via minus direct, per round. ${P.rounds} rounds, median (min–max).${baseNote}`,
+      `Throughput: ${WINDOW} queries kept outstanding over ${SOCKETS} sockets for ${P.loadMs / 1000} s; answers per second of Chokepoint's own CPU time (user + system, from /proc), so the figure stands for one busy core whatever else runs; wall-clock rate beside it. Latency: one query at a time, direct to the upstream and via each Chokepoint, interleaved, ${P.latencyQueries} each per round; "added" is via minus direct, per round. ${P.rounds} rounds, median (min–max).${baseNote ? `\n${baseNote}` : ''}`,
       '',
       table,
       '',
