@@ -18,6 +18,13 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import dnsPacket, { type Answer } from 'dns-packet';
 import { startUpstream } from '../test/helpers/dns.js';
+import type * as ConfigModule from '../config/index.js';
+import type * as DetectionModule from '../proxy/detection.js';
+import type * as EventsModule from '../proxy/events/events.js';
+import type * as AccessLogModule from '../proxy/events/access-log.js';
+import type * as MetricsModule from '../proxy/events/metrics.js';
+import type * as ListenerModule from '../proxy/wire/dns-listener.js';
+import type * as NamesModule from '../detectors/dns-names.js';
 
 const argv = process.argv.slice(2);
 const option = (name: string): string | undefined => {
@@ -47,13 +54,13 @@ async function loadTree(root: string, label: string, upstreamPort: number): Prom
     spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
   }
   const imp = async <T>(path: string): Promise<T> => (await import(join(root, 'dist', path))) as T;
-  const { parseConfig } = await imp<typeof import('../config/index.js')>('config/index.js');
-  const { buildDetection } = await imp<typeof import('../proxy/detection.js')>('proxy/detection.js');
-  const { EventBus } = await imp<typeof import('../proxy/events/events.js')>('proxy/events/events.js');
-  const { accessLogSink, createLogger, batchedDestination } = await imp<Partial<typeof import('../proxy/events/access-log.js')> & Pick<typeof import('../proxy/events/access-log.js'), 'accessLogSink' | 'createLogger'>>('proxy/events/access-log.js');
-  const { createMetrics } = await imp<typeof import('../proxy/events/metrics.js')>('proxy/events/metrics.js');
-  const { DnsListener } = await imp<typeof import('../proxy/wire/dns-listener.js')>('proxy/wire/dns-listener.js');
-  const { DnsNameReader } = await imp<typeof import('../detectors/dns-names.js')>('detectors/dns-names.js');
+  const { parseConfig } = await imp<typeof ConfigModule>('config/index.js');
+  const { buildDetection } = await imp<typeof DetectionModule>('proxy/detection.js');
+  const { EventBus } = await imp<typeof EventsModule>('proxy/events/events.js');
+  const { accessLogSink, createLogger, batchedDestination } = await imp<Partial<typeof AccessLogModule> & Pick<typeof AccessLogModule, 'accessLogSink' | 'createLogger'>>('proxy/events/access-log.js');
+  const { createMetrics } = await imp<typeof MetricsModule>('proxy/events/metrics.js');
+  const { DnsListener } = await imp<typeof ListenerModule>('proxy/wire/dns-listener.js');
+  const { DnsNameReader } = await imp<typeof NamesModule>('detectors/dns-names.js');
   const { default: pino } = await import('pino');
   const config = parseConfig(
     `dns:
