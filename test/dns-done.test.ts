@@ -76,6 +76,7 @@ describe('answers from the cached path', () => {
   const zone: Record<string, Answer[]> = {
     'a.allowed.test': [{ type: 'A', name: 'a.allowed.test', ttl: 300, data: '104.16.3.1' }],
     'b.allowed.test': [{ type: 'A', name: 'b.allowed.test', ttl: 300, data: '104.16.3.2' }],
+    '_svc._tcp.allowed.test': [{ type: 'SRV', name: '_svc._tcp.allowed.test', ttl: 300, data: { priority: 0, weight: 5, port: 8443, target: 'a.allowed.test' } }],
   };
   let upstream: Upstream;
   let proxy: TestProxy;
@@ -117,6 +118,21 @@ pools:
       const out = await proxy.app.dns?.answer(dnsPacket.encode({ type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name: 'a.allowed.test' }] }), '127.0.0.1', 'udp');
       expect(out && dnsPacket.decode(out).id).toBe(id);
     }
+  });
+
+  test('allowed queries of any type are forwarded as they came: SRV answered, an unnamed type (TYPE65534) asked as such; qtype logged as the wire names it, bounded in the metric', async () => {
+    const srv = await udpQuery(port, '_svc._tcp.allowed.test', { type: 'SRV' });
+    expect(srv.rcode).toBe('NOERROR');
+    expect(srv.answers).toMatchObject([{ type: 'SRV', data: { port: 8443, target: 'a.allowed.test' } }]);
+    const odd = await udpQuery(port, 'a.allowed.test', { type: 'UNKNOWN_65534' });
+    expect(odd.rcode).toBe('NOERROR');
+    expect(odd.answers).toEqual([]);
+    expect(upstream.queries).toEqual(expect.arrayContaining(['_svc._tcp.allowed.test SRV', 'a.allowed.test UNKNOWN_65534']));
+    await proxy.waitForLine((l) => l.kind === 'dns' && l.qtype === 'SRV' && l.host === '_svc._tcp.allowed.test');
+    await proxy.waitForLine((l) => l.kind === 'dns' && l.qtype === 'TYPE65534' && l.decision === 'allow');
+    const text = await proxy.app.metrics.registry.metrics();
+    expect(text).toMatch(/chokepoint_dns_queries_total\{pool="ci",decision="allow",qtype="SRV"\} 1/);
+    expect(text).toMatch(/chokepoint_dns_queries_total\{pool="ci",decision="allow",qtype="other"\} 1/);
   });
 
   test('a reload that takes a name off the allowlist denies it at once, although it was asked (and answered) before', async () => {
