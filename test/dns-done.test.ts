@@ -135,6 +135,22 @@ pools:
     expect(text).toMatch(/chokepoint_dns_queries_total\{pool="ci",decision="allow",qtype="other"\} 1/);
   });
 
+  test('a query of unusual size (an EDNS option of 1,000 bytes) is answered like any other, again and again', async () => {
+    for (let i = 0; i < 3; i++) {
+      const msg = dnsPacket.encode({
+        type: 'query',
+        id: 100 + i,
+        flags: dnsPacket.RECURSION_DESIRED,
+        questions: [{ type: 'A', name: 'b.allowed.test' }],
+        additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0, options: [{ code: 65001, data: Buffer.alloc(1000, i) }] } as unknown as Answer],
+      });
+      const out = await proxy.app.dns?.answer(msg, '127.0.0.1', 'udp');
+      const r = out && dnsPacket.decode(out);
+      expect(r && r.id).toBe(100 + i);
+      expect(r && r.answers?.map((a) => (a.type === 'A' ? a.data : ''))).toEqual(['104.16.3.2']);
+    }
+  });
+
   test('a reload that takes a name off the allowlist denies it at once, although it was asked (and answered) before', async () => {
     expect((await udpQuery(port, 'b.allowed.test')).rcode).toBe('NOERROR');
     const next = parseConfig(config('a.allowed.test'), 'test');

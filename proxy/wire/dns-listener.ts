@@ -348,6 +348,8 @@ export class DnsListener {
     }
     this.engine = engine;
     this.state = this.compile(config, previous);
+    // Parsed queries hold the decision of the config they were decided by: start afresh, so no old config stays referenced.
+    this.parsedQueries.clear();
     this.limiter.configure(config.dns.rateLimit.perSecond, config.dns.rateLimit.burst);
     if (this.state.upstreams !== previous.upstreams || previous.config.dns.cacheTtl !== config.dns.cacheTtl) {
       this.cache = newCache();
@@ -621,8 +623,9 @@ export class DnsListener {
    * decode).
    */
   private parse(msg: Buffer): ParsedQuery | undefined {
-    const key = msg.toString('latin1', 2);
-    const known = this.parsedQueries.get(key);
+    // Only queries of an ordinary size are kept (the memo's memory stays bounded by PARSED_QUERIES × MEMO_QUERY_BYTES).
+    const key = msg.length <= MEMO_QUERY_BYTES ? msg.toString('latin1', 2) : undefined;
+    const known = key === undefined ? undefined : this.parsedQueries.get(key);
     if (known) return known;
     const checked = checkQuestionName(msg);
     if ('problem' in checked) return undefined;
@@ -651,6 +654,7 @@ export class DnsListener {
       qtypeLabel: qtypeLabel(qtype),
       cacheKey: `${question.name.toLowerCase()}|${question.type}|${question.class ?? 'IN'}|${dnssecOk ? 1 : 0}|${cd ? 1 : 0}`,
     };
+    if (key === undefined) return parsed;
     if (this.parsedQueries.size >= PARSED_QUERIES) this.parsedQueries.clear();
     this.parsedQueries.set(key, parsed);
     return parsed;
@@ -818,6 +822,8 @@ interface Cached {
 
 /** Distinct queries kept parsed; past it the memo starts again (a flood of new names costs what parsing costs). */
 const PARSED_QUERIES = 10_000;
+/** Largest query kept parsed (a stub resolver's query is under 100 bytes, with EDNS and a cookie). */
+const MEMO_QUERY_BYTES = 512;
 
 /** How long an answer may be reused: its smallest TTL (negative answers: the SOA's), at most dns.cacheTtl. */
 function cacheTtlMs(answer: UpstreamAnswer, maxMs: number): number {
