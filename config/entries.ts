@@ -1,4 +1,6 @@
-// Allowlist and denylist entries: their syntax, parsed once at config load.
+// Allowlist and denylist entries: their syntax. Parsed when a config is validated
+// (schema.ts) and when its runtime is compiled (proxy/decide/policy.ts compilePool), never
+// per request.
 //
 //   api.github.com            exact host, ports 80 and 443
 //   *.githubusercontent.com   any subdomain at any depth, not the apex

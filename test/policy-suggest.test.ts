@@ -20,6 +20,8 @@ interface Line {
   port?: number;
   decision?: string;
   reason?: string;
+  policyReason?: string;
+  status?: number;
   address?: string;
   time?: string;
   msg?: string;
@@ -108,6 +110,11 @@ describe('policy suggest (pure)', () => {
     // A host entry cannot lift the denial: the comment names the IP entry that would.
     expect(lineOf(yaml, 'db.internal:5432')).toContain('10.20.9.9/32:5432');
     expect(lineOf(yaml, 'api.github.com')).not.toContain('#');
+  });
+
+  test('an audited line whose upstream then failed still counts its policy reason (policyReason)', () => {
+    const { yaml } = suggest([logLine({ host: 'db.internal', port: 5432, decision: 'audit', reason: 'upstream-refused', policyReason: 'private-address', status: 502 })]);
+    expect(lineOf(yaml, 'db.internal:5432')).toContain('private address');
   });
 
   test(`${FOLD_THRESHOLD} sibling hosts fold into a wildcard that also covers deeper hosts; fewer do not`, () => {

@@ -25,7 +25,6 @@ let port: number;
 let plain: http.Server;
 let plainWss: WebSocketServer;
 let plainPort: number;
-let proxyCa: string;
 const received: string[] = [];
 const proxies: TestProxy[] = [];
 
@@ -66,7 +65,6 @@ pools:
       ),
     );
   }
-  proxyCa = readFileSync(join(proxies[0]?.dir ?? '', 'state', 'ca.pem'), 'utf8');
 });
 
 afterAll(async () => {

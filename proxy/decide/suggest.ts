@@ -144,7 +144,9 @@ export class Suggester {
         this.toMs = Math.max(this.toMs, ms);
       }
     }
-    const { pool, host, port, decision, reason, address } = value;
+    const { pool, host, port, decision, address } = value;
+    // The policy's reason survives a later failure in policyReason (older lines: reason only).
+    const reason = value.policyReason ?? value.reason;
     if (value.kind === 'dns') return this.addDns(value);
     if (decision !== 'allow' && decision !== 'audit') return;
     if (typeof pool !== 'string' || pool === '' || typeof host !== 'string' || host === '') return;

@@ -140,3 +140,16 @@ export function parseAbsoluteUri(url: string): { target: Target; authority: stri
   if (!norm) return undefined;
   return { target: { ...norm, port }, authority, path };
 }
+
+/**
+ * The host part of a Host header or an HTTP/2 `:authority` (`host:port`, `[v6]:port`),
+ * as written; normalizeHost reads it.
+ */
+export function stripPort(authority: string): string {
+  if (authority.startsWith('[')) {
+    const end = authority.indexOf(']');
+    return end < 0 ? authority : authority.slice(0, end + 1);
+  }
+  const colon = authority.lastIndexOf(':');
+  return colon < 0 ? authority : authority.slice(0, colon);
+}

@@ -1,7 +1,7 @@
 // The one typed stream of what happened. The proxy emits; the access log and the metrics
 // are sinks. No module logs or counts on its own.
 import type { Verdict } from '../decide/policy.js';
-import type { Reason } from '../decide/reasons.js';
+import type { PolicyReason, Reason } from '../decide/reasons.js';
 import type { ContentScanErrorCode } from '../../detectors/decode.js';
 import type { FindingAction, FindingSource, FindingVerdict } from '../decide/judge.js';
 import type { DnsDecision, DnsReason, QtypeLabel } from '../decide/dns.js';
@@ -46,7 +46,17 @@ export interface EgressEvent {
   /** Path without its query string (plain HTTP and intercepted requests). */
   path?: string;
   decision: Decision;
+  /**
+   * What most recently decided how it ended: the policy's reason, then a refusal, a scan
+   * verdict, an upstream failure or how a tunnel closed (docs/config.md "Reasons").
+   */
   reason?: Reason;
+  /**
+   * The policy's own reason (`not-allowlisted`, `private-address`...), whatever happened
+   * after: an audited request that then failed upstream has `reason: upstream-refused` and
+   * still `policyReason: not-allowlisted`. Absent when the policy allowed it outright.
+   */
+  policyReason?: PolicyReason;
   /** Allowlist entry or group that matched, else `unlisted` (bounded: used as a metric label). */
   destination: string;
   status: number;
@@ -62,7 +72,8 @@ export interface EgressEvent {
   /**
    * Time to connect upstream (ms): TCP, plus the TLS handshake for HTTPS. Only when a new
    * connection was made (a reused keep-alive socket has none). HTTP requests: set by
-   * proxy/wire/forward.ts (`Forwarder.request(..., timing)`: the exchange passes itself).
+   * proxy/wire/forward.ts (`Forwarder.request(..., timing)`: the exchange passes itself);
+   * HTTP/2 streams to an h2 origin: proxy/wire/h2-upstream.ts (`H2Upstreams.get(..., timing)`).
    * CONNECT tunnels: set by proxy/wire/tunnel.ts as `ex.connectMs` once `net.connect` to the
    * checked address succeeds (TCP only; the client does its own TLS).
    */

@@ -245,8 +245,9 @@ async function findingsReport(options: IngestOptions, labels: IngestLabels, req:
       host: 'ingest',
       kind: 'log',
       source: 'log',
-      // The rule is a metric label: a rule the pack no longer has (rules reloaded between
-      // the scan and this report) is counted as `other`, so the label set stays the pack's.
+      // The rule is a metric label: a rule name this proxy's pack does not have (the
+      // reporter ran other rules, or the pack was reloaded since it scanned) is counted as
+      // `other`, so the label set stays the pack's whatever a client posts.
       rule: rules && !rules.has(f.rule) ? 'other' : f.rule,
       title: f.title,
       severity: f.severity,

@@ -3,7 +3,7 @@
 // say so on the tunnel's egress line: reason `client-tls-failed` and the TLS alert.
 import type { TLSSocket } from 'node:tls';
 import { tlsAlertName } from '../decide/tls-alert.js';
-import type { Exchange } from './exchange.js';
+import { recordFailure, type Exchange } from './exchange.js';
 
 export function onClientHandshake(socket: TLSSocket, tunnel: Exchange, secure: () => void): void {
   let done = false;
@@ -14,7 +14,7 @@ export function onClientHandshake(socket: TLSSocket, tunnel: Exchange, secure: (
   const failed = (err: NodeJS.ErrnoException | undefined): void => {
     if (done) return;
     done = true;
-    tunnel.reason = 'client-tls-failed';
+    recordFailure(tunnel, 'client-tls-failed');
     tunnel.tlsAlert = tlsAlertName(err?.code, err?.message);
   };
   socket.once('error', (err: NodeJS.ErrnoException) => failed(err));

@@ -9,8 +9,9 @@ import type { Engine, Finding } from '../../detectors/index.js';
 import type { FindingSource } from '../decide/judge.js';
 import type { PoolRuntime } from '../decide/runtime.js';
 import { bodyVerdict, findingsVerdict, judgeFindings, type ContentVerdict, type Judged } from '../decide/verdict.js';
-import { noteScanned, noteScanSkipped, type EventBus, type Reason } from '../events/events.js';
-import type { Exchange } from './exchange.js';
+import { noteScanned, noteScanSkipped, type EventBus } from '../events/events.js';
+import { recordVerdict, type Exchange } from './exchange.js';
+import type { Refusal } from './refusal.js';
 import { scanHeadersCached, scanUrlCached } from './scan-cache.js';
 
 /** What judging needs of the exchange context (http-exchange.ts ExchangeContext has it). */
@@ -21,12 +22,7 @@ export interface JudgeContext {
   bus: EventBus;
 }
 
-/** A refusal (the shape of http-exchange.ts Refusal). */
-export interface Refusal {
-  status: number;
-  reason: Reason;
-  finding?: Finding;
-}
+export type { Refusal };
 
 export interface ExchangeJudge {
   /** Judge findings for this exchange's destination and emit each as a finding event. */
@@ -75,8 +71,7 @@ export function exchangeJudge(ctx: JudgeContext, ex: Exchange, host: string): Ex
   const apply = (verdict: ContentVerdict): Refusal | undefined => {
     if (verdict.kind === 'pass') return undefined;
     if (verdict.kind === 'audit') {
-      ex.decision = 'audit';
-      ex.reason = verdict.reason;
+      recordVerdict(ex, 'audit', verdict.reason);
       return undefined;
     }
     return { status: 403, reason: verdict.reason, ...(verdict.finding ? { finding: verdict.finding } : {}) };

@@ -13,6 +13,7 @@ import https from 'node:https';
 import { isIP, type Socket } from 'node:net';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import type { Reason } from '../events/events.js';
+import { upstreamFailure } from '../decide/outcome.js';
 import { stripHopByHop } from './headers.js';
 
 export interface UpstreamTarget {
@@ -44,29 +45,10 @@ export class UpstreamError extends Error {
   }
 }
 
-const TLS_ERRORS = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'CERT_UNTRUSTED',
-  'CERT_REJECTED',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'ERR_SSL_WRONG_VERSION_NUMBER',
-  'EPROTO',
-]);
-
+/** The failure of an upstream request, by the one classifier (decide/outcome.ts upstreamFailure). */
 export function classifyUpstreamError(err: NodeJS.ErrnoException, timedOut: boolean): UpstreamError {
-  if (timedOut) return new UpstreamError('upstream-timeout', 504);
-  const code = err.code ?? '';
-  if (code === 'ECONNREFUSED') return new UpstreamError('upstream-refused', 502);
-  if (code === 'ECONNRESET' || code === 'EPIPE') return new UpstreamError('upstream-reset', 502);
-  if (code === 'ETIMEDOUT') return new UpstreamError('upstream-timeout', 504);
-  if (TLS_ERRORS.has(code) || code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS')) return new UpstreamError('upstream-tls-error', 502);
-  return new UpstreamError('upstream-error', 502);
+  const { reason, status } = upstreamFailure(err.code, timedOut);
+  return new UpstreamError(reason, status);
 }
 
 /** The CAs upstream TLS is verified against: the system store plus the operator's extras. */

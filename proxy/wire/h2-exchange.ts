@@ -15,13 +15,13 @@ import type { Readable } from 'node:stream';
 import { createContentScanner, scanContent, type ContentMeta, type ContentScanResult } from '../../detectors/decode.js';
 import { GrpcMessageReader, isGrpcContentType } from '../../detectors/grpc.js';
 import { noteScanSkipped } from '../events/events.js';
-import type { Exchange } from './exchange.js';
-import { exchangeJudge, type Refusal } from './exchange-judge.js';
+import { recordFailure, recordRefusal, type Exchange } from './exchange.js';
+import { exchangeJudge } from './exchange-judge.js';
 import { UpstreamError, type UpstreamTarget } from './forward.js';
 import type { H2Upstreams } from './h2-upstream.js';
 import { stripHopByHop } from './headers.js';
 import type { ExchangeContext } from './http-exchange.js';
-import { refusalBody } from './refusal.js';
+import { renderRefusal, type Refusal } from './refusal.js';
 import { safely, type BodyTap } from './taps.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } = http2.constants;
@@ -40,28 +40,22 @@ export function endToEndHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeade
   return out;
 }
 
-/** Answer a refused stream: a 403 (or other status) with x-chokepoint-reason, or RST_STREAM once answered. */
+/**
+ * Answer a refused stream: the refusal HTTP/1.1 gets (refusal.ts renderRefusal: status,
+ * x-chokepoint-reason, body), or RST_STREAM once the response has begun.
+ */
 export function refuseStream(stream: ServerHttp2Stream, ex: Exchange, refusal: Refusal, grpc: boolean): void {
-  ex.reason = refusal.reason;
-  if ([400, 403, 407, 413, 421, 431].includes(refusal.status) || refusal.reason === 'secret-exfiltration' || refusal.reason === 'scan-error') ex.decision = 'deny';
+  recordRefusal(ex, refusal.status, refusal.reason);
   if (stream.destroyed || stream.closed) return;
   if (stream.headersSent) {
     stream.close(NGHTTP2_CANCEL);
     return;
   }
   ex.status = refusal.status;
-  const detail = refusal.finding ? ` (rule ${refusal.finding.ruleId}, fingerprint ${refusal.finding.fingerprint})` : '';
-  const body = refusalBody(ex.host, refusal.reason, detail);
-  const headers: OutgoingHttpHeaders = {
-    ':status': refusal.status,
-    'x-chokepoint-reason': refusal.reason,
-    'content-type': 'text/plain; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-  };
-  if (refusal.finding) {
-    headers['x-chokepoint-rule'] = refusal.finding.ruleId;
-    headers['x-chokepoint-fingerprint'] = refusal.finding.fingerprint;
-  }
+  const rendered = renderRefusal(ex.host, refusal);
+  const body = rendered.body;
+  const headers: OutgoingHttpHeaders = { ':status': rendered.status };
+  for (const [name, value] of rendered.headers) headers[name] = value;
   if (grpc) {
     // A gRPC client reads its status from grpc-status (7: PERMISSION_DENIED), and shows grpc-message.
     headers['grpc-status'] = refusal.status === 403 ? '7' : '14';
@@ -136,7 +130,10 @@ export async function handleH2Stream(
     if (tap) safely(() => (ok ? tap?.end() : tap?.abort()));
     tap = undefined;
   };
+  /** Refused (or cut): what the upstream does next changes nothing. */
+  let refused = false;
   const refuse = (r: Refusal): void => {
+    refused = true;
     tapEnd(false);
     refuseStream(stream, ex, r, grpc);
   };
@@ -197,10 +194,8 @@ export async function handleH2Stream(
   const cutWith = (r: Refusal): void => {
     if (cut) return;
     cut = true;
-    ex.decision = 'deny';
-    ex.reason = r.reason;
-    call.destroy();
     refuse(r);
+    call.destroy();
   };
   const scanner = createContentScanner(ctx.engine, meta, {
     onFinding: (finding) => {
@@ -243,8 +238,8 @@ export async function handleH2Stream(
     const cutWith = (r: Refusal): void => {
       if (cut) return;
       cut = true;
-      call.destroy();
       refuse(r);
+      call.destroy();
     };
     /** The framing could not be read on: the rest is forwarded scanned as it is, if the config lets it. */
     const unframed = (): boolean => {
@@ -392,10 +387,10 @@ export async function handleH2Stream(
       },
       (err: unknown) => {
         const e = err instanceof UpstreamError ? err : new UpstreamError('upstream-error', 502);
-        if (ex.reason === 'secret-exfiltration' || ex.reason === 'scan-error' || ex.reason === 'body-too-large') return; // we cut it
+        if (refused) return; // we cut it
         if (!stream.headersSent) refuse({ status: e.status, reason: e.reason });
         else {
-          ex.reason = e.reason;
+          recordFailure(ex, e.reason);
           stream.close(NGHTTP2_INTERNAL_ERROR);
         }
       },

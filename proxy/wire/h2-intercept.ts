@@ -7,8 +7,8 @@ import http2, { type Http2Server, type IncomingHttpHeaders, type ServerHttp2Sess
 import type { TLSSocket } from 'node:tls';
 import type { Config } from '../../config/index.js';
 import type { Admission } from '../decide/gate.js';
-import { normalizeHost, type Target } from '../decide/target.js';
-import { newExchange, type Exchange } from './exchange.js';
+import { normalizeHost, stripPort, type Target } from '../decide/target.js';
+import { newExchange, recordAdmission, type Exchange } from './exchange.js';
 import { handleH2Stream, refuseStream } from './h2-exchange.js';
 import { H2Upstreams } from './h2-upstream.js';
 import type { ExchangeContext } from './http-exchange.js';
@@ -92,13 +92,9 @@ export class H2Interceptor {
     const grpc = String(headers['content-type'] ?? '').startsWith('application/grpc');
     if (!info) return refuseStream(stream, ex, { status: 500, reason: 'internal-error' }, grpc);
     const { target, admission } = info;
-    ex.pool = admission.pool.config.name;
     ex.host = target.host;
     ex.port = target.port;
-    ex.address = admission.address;
-    ex.decision = admission.verdict;
-    ex.destination = admission.destination;
-    if (admission.reason) ex.reason = admission.reason;
+    recordAdmission(ex, admission); // the tunnel's
     const path = String(headers[':path'] ?? '');
     ex.path = path.split('?', 1)[0] ?? '/';
     try {
@@ -119,13 +115,4 @@ export class H2Interceptor {
     this.upstreams.close();
     this.server.close();
   }
-}
-
-function stripPort(authority: string): string {
-  if (authority.startsWith('[')) {
-    const end = authority.indexOf(']');
-    return end < 0 ? authority : authority.slice(0, end + 1);
-  }
-  const colon = authority.lastIndexOf(':');
-  return colon < 0 ? authority : authority.slice(0, colon);
 }

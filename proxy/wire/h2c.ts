@@ -4,7 +4,7 @@
 // intercepted, by ALPN.
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Exchange } from './exchange.js';
+import { recordRefusal, type Exchange } from './exchange.js';
 
 /** Does this request ask to upgrade to cleartext HTTP/2? */
 export function isH2cUpgrade(req: IncomingMessage): boolean {
@@ -36,8 +36,7 @@ const HTTP_1_1_REQUIRED = 0xd;
  */
 export function refuseH2Preface(socket: Socket, ex: Exchange): void {
   ex.status = 400;
-  ex.decision = 'deny';
-  ex.reason = 'h2-prior-knowledge-not-supported';
+  recordRefusal(ex, 400, 'h2-prior-knowledge-not-supported');
   const debug = Buffer.from('chokepoint: h2-prior-knowledge-not-supported: speak HTTP/1.1 to the proxy (HTTP/2 is offered inside CONNECT by ALPN)');
   const goaway = Buffer.alloc(8 + debug.length);
   goaway.writeUInt32BE(0, 0); // last stream id

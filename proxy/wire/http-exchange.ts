@@ -4,13 +4,14 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Config } from '../../config/index.js';
 import { createContentScanner, scanContent, type ContentScanResult } from '../../detectors/decode.js';
-import type { Engine, Finding } from '../../detectors/index.js';
-import { noteScanned, noteScanSkipped, type EventBus, type Reason } from '../events/events.js';
+import type { Engine } from '../../detectors/index.js';
+import { noteScanned, noteScanSkipped, type EventBus } from '../events/events.js';
 import { relayResponse, UpstreamError, type Forwarder, type UpstreamTarget } from './forward.js';
 import { stripHopByHop } from './headers.js';
 import type { PoolRuntime } from '../decide/runtime.js';
 import { exchangeJudge } from './exchange-judge.js';
 import type { Exchange } from './exchange.js';
+import type { Refusal } from './refusal.js';
 import { safely, type BodyTap, type Taps } from './taps.js';
 
 /** What an exchange needs from the proxy around it. */
@@ -43,13 +44,9 @@ export class BufferBudget {
   }
 }
 
-export interface Refusal {
-  status: number;
-  reason: Reason;
-  finding?: Finding;
-}
+export type { Refusal };
 
-/** Answer a refusal; the connection is closed when the request body was not read. */
+/** Answer a refusal (refusal.ts): it records it on the exchange; the connection is closed when the request body was not read. */
 export type Refuse = (refusal: Refusal) => void;
 
 export async function handleExchange(
@@ -68,6 +65,8 @@ export async function handleExchange(
   // Judging, the finding events and the verdict are shared with HTTP/2 streams (exchange-judge.ts).
   const judged = exchangeJudge(ctx, ex, target.host);
   const { record, blocking } = judged;
+  /** The proxy cut the request (part of its body may have left): what the upstream does next changes nothing. */
+  let cut = false;
 
   // 1. The request line and the headers that will be forwarded (not Proxy-Authorization,
   // which is ours, nor other hop-by-hop headers) are known before any byte goes out:
@@ -186,13 +185,9 @@ export async function handleExchange(
         relayResponse(upstreamRes, res, !ctx.draining && res.shouldKeepAlive, (n) => (ex.bytesDown += n));
       },
       (err: unknown) => {
+        if (cut) return;
         const e = err instanceof UpstreamError ? err : new UpstreamError('upstream-error', 502);
-        if (ex.reason === 'secret-exfiltration' && ex.decision === 'deny') return; // we cut it
-        if (!res.headersSent) refuse({ status: e.status, reason: e.reason });
-        else {
-          ex.reason = e.reason;
-          res.destroy();
-        }
+        refuse({ status: e.status, reason: e.reason }); // once the response has begun: cut, with the reason
       },
     );
   }
@@ -200,7 +195,6 @@ export async function handleExchange(
   function sendStreaming(): void {
     const { upstream, response } = ctx.forwarder.request(target, req.method ?? 'GET', path, headers, ex);
     waitForResponse(response);
-    let cut = false;
     const scanner = createContentScanner(engine, meta, {
       onFinding: (finding) => {
         if (cut) return;
@@ -208,12 +202,9 @@ export async function handleExchange(
         if (!block) return;
         // Part of the body may have left: stop the rest, close both sides.
         cut = true;
-        ex.decision = 'deny';
-        ex.reason = 'secret-exfiltration';
+        refuse({ status: 403, reason: 'secret-exfiltration', finding: block }); // 403, or cut once answered
         upstream.destroy();
         tapEnd(false);
-        if (!res.headersSent) refuse({ status: 403, reason: 'secret-exfiltration', finding: block });
-        else res.destroy();
         req.destroy();
       },
     });
@@ -241,12 +232,9 @@ export async function handleExchange(
           if (result.errors.length > 0 && onError === 'block' && enforce) {
             // Too late to refuse cleanly: the body has streamed. Cut before the upstream sees its end.
             cut = true;
-            ex.decision = 'deny';
-            ex.reason = 'scan-error';
+            refuse({ status: 403, reason: 'scan-error' }); // 403, or cut once answered
             upstream.destroy();
             tapEnd(false);
-            if (!res.headersSent) refuse({ status: 403, reason: 'scan-error' });
-            else res.destroy();
             return;
           }
           tapEnd(true);

@@ -7,22 +7,22 @@ import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import type { LeafIssuer } from './ca.js';
 import type { Admission } from '../decide/gate.js';
-import { handleExchange, type ExchangeContext, type Refusal } from './http-exchange.js';
+import { handleExchange, type ExchangeContext } from './http-exchange.js';
 import type { PoolRuntime } from '../decide/runtime.js';
 import type { Config } from '../../config/index.js';
 import type { SecureContext } from 'node:tls';
-import { newExchange, upstreamReason, type Exchange } from './exchange.js';
+import { newExchange, recordAdmission, upstreamReason, type Exchange } from './exchange.js';
 import { exchangeJudge } from './exchange-judge.js';
 import { forwardedHeaders, relayWebSocket } from './websocket.js';
 import { createListener, headerProblem } from './listener.js';
 import type { EgressKind } from '../events/events.js';
 import type { Taps } from './taps.js';
 import { safely, type StreamTap } from './taps.js';
-import { normalizeHost, type Target } from '../decide/target.js';
+import { normalizeHost, stripPort, type Target } from '../decide/target.js';
 import { H2Interceptor } from './h2-intercept.js';
 import { onClientHandshake } from './client-tls.js';
 import { isH2cUpgrade } from './h2c.js';
-import { refuseRaw } from './refusal.js';
+import { refuseRaw, type Refusal } from './refusal.js';
 import { serverName } from './forward.js';
 
 /** What the inner server knows of the tunnel a request arrived on. */
@@ -102,13 +102,9 @@ export class Interceptor {
     });
     if (!info) return this.proxy.refuseResponse(res, ex, { status: 500, reason: 'internal-error' });
     const { target, admission } = info;
-    ex.pool = admission.pool.config.name;
     ex.host = target.host;
     ex.port = target.port;
-    ex.address = admission.address;
-    ex.decision = admission.verdict;
-    ex.destination = admission.destination;
-    if (admission.reason) ex.reason = admission.reason;
+    recordAdmission(ex, admission); // the tunnel's
     const path = req.url ?? '/';
     ex.path = path.split('?', 1)[0] ?? '/';
     try {
@@ -139,13 +135,9 @@ export class Interceptor {
     const info = this.info(req);
     if (!info) return void socket.destroy();
     const ex = newExchange(req, 'websocket', info.client);
-    ex.pool = info.admission.pool.config.name;
     ex.host = info.target.host;
     ex.port = info.target.port;
-    ex.address = info.admission.address;
-    ex.decision = info.admission.verdict;
-    ex.destination = info.admission.destination;
-    if (info.admission.reason) ex.reason = info.admission.reason;
+    recordAdmission(ex, info.admission);
     const path = req.url ?? '/';
     ex.path = path.split('?', 1)[0] ?? '/';
     socket.once('close', () => this.proxy.finish(ex));
@@ -175,8 +167,8 @@ export class Interceptor {
     const upstream = tls.connect({ host: info.admission.address, port: info.target.port, ...serverName(info.target.host), ALPNProtocols: ['http/1.1'], ...this.proxy.upstreamTlsOptions() });
     upstream.on('error', (err: NodeJS.ErrnoException) => {
       if (ex.status === 0) {
-        const reason = upstreamReason(err);
-        return refuseRaw(socket, ex, reason === 'upstream-timeout' ? 504 : 502, reason);
+        const failed = upstreamReason(err);
+        return refuseRaw(socket, ex, failed.status, failed.reason);
       }
       socket.destroy();
     });
@@ -190,13 +182,4 @@ export class Interceptor {
     this.inner.close();
     this.inner.closeAllConnections();
   }
-}
-
-function stripPort(hostHeader: string): string {
-  if (hostHeader.startsWith('[')) {
-    const end = hostHeader.indexOf(']');
-    return end < 0 ? hostHeader : hostHeader.slice(0, end + 1);
-  }
-  const colon = hostHeader.lastIndexOf(':');
-  return colon < 0 ? hostHeader : hostHeader.slice(0, colon);
 }

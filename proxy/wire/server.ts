@@ -1,9 +1,11 @@
 // The proxy listener: plain HTTP forwarding (absolute-URI requests), CONNECT tunnels and
-// WebSocket upgrades. The gate (decide/gate.ts) decides each; http-exchange.ts and
-// forward.ts carry plain HTTP requests, tunnel.ts and intercept.ts carry CONNECT, and
-// websocket.ts carries WebSocket upgrades (their messages read). Every request ends in
-// exactly one egress event.
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+// WebSocket upgrades. Each request builds its exchange (exchange.ts) and passes the gate
+// (decide/gate.ts); http-exchange.ts and forward.ts carry plain HTTP requests, tunnel.ts
+// (and intercept.ts, for a tunnel the pool opens) carries CONNECT, and websocket.ts
+// carries WebSocket upgrades (their messages read). Every request ends in exactly one
+// egress event (finish).
+import type http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import type { AddressInfo, Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
@@ -12,9 +14,9 @@ import type { Config } from '../../config/index.js';
 import { parseListen } from '../../config/index.js';
 import type { Engine } from '../../detectors/index.js';
 import type { LeafIssuer } from './ca.js';
-import { EventBus, type EgressKind, type Reason } from '../events/events.js';
+import { EventBus, type EgressKind } from '../events/events.js';
 import { Forwarder, upstreamTrust } from './forward.js';
-import { BufferBudget, handleExchange, type ExchangeContext, type Refusal } from './http-exchange.js';
+import { BufferBudget, handleExchange, type ExchangeContext } from './http-exchange.js';
 import { Interceptor, type InterceptContext } from './intercept.js';
 import { safely, type StreamTap, type Taps } from './taps.js';
 import { admit, identifyPool, type Admission, type GateContext } from '../decide/gate.js';
@@ -23,9 +25,9 @@ import type { Resolve } from '../decide/gate.js';
 import { compileRuntime, type PoolRuntime, type Runtime } from '../decide/runtime.js';
 import { parseAbsoluteUri, type Target } from '../decide/target.js';
 import { handleConnect, type TunnelContext } from './tunnel.js';
-import { type Exchange, newExchange, upstreamReason } from './exchange.js';
+import { type Exchange, egressEvent, newExchange, recordAdmission, upstreamReason } from './exchange.js';
 import { createListener, headerProblem } from './listener.js';
-import { refusalBody, refuseRaw } from './refusal.js';
+import { refuseHttp, refuseRaw, type Refusal } from './refusal.js';
 import { isH2cUpgrade, isH2Preface, refuseH2Preface } from './h2c.js';
 import { exchangeJudge } from './exchange-judge.js';
 import { forwardedHeaders, relayWebSocket } from './websocket.js';
@@ -192,7 +194,7 @@ export class ProxyServer implements TunnelContext, InterceptContext {
 
   /** Emit the one egress event of an exchange. */
   finish(ex: Exchange): void {
-    this.bus.emit({ type: 'egress', ...ex, durationMs: Date.now() - ex.start });
+    this.bus.emit(egressEvent(ex, Date.now()));
   }
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -204,15 +206,15 @@ export class ProxyServer implements TunnelContext, InterceptContext {
     });
     try {
       const malformed = headerProblem(req);
-      if (malformed) return this.refuse(res, ex, malformed, 'bad-request');
+      if (malformed) return this.refuseResponse(res, ex, { status: malformed, reason: 'bad-request' });
       const parsed = parseAbsoluteUri(req.url ?? '');
-      if (!parsed) return this.refuse(res, ex, 400, 'bad-request');
+      if (!parsed) return this.refuseResponse(res, ex, { status: 400, reason: 'bad-request' });
       ex.host = parsed.target.host;
       ex.port = parsed.target.port;
       ex.path = parsed.path.split('?', 1)[0] ?? '/';
 
       const admission = await this.gate(req, parsed.target, ex);
-      if (!admission.ok) return this.refuse(res, ex, admission.status, admission.reason);
+      if (!admission.ok) return this.refuseResponse(res, ex, admission);
 
       // The absolute URI names the destination; a Host header saying otherwise is replaced.
       req.headers.host = parsed.authority;
@@ -228,7 +230,7 @@ export class ProxyServer implements TunnelContext, InterceptContext {
       );
     } catch {
       // Fail closed: an internal error while deciding never lets a request through.
-      if (!res.headersSent) this.refuse(res, ex, 500, 'internal-error');
+      if (!res.headersSent) this.refuseResponse(res, ex, { status: 500, reason: 'internal-error' });
       else res.destroy();
     }
   }
@@ -262,8 +264,8 @@ export class ProxyServer implements TunnelContext, InterceptContext {
       upstream.once('timeout', () => upstream.destroy(Object.assign(new Error('idle timeout'), { code: 'ETIMEDOUT' })));
       upstream.on('error', (err: NodeJS.ErrnoException) => {
         if (ex.status === 0) {
-          const reason = upstreamReason(err);
-          return refuseRaw(socket, ex, reason === 'upstream-timeout' ? 504 : 502, reason);
+          const failed = upstreamReason(err);
+          return refuseRaw(socket, ex, failed.status, failed.reason);
         }
         socket.destroy();
       });
@@ -275,53 +277,22 @@ export class ProxyServer implements TunnelContext, InterceptContext {
     }
   }
 
-  /** Identify and admit; fills the exchange with what is known. */
+  /** Identify and admit; records the answer on the exchange (exchange.ts recordAdmission). */
   async gate(req: IncomingMessage, target: Target, ex: Exchange): Promise<Admission> {
     const ctx = this.gateContext();
     const pool = identifyPool(ctx.runtime, req.headers['proxy-authorization'], req.socket.remoteAddress);
     if (!pool) {
       return { ok: false, status: 407, verdict: 'deny', reason: 'unauthenticated', destination: 'unlisted' };
     }
-    ex.pool = pool.config.name;
+    ex.pool = pool.config.name; // before the lookup: admit notes its time on the exchange
     const admission = await admit(ctx, pool, target, ex);
-    ex.decision = admission.verdict;
-    ex.destination = admission.destination;
-    if (admission.reason) ex.reason = admission.reason;
-    if (admission.address) ex.address = admission.address;
+    recordAdmission(ex, admission);
     return admission;
   }
 
-  /** Refuse an HTTP request (plain or intercepted), naming the finding that caused it if any. */
+  /** Refuse an HTTP request (plain or intercepted), naming the finding that caused it if any (refusal.ts). */
   refuseResponse(res: ServerResponse, ex: Exchange, refusal: Refusal): void {
-    if (refusal.finding) {
-      // The rule and the fingerprint say which secret, never the secret itself.
-      res.setHeader('x-chokepoint-rule', refusal.finding.ruleId);
-      res.setHeader('x-chokepoint-fingerprint', refusal.finding.fingerprint);
-    }
-    if (refusal.reason === 'secret-exfiltration' || refusal.reason === 'scan-error' || refusal.reason === 'body-too-large') {
-      ex.decision = 'deny';
-      // The body may not have been read: the connection cannot be reused.
-      res.setHeader('connection', 'close');
-    }
-    this.refuse(res, ex, refusal.status, refusal.reason, refusal.finding ? ` (rule ${refusal.finding.ruleId}, fingerprint ${refusal.finding.fingerprint})` : '');
-  }
-
-  private refuse(res: ServerResponse, ex: Exchange, status: number, reason: Reason, detail = ''): void {
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    ex.reason = reason;
-    if (status === 407) ex.decision = 'auth-required';
-    else if (status === 403 || status === 400 || status === 431) ex.decision = 'deny';
-    const body = refusalBody(ex.host, reason, detail);
-    res.statusCode = status;
-    res.setHeader('x-chokepoint-reason', reason);
-    res.setHeader('content-type', 'text/plain; charset=utf-8');
-    res.setHeader('content-length', Buffer.byteLength(body));
-    if (status === 407) res.setHeader('proxy-authenticate', 'Basic realm="chokepoint"');
-    if (this.draining || status === 400 || status === 431) res.setHeader('connection', 'close');
-    res.end(body);
+    refuseHttp(res, ex, refusal, this.draining);
   }
 
   /** A request the parser refused (also inside intercepted tunnels): answer, log, close. */

@@ -9,7 +9,7 @@ import type { Config } from '../../config/index.js';
 import type { Admission } from '../decide/gate.js';
 import type { PoolRuntime } from '../decide/runtime.js';
 import type { Target } from '../decide/target.js';
-import { newExchange, upstreamReason, type Exchange } from './exchange.js';
+import { hasOutcome, newExchange, recordClose, recordFailure, recordVerdict, upstreamReason, type Exchange } from './exchange.js';
 import { headerProblem } from './listener.js';
 import { refuseRaw } from './refusal.js';
 import { normalizeHost, parseAuthority } from '../decide/target.js';
@@ -46,7 +46,7 @@ export async function handleConnect(proxy: TunnelContext, req: IncomingMessage, 
       return;
     }
     finished = true;
-    if (tunnel && ex.reason === undefined) ex.reason = tunnelCloseReason(tunnel.ending);
+    if (tunnel) recordClose(ex, tunnelCloseReason(tunnel.ending));
     proxy.finish(ex);
   };
   client.once('close', finish);
@@ -76,8 +76,7 @@ export async function handleConnect(proxy: TunnelContext, req: IncomingMessage, 
         if (first.hello.sni !== undefined) ex.sni = first.hello.sni;
         const refusal = checkHello(first.hello, target.host, proxy.config.requireSni);
         if (refusal) {
-          ex.decision = 'deny';
-          ex.reason = refusal;
+          recordVerdict(ex, 'deny', refusal); // an opened tunnel is held to its name, audit pool or not
           client.destroy();
           return;
         }
@@ -110,12 +109,12 @@ export async function handleConnect(proxy: TunnelContext, req: IncomingMessage, 
     });
     if (connected) {
       upstream.destroy();
-      const reason = upstreamReason(connected);
+      const failed = upstreamReason(connected);
       if (answered) {
-        ex.reason = reason;
+        recordFailure(ex, failed.reason);
         return void client.destroy();
       }
-      return refuseRaw(client, ex, reason === 'upstream-timeout' ? 504 : 502, reason);
+      return refuseRaw(client, ex, failed.status, failed.reason);
     }
     if (client.destroyed) {
       upstream.destroy();
@@ -130,7 +129,7 @@ export async function handleConnect(proxy: TunnelContext, req: IncomingMessage, 
       ending.first ??= 'upstream';
       // Only an RST is a reset; other failures (a timeout, …) keep their own reason.
       if (err.code === 'ECONNRESET') ending.upstreamReset = true;
-      else if (err.code !== 'EPIPE') ex.reason ??= upstreamReason(err);
+      else if (err.code !== 'EPIPE' && !hasOutcome(ex)) recordFailure(ex, upstreamReason(err).reason); // the first failure
       client.destroy();
     });
     client.once('end', () => {
@@ -167,8 +166,8 @@ export async function handleConnect(proxy: TunnelContext, req: IncomingMessage, 
     if (first.hello.kind === 'hello' && first.hello.sni !== undefined) ex.sni = first.hello.sni;
     const refusal = checkHello(first.hello, target.host, proxy.config.requireSni);
     if (refusal) {
-      ex.decision = admission.verdict === 'audit' ? 'audit' : 'deny';
-      ex.reason = refusal;
+      // An audited tunnel (the policy would have refused it) is let through and says why.
+      recordVerdict(ex, admission.verdict === 'audit' ? 'audit' : 'deny', refusal);
       if (ex.decision === 'deny') {
         client.destroy();
         upstream.destroy();

@@ -18,7 +18,7 @@ import type { Duplex } from 'node:stream';
 import { constants as zlibConstants, inflateRawSync } from 'node:zlib';
 import type { Finding } from '../../detectors/index.js';
 import { noteScanned, noteScanSkipped } from '../events/events.js';
-import type { Exchange } from './exchange.js';
+import { recordFailure, recordVerdict, type Exchange } from './exchange.js';
 import { exchangeJudge, type JudgeContext } from './exchange-judge.js';
 import type { BufferBudget } from './http-exchange.js';
 import { safely, type StreamTap } from './taps.js';
@@ -127,7 +127,7 @@ export function relayWebSocket(o: WebSocketRelayOptions): void {
     const end = answer.indexOf(HEAD_END);
     if (end < 0) {
       if (answer.length > MAX_RESPONSE_HEAD) {
-        ex.reason = 'upstream-error';
+        recordFailure(ex, 'upstream-error');
         ex.status = 502;
         client.destroy();
         upstream.destroy();
@@ -139,7 +139,7 @@ export function relayWebSocket(o: WebSocketRelayOptions): void {
     const rest = answer.subarray(end + HEAD_END.length);
     const parsed = parseHandshakeAnswer(headText);
     if (!parsed) {
-      ex.reason = 'upstream-error';
+      recordFailure(ex, 'upstream-error');
       ex.status = 502;
       client.destroy();
       upstream.destroy();
@@ -227,12 +227,11 @@ function startMessages(o: WebSocketRelayOptions, deflate: boolean, early: Buffer
     stopped = true;
     release();
     if (code === 1008) {
-      ex.decision = 'deny';
-      ex.reason = 'secret-exfiltration';
+      recordVerdict(ex, 'deny', 'secret-exfiltration');
     } else if (code === 1009) {
-      ex.reason = 'body-too-large';
+      recordFailure(ex, 'body-too-large');
     } else if (code === 1002) {
-      ex.reason = 'bad-request';
+      recordFailure(ex, 'bad-request');
     }
     upstream.unpipe(client);
     upstream.destroy();
