@@ -1,4 +1,4 @@
-// `npm run bench:dns [-- --quick] [-- --no-write]`
+// `npm run bench:dns [-- --quick] [-- --no-write] [-- --baseline DIR] [-- --cpu-prof DIR]`
 //
 // The DNS listener (issue #16): answers per second per core, cached and uncached, and the
 // latency it adds over asking the upstream directly. Two Chokepoints run as the built CLI
@@ -14,6 +14,14 @@
 //   uncached Chokepoint, interleaved; p50 and p99, and the difference to direct.
 // Rounds repeat (median, min–max). Writes the `## DNS listener` section of
 // docs/benchmarks.md unless --no-write or --quick.
+//
+// --baseline DIR: also run the built CLI of another tree (a checkout of an older commit
+//   with `npm run build` done, node_modules linked) as `@base`, its Chokepoints started
+//   beside ours and measured in the same rounds, interleaved: old and new side by side on
+//   the same machine and moment, with the ratio printed. The section written then carries
+//   both (the baseline's commit named).
+// --cpu-prof DIR: run our cached Chokepoint under `node --cpu-prof`, the profile written
+//   to DIR when it stops (it drains and exits on SIGTERM).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,8 +36,14 @@ import { writeSection } from './lib/markdown.js';
 import { formatStats, stats, type Stats } from './lib/stats.js';
 
 const argv = process.argv.slice(2);
+const option = (name: string): string | undefined => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
 const QUICK = argv.includes('--quick');
-const WRITE = !argv.includes('--no-write') && !QUICK;
+const BASELINE = option('--baseline');
+const CPU_PROF = option('--cpu-prof');
+const WRITE = !argv.includes('--no-write') && !QUICK && !CPU_PROF;
 const P = QUICK ? { rounds: 2, loadMs: 1500, latencyQueries: 400 } : { rounds: 3, loadMs: 5000, latencyQueries: 2000 };
 const NAMES = 100;
 const WINDOW = 64;
@@ -47,7 +61,7 @@ interface Running {
   dir: string;
 }
 
-async function startChokepoint(upstreamPort: number, cacheTtl: string): Promise<Running> {
+async function startChokepoint(cli: string, upstreamPort: number, cacheTtl: string, nodeArgs: string[] = []): Promise<Running> {
   const dir = mkdtempSync(join(tmpdir(), 'chokepoint-bench-dns-'));
   const configPath = join(dir, 'chokepoint.yaml');
   writeFileSync(
@@ -68,7 +82,7 @@ pools:
     allow: ["*.bench.example.com"]
 `,
   );
-  const child = spawn(process.execPath, [CLI, 'start', '--config', configPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...nodeArgs, cli, 'start', '--config', configPath], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((done, fail) => {
     const rl = createInterface({ input: child.stdout as NodeJS.ReadableStream });
     const timer = setTimeout(() => fail(new Error('chokepoint did not start')), 15_000);
@@ -207,73 +221,108 @@ async function latencies(ports: number[], client: Client, count: number): Promis
   return out.map((a) => a.sort((x, y) => x - y));
 }
 
+/** The commit a tree is at (for the baseline's label), or `?`. */
+function commitOf(dir: string): string {
+  const r = spawnSync('git', ['-C', dir, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : '?';
+}
+
+type Path = 'cached' | 'uncached';
+/** One Chokepoint measured: ours or the baseline's, cached or uncached. */
+interface Target {
+  label: string;
+  path: Path;
+  base: boolean;
+  running: Running;
+  perCore: number[];
+  wall: number[];
+  failed: number[];
+  p50: number[];
+  p99: number[];
+}
+
 async function main(): Promise<void> {
   if (!existsSync(CLI)) spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  const baseCli = BASELINE ? join(resolve(BASELINE), 'dist', 'bin', 'chokepoint.js') : undefined;
+  if (baseCli && !existsSync(baseCli)) throw new Error(`--baseline: ${baseCli} does not exist (run npm run build in ${BASELINE})`);
+  const baseCommit = BASELINE ? commitOf(resolve(BASELINE)) : '';
+  const profArgs = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', resolve(CPU_PROF)] : [];
   const loadBefore = loadavg()[0]?.toFixed(2) ?? '?';
   const upstream: Upstream = await startUpstream(zone);
-  const cached = await startChokepoint(upstream.port, '30s');
-  const uncached = await startChokepoint(upstream.port, '0s');
+  const targets: Target[] = [];
+  const add = async (label: string, path: Path, base: boolean, cli: string, nodeArgs: string[] = []): Promise<void> => {
+    const running = await startChokepoint(cli, upstream.port, path === 'cached' ? '30s' : '0s', nodeArgs);
+    targets.push({ label, path, base, running, perCore: [], wall: [], failed: [], p50: [], p99: [] });
+  };
+  const direct = { p50: [] as number[], p99: [] as number[] };
   const latencyClient = new Client();
-  const rows: Record<string, { perCore: number[]; wall: number[]; failed: number[] }> = { cached: { perCore: [], wall: [], failed: [] }, uncached: { perCore: [], wall: [], failed: [] } };
-  const lat: Record<'direct' | 'cached' | 'uncached', { p50: number[]; p99: number[] }> = { direct: { p50: [], p99: [] }, cached: { p50: [], p99: [] }, uncached: { p50: [], p99: [] } };
   try {
-    // Warm up: every name once through each (fills the cache, lets V8 optimise).
-    for (let i = 0; i < NAMES * 3; i++) {
-      await latencyClient.ask(cached.port, i);
-      await latencyClient.ask(uncached.port, i);
-    }
+    await add('cached', 'cached', false, CLI, profArgs);
+    if (baseCli) await add('cached @base', 'cached', true, baseCli);
+    await add('uncached', 'uncached', false, CLI);
+    if (baseCli) await add('uncached @base', 'uncached', true, baseCli);
+    // Warm up: every name a few times through each (fills the cache, lets V8 optimise).
+    for (let i = 0; i < NAMES * 3; i++) for (const t of targets) await latencyClient.ask(t.running.port, i);
     for (let round = 0; round < P.rounds; round++) {
-      for (const [label, r] of [['cached', cached], ['uncached', uncached]] as const) {
-        const res = await load(r.port, r.child.pid as number, P.loadMs);
-        rows[label]?.perCore.push(res.answered / (res.cpuMs / 1000));
-        rows[label]?.wall.push(res.answered / (res.wallMs / 1000));
-        rows[label]?.failed.push(res.failed);
-        console.log(`round ${round + 1} ${label}: ${res.answered} answered (${res.failed} lost) in ${res.wallMs.toFixed(0)} ms wall, ${res.cpuMs.toFixed(0)} ms chokepoint CPU`);
+      // Ours and the baseline's in turn; who goes first alternates by round.
+      const order = round % 2 === 0 ? targets : [...targets].reverse();
+      for (const t of order) {
+        const res = await load(t.running.port, t.running.child.pid as number, P.loadMs);
+        t.perCore.push(res.answered / (res.cpuMs / 1000));
+        t.wall.push(res.answered / (res.wallMs / 1000));
+        t.failed.push(res.failed);
+        console.log(`round ${round + 1} ${t.label}: ${res.answered} answered (${res.failed} lost) in ${res.wallMs.toFixed(0)} ms wall, ${res.cpuMs.toFixed(0)} ms chokepoint CPU`);
       }
-      const [direct, viaCached, viaUncached] = await latencies([upstream.port, cached.port, uncached.port], latencyClient, P.latencyQueries);
-      for (const [label, sorted] of [['direct', direct], ['cached', viaCached], ['uncached', viaUncached]] as const) {
-        lat[label].p50.push(percentile(sorted as number[], 50));
-        lat[label].p99.push(percentile(sorted as number[], 99));
-      }
+      const [d, ...via] = await latencies([upstream.port, ...targets.map((t) => t.running.port)], latencyClient, P.latencyQueries);
+      direct.p50.push(percentile(d as number[], 50));
+      direct.p99.push(percentile(d as number[], 99));
+      targets.forEach((t, k) => {
+        t.p50.push(percentile(via[k] as number[], 50));
+        t.p99.push(percentile(via[k] as number[], 99));
+      });
     }
   } finally {
     latencyClient.close();
-    await stop(cached);
-    await stop(uncached);
+    for (const t of targets) await stop(t.running);
     await upstream.close();
   }
   const loadAfter = loadavg()[0]?.toFixed(2) ?? '?';
 
   const s = (a: number[]): Stats => stats(a);
-  const added = (label: 'cached' | 'uncached', p: 'p50' | 'p99'): Stats => s(lat[label][p].map((v, i) => v - (lat.direct[p][i] as number)));
+  const added = (t: Target, p: 'p50' | 'p99'): Stats => s(t[p].map((v, i) => v - (direct[p][i] as number)));
+  const baseOf = (t: Target): Target | undefined => targets.find((b) => b.base && b.path === t.path);
+  const ratio = (t: Target): string => {
+    const b = baseOf(t);
+    return !t.base && b ? `${(s(t.perCore).median / s(b.perCore).median).toFixed(2)}x` : '';
+  };
   const table = [
-    '| path | answers/s per core (Chokepoint CPU) | answers/s wall clock | lost (1 s timeout) |',
-    '| :--- | ---: | ---: | ---: |',
-    ...(['cached', 'uncached'] as const).map((k) => `| ${k} | ${formatStats(s(rows[k]?.perCore ?? []), 0)} | ${formatStats(s(rows[k]?.wall ?? []), 0)} | ${formatStats(s(rows[k]?.failed ?? []), 0)} |`),
+    `| path | answers/s per core (Chokepoint CPU) | answers/s wall clock | lost (1 s timeout) |${baseCli ? ' per core vs @base |' : ''}`,
+    `| :--- | ---: | ---: | ---: |${baseCli ? ' ---: |' : ''}`,
+    ...targets.map((t) => `| ${t.label} | ${formatStats(s(t.perCore), 0)} | ${formatStats(s(t.wall), 0)} | ${formatStats(s(t.failed), 0)} |${baseCli ? ` ${ratio(t)} |` : ''}`),
     '',
     '| one query at a time | p50 µs | p99 µs | added p50 µs | added p99 µs |',
     '| :--- | ---: | ---: | ---: | ---: |',
-    `| direct to the upstream | ${formatStats(s(lat.direct.p50), 0)} | ${formatStats(s(lat.direct.p99), 0)} | | |`,
-    ...(['cached', 'uncached'] as const).map(
-      (k) => `| via Chokepoint, ${k} | ${formatStats(s(lat[k].p50), 0)} | ${formatStats(s(lat[k].p99), 0)} | ${formatStats(added(k, 'p50'), 0)} | ${formatStats(added(k, 'p99'), 0)} |`,
-    ),
+    `| direct to the upstream | ${formatStats(s(direct.p50), 0)} | ${formatStats(s(direct.p99), 0)} | | |`,
+    ...targets.map((t) => `| via Chokepoint, ${t.label} | ${formatStats(s(t.p50), 0)} | ${formatStats(s(t.p99), 0)} | ${formatStats(added(t, 'p50'), 0)} | ${formatStats(added(t, 'p99'), 0)} |`),
   ].join('\n');
-  const cachedPerCore = s(rows.cached?.perCore ?? []).median;
-  const addedP50 = added('cached', 'p50').median;
+  const ours = (path: Path): Target => targets.find((t) => !t.base && t.path === path) as Target;
+  const cachedPerCore = s(ours('cached').perCore).median;
+  const addedP50 = added(ours('cached'), 'p50').median;
   const verdicts = [
     `- cached answers per second per core: ${cachedPerCore.toFixed(0)} (target >= 20,000): ${cachedPerCore >= 20_000 ? 'met' : 'NOT met'}`,
     `- added latency at p50, cached: ${(addedP50 / 1000).toFixed(3)} ms (target < 1 ms): ${addedP50 < 1000 ? 'met' : 'NOT met'}`,
-    `- added latency at p50, uncached: ${(added('uncached', 'p50').median / 1000).toFixed(3)} ms`,
+    `- added latency at p50, uncached: ${(added(ours('uncached'), 'p50').median / 1000).toFixed(3)} ms`,
   ].join('\n');
   const m = machine();
   const versions = packageVersions(['dns-packet', 'lru-cache']);
-  const command = `npm run bench:dns${QUICK ? ' -- --quick' : ''}`;
-  console.log(`\n${table}\n\n${verdicts}\n\nmachine: ${describeMachine(m, versions)}; load average ${loadBefore} before, ${loadAfter} after\ncommand: ${command}`);
+  const command = `npm run bench:dns${QUICK ? ' -- --quick' : ''}${baseCli ? `${QUICK ? '' : ' --'} --baseline DIR` : ''}`;
+  const baseNote = baseCli ? `\n\`@base\`: the built CLI of commit ${baseCommit} (a checkout in DIR with \`npm run build\`), run in the same rounds, interleaved with ours (order alternating by round).` : '';
+  console.log(`\n${table}\n\n${verdicts}\n${baseNote}\nmachine: ${describeMachine(m, versions)}; load average ${loadBefore} before, ${loadAfter} after\ncommand: ${command}`);
   if (WRITE) {
     const body = [
-      `The DNS listener (\`dns.listen\`), UDP, on loopback: the built CLI with one pool (enforce, \`*.bench.example.com\`), rate limit off, answering ${NAMES} names from an upstream DNS server in the benchmark's own process (which also generates the load). "cached": \`dns.cacheTtl: 30s\`, every timed query is a cache hit; "uncached": \`dns.cacheTtl: 0s\`, every query is forwarded to the upstream. Each Chokepoint is one process (one core at most).`,
+      `The DNS listener (\`dns.listen\`), UDP, on loopback: the built CLI with one pool (enforce, \`*.bench.example.com\`), rate limit off, the DNS name reader on (the default: every query name is read for secrets and tunnelling), the access log written to a pipe the benchmark drains, answering ${NAMES} names from an upstream DNS server in the benchmark's own process (which also generates the load). "cached": \`dns.cacheTtl: 30s\`, every timed query is a cache hit; "uncached": \`dns.cacheTtl: 0s\`, every query is forwarded to the upstream. Each Chokepoint is one process (one core at most).`,
       '',
-      `Throughput: ${WINDOW} queries kept outstanding over ${SOCKETS} sockets for ${P.loadMs / 1000} s; answers per second of Chokepoint's own CPU time (user + system, from /proc), so the figure stands for one busy core whatever else runs; wall-clock rate beside it. Latency: one query at a time, direct to the upstream and via each Chokepoint, interleaved, ${P.latencyQueries} each per round; "added" is via minus direct, per round. ${P.rounds} rounds, median (min–max).`,
+      `Throughput: ${WINDOW} queries kept outstanding over ${SOCKETS} sockets for ${P.loadMs / 1000} s; answers per second of Chokepoint's own CPU time (user + system, from /proc), so the figure stands for one busy core whatever else runs; wall-clock rate beside it. Latency: one query at a time, direct to the upstream and via each Chokepoint, interleaved, ${P.latencyQueries} each per round; "added" is via minus direct, per round. ${P.rounds} rounds, median (min–max).${baseNote ? `\n${baseNote}` : ''}`,
       '',
       table,
       '',

@@ -64,7 +64,7 @@ export interface DnsNameReaderOptions {
   /** The per-install key: `dns-tunnel` findings fingerprint the parent domain with it. */
   fingerprintKey: Buffer;
   thresholds?: Partial<DnsTunnelThresholds>;
-  /** Names whose engine result is remembered (the scan is deterministic per name). Default 10,000. */
+  /** Names whose reading is remembered (engine findings, parent, data characters: fixed per name). Default 10,000. */
   cacheNames?: number;
 }
 
@@ -258,11 +258,24 @@ function hash32(text: string): number {
   return h >>> 0;
 }
 
+/** What is fixed of one name: kept per name, so a name seen again costs a lookup. */
+interface NameReading {
+  /** The engine's findings in it (its labels joined and decoded). */
+  secrets: readonly Finding[];
+  parent: string;
+  /** The labels under the parent. */
+  sub: readonly string[];
+  /** Characters of data in `sub` (dataChars). */
+  chars: number;
+  hash: number;
+}
+
 export class DnsNameReader {
   private engine: Engine;
   private readonly key: Buffer;
   readonly thresholds: Readonly<DnsTunnelThresholds>;
-  private readonly scanned: LRUCache<string, Finding[]>;
+  /** What is fixed of a name (its engine findings, parent, data characters, hash), by name. */
+  private readonly scanned: LRUCache<string, NameReading>;
   private readonly bursts: LRUCache<string, Burst>;
 
   constructor(options: DnsNameReaderOptions) {
@@ -277,11 +290,23 @@ export class DnsNameReader {
   read(q: DnsQuery): Finding[] {
     const qname = q.qname.endsWith('.') ? q.qname.slice(0, -1) : q.qname;
     if (qname.length === 0) return [];
-    const labels = qname.split('.');
-    const out = [...this.secrets(qname, labels)];
-    const tunnel = this.tunnel(q, qname, labels);
+    // A name seen before (most of a fleet's lookups) is read from what was kept of it.
+    const reading = this.scanned.get(qname) ?? this.readName(qname);
+    const tunnel = this.tunnel(q, qname, reading);
+    if (reading.secrets.length === 0) return tunnel ? [tunnel] : [];
+    const out = [...reading.secrets];
     if (tunnel) out.push(tunnel);
     return out;
+  }
+
+  /** Everything of a name that does not depend on the query: kept for the next query of it. */
+  private readName(qname: string): NameReading {
+    const labels = qname.split('.');
+    const parent = parentDomain(labels);
+    const sub = labels.slice(0, labels.length - parent.split('.').length);
+    const reading: NameReading = { secrets: this.secrets(qname, labels), parent, sub, chars: dataChars(sub, this.thresholds), hash: hash32(qname) };
+    this.scanned.set(qname, reading);
+    return reading;
   }
 
   /**
@@ -300,8 +325,6 @@ export class DnsNameReader {
   }
 
   private secrets(qname: string, labels: readonly string[]): readonly Finding[] {
-    const cached = this.scanned.get(qname);
-    if (cached) return cached;
     const { input, segments } = scanInput(qname, labels.join(''));
     const found = this.engine.scan(input);
     const seen = new Set<string>();
@@ -317,15 +340,12 @@ export class DnsNameReader {
       if (finding.known === 'canary') finding.severity = 'critical';
       out.push(finding);
     }
-    this.scanned.set(qname, out);
     return out;
   }
 
-  private tunnel(q: DnsQuery, qname: string, labels: readonly string[]): Finding | undefined {
+  private tunnel(q: DnsQuery, qname: string, reading: NameReading): Finding | undefined {
     const t = this.thresholds;
-    const parent = parentDomain(labels);
-    const sub = labels.slice(0, labels.length - parent.split('.').length);
-    const chars = dataChars(sub, t);
+    const { parent, sub, chars } = reading;
     if (chars >= t.dataChars) return this.finding(parent, sub, 'high', `DNS tunnelling suspected: ${chars} characters of encoded data in the labels`, qname);
     if (!q.listed && sub.length > 0) {
       const key = `${q.pool}\0${parent}`;
@@ -334,7 +354,7 @@ export class DnsNameReader {
         burst = { windowStart: q.nowMs, names: new Set() };
         this.bursts.set(key, burst);
       }
-      const h = hash32(qname);
+      const h = reading.hash;
       if (!burst.names.has(h)) {
         if (burst.names.size >= t.uniqueNames) {
           return this.finding(parent, sub, 'high', `DNS tunnelling suspected: over ${t.uniqueNames} unique names under one parent domain within ${t.windowMs / 1000}s`, qname);

@@ -30,6 +30,7 @@ import {
   type DnsDecision,
   type DnsReason,
   type LocalNames,
+  type QtypeLabel,
   type QueryDecision,
   type Rcode,
 } from '../decide/dns.js';
@@ -127,6 +128,9 @@ interface UpstreamAnswer {
   /** ms since epoch when it arrived (cached TTLs count down from here). */
   at: number;
   upstreamMs: number;
+  /** What `served` made of it, per pool and decision; the last one made, for the next query like it. */
+  served?: Map<string, Served>;
+  lastServed?: Served;
 }
 
 class UpstreamError extends Error {
@@ -284,7 +288,9 @@ export class DnsListener {
   private readonly onEngine: ((engine: Engine) => void) | undefined;
   private readonly systemServers: () => string[];
   private readonly limiter: RateLimiter;
-  private cache: LRUCache<string, UpstreamAnswer>;
+  private cache: LRUCache<string, Cached>;
+  /** Queries as parsed, by their bytes after the ID (see `parse`). */
+  private readonly parsedQueries = new Map<string, ParsedQuery>();
   private readonly inFlight = new Map<string, Promise<UpstreamAnswer>>();
   /** Names the default reader found clean (per engine), so the cache path does not rescan. */
   private cleanNames = new LRUCache<string, true>({ max: 10_000 });
@@ -303,7 +309,7 @@ export class DnsListener {
     const { rateLimit } = options.config.dns;
     this.limiter = new RateLimiter(rateLimit.perSecond, rateLimit.burst);
     this.state = this.compile(options.config);
-    this.cache = newCache(options.config.dns.cacheTtl);
+    this.cache = newCache();
   }
 
   /** The servers queries are forwarded to, `host:port`. */
@@ -342,9 +348,11 @@ export class DnsListener {
     }
     this.engine = engine;
     this.state = this.compile(config, previous);
+    // Parsed queries hold the decision of the config they were decided by: start afresh, so no old config stays referenced.
+    this.parsedQueries.clear();
     this.limiter.configure(config.dns.rateLimit.perSecond, config.dns.rateLimit.burst);
     if (this.state.upstreams !== previous.upstreams || previous.config.dns.cacheTtl !== config.dns.cacheTtl) {
-      this.cache = newCache(config.dns.cacheTtl);
+      this.cache = newCache();
       const old = previous.upstreams;
       // Queries in flight on the old servers finish (or time out) first.
       setTimeout(() => old.close(), previous.config.dns.timeout + 100).unref();
@@ -408,9 +416,20 @@ export class DnsListener {
   }
 
   private onUdp(msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    void this.answer(msg, rinfo.address, 'udp').then(
-      (out) => {
-        if (out && !this.closed) this.udp?.send(out, rinfo.port, rinfo.address);
+    let out: Buffer | undefined | Promise<Buffer | undefined>;
+    try {
+      out = this.answerNow(msg, rinfo.address, 'udp');
+    } catch {
+      return;
+    }
+    // A cached answer (and every refusal) is here now: sent at once, no promise in between.
+    if (!(out instanceof Promise)) {
+      if (out && !this.closed) this.udp?.send(out, rinfo.port, rinfo.address);
+      return;
+    }
+    out.then(
+      (reply) => {
+        if (reply && !this.closed) this.udp?.send(reply, rinfo.port, rinfo.address);
       },
       () => undefined,
     );
@@ -470,6 +489,15 @@ export class DnsListener {
    * anything a client sends; an internal error answers SERVFAIL.
    */
   async answer(msg: Buffer, clientAddress: string, protocol: 'udp' | 'tcp'): Promise<Buffer | undefined> {
+    return this.answerNow(msg, clientAddress, protocol);
+  }
+
+  /**
+   * `answer`, with the answer at once when no upstream has to be asked (a cached answer, a
+   * denial, a refusal, bad input), a promise otherwise: the cached path, which is most
+   * queries of a fleet, costs no promise and no turn of the event loop.
+   */
+  private answerNow(msg: Buffer, clientAddress: string, protocol: 'udp' | 'tcp'): Buffer | undefined | Promise<Buffer | undefined> {
     if (msg.length < 12) return undefined;
     const flags = msg.readUInt16BE(2);
     if (flags & FLAG_QR) return undefined;
@@ -486,21 +514,9 @@ export class DnsListener {
     const opcode = (flags >> 11) & 0xf;
     if (opcode !== 0) return headerOnly(msg, 'NOTIMP');
     if (msg.readUInt16BE(4) !== 1) return headerOnly(msg, 'FORMERR');
-    const checked = checkQuestionName(msg);
-    if ('problem' in checked) return headerOnly(msg, 'FORMERR');
-    let query: DecodedPacket;
-    try {
-      query = dnsPacket.decode(msg);
-    } catch {
-      return headerOnly(msg, 'FORMERR');
-    }
-    const question = query.questions?.[0];
-    if (!question) return headerOnly(msg, 'FORMERR');
-    const opt = (query.additionals ?? []).find((a): a is Extract<Answer, { type: 'OPT' }> => a.type === 'OPT');
-    const qname = normalizeQname(question.name === '.' ? '' : question.name);
-    // The name as the client wrote it, for reading secrets: base64url is case-sensitive.
-    const qnameAsSent = question.name === '.' ? '' : question.name.endsWith('.') ? question.name.slice(0, -1) : question.name;
-    const qtype = qtypeName(question.type);
+    const parsed = this.parse(msg);
+    if (!parsed) return headerOnly(msg, 'FORMERR');
+    const { qname, qtype } = parsed;
 
     const ev: DnsEvent = {
       type: 'dns',
@@ -511,7 +527,7 @@ export class DnsListener {
       protocol,
       host: qname,
       qtype,
-      qtypeLabel: qtypeLabel(qtype),
+      qtypeLabel: parsed.qtypeLabel,
       decision: 'refused',
       destination: 'unlisted',
       rcode: 'NOERROR',
@@ -526,16 +542,16 @@ export class DnsListener {
       this.bus.emit(ev);
       return out;
     };
-    const ctx: Reply = { query, question, opt, protocol };
+    const ctx: Reply = { id: msg.readUInt16BE(0), parsed, protocol };
 
     try {
-      let decision: QueryDecision = decideQuery(pool?.policy, qname, state.localNames);
+      let decision: QueryDecision = this.decide(state, pool, parsed);
       ev.decision = decision.decision;
       ev.destination = decision.destination;
       if (decision.reason) ev.reason = decision.reason;
 
       // Read the name: every query, whatever its fate.
-      const blocked = this.readFindings(ev, pool, qnameAsSent, qtype, decision.decision === 'allow' && decision.forward && !decision.unfiltered, start);
+      const blocked = this.readFindings(ev, pool, parsed.qnameAsSent, qtype, decision.decision === 'allow' && decision.forward && !decision.unfiltered, start);
       if (blocked && decision.forward) {
         if (pool?.config.mode === 'enforce') {
           decision = { ...decision, decision: 'deny', reason: 'secret-exfiltration', forward: false };
@@ -548,34 +564,109 @@ export class DnsListener {
 
       if (decision.decision === 'refused') return reply(build(ctx, NO_POOL_RCODE, [], [], EDE_PROHIBITED), NO_POOL_RCODE, 0);
       if (decision.local) {
-        const answers = localAnswer(question);
+        const answers = localAnswer(parsed.question);
         return reply(build(ctx, 'NOERROR', answers, []), 'NOERROR', answers.length);
       }
       if (!decision.forward || !pool) return reply(build(ctx, DENIED_RCODE, [], [], EDE_BLOCKED), DENIED_RCODE, 0);
 
-      let upstream: UpstreamAnswer;
-      try {
-        upstream = await this.resolve(state, msg, checked.end + 4, question, query, ev);
-      } catch (err) {
+      const forwarded = decision;
+      const send = (upstream: UpstreamAnswer): Buffer => {
+        const served = this.served(upstream, pool, forwarded);
+        ev.decision = served.decision;
+        if (served.reason) ev.reason = served.reason;
+        else delete ev.reason;
+        if (served.stripped > 0) ev.stripped = served.stripped;
+        if (served.nxdomain) return reply(build(ctx, DENIED_RCODE, [], [], EDE_BLOCKED), DENIED_RCODE, 0);
+        const out = assemble(msg, parsed.questionEnd, ctx, upstream.rcode, upstream.flags, served);
+        if (protocol === 'udp' && out.length > maxUdp(parsed.opt)) {
+          ev.truncated = true;
+          return reply(build(ctx, upstream.rcode, [], [], undefined, upstream.flags | FLAG_TC), upstream.rcode, 0);
+        }
+        return reply(out, upstream.rcode, served.an);
+      };
+      const failed = (err: unknown): Buffer => {
         ev.reason = err instanceof UpstreamError ? err.reason : 'dns-failure';
         return reply(build(ctx, 'SERVFAIL', [], []), 'SERVFAIL', 0);
-      }
-      const served = this.served(upstream, pool, decision);
-      ev.decision = served.decision;
-      if (served.reason) ev.reason = served.reason;
-      else delete ev.reason;
-      if (served.stripped > 0) ev.stripped = served.stripped;
-      if (served.nxdomain) return reply(build(ctx, DENIED_RCODE, [], [], EDE_BLOCKED), DENIED_RCODE, 0);
-      const out = assemble(msg, checked.end + 4, ctx, upstream.rcode, upstream.flags, served);
-      if (protocol === 'udp' && out.length > maxUdp(opt)) {
-        ev.truncated = true;
-        return reply(build(ctx, upstream.rcode, [], [], undefined, upstream.flags | FLAG_TC), upstream.rcode, 0);
-      }
-      return reply(out, upstream.rcode, served.an);
+      };
+      const internal = (): Buffer => {
+        ev.reason ??= 'dns-failure';
+        return reply(headerOnly(msg, 'SERVFAIL'), 'SERVFAIL', 0);
+      };
+      const upstream = this.resolve(state, msg, parsed, ev);
+      if (!(upstream instanceof Promise)) return send(upstream);
+      return upstream.then(
+        (answer) => {
+          try {
+            return send(answer);
+          } catch {
+            return internal();
+          }
+        },
+        (err: unknown) => {
+          try {
+            return failed(err);
+          } catch {
+            return internal();
+          }
+        },
+      );
     } catch {
       ev.reason ??= 'dns-failure';
       return reply(headerOnly(msg, 'SERVFAIL'), 'SERVFAIL', 0);
     }
+  }
+
+  /**
+   * The query's question and EDNS options, read once per distinct query: a runner asks for
+   * the same names again and again, and the bytes after the ID say all that is read of
+   * them. Undefined when they get FORMERR (a bad question name, or what dns-packet cannot
+   * decode).
+   */
+  private parse(msg: Buffer): ParsedQuery | undefined {
+    // Only queries of an ordinary size are kept (the memo's memory stays bounded by PARSED_QUERIES × MEMO_QUERY_BYTES).
+    const key = msg.length <= MEMO_QUERY_BYTES ? msg.toString('latin1', 2) : undefined;
+    const known = key === undefined ? undefined : this.parsedQueries.get(key);
+    if (known) return known;
+    const checked = checkQuestionName(msg);
+    if ('problem' in checked) return undefined;
+    let query: DecodedPacket;
+    try {
+      query = dnsPacket.decode(msg);
+    } catch {
+      return undefined;
+    }
+    const question = query.questions?.[0];
+    if (!question) return undefined;
+    const opt = (query.additionals ?? []).find((a): a is Extract<Answer, { type: 'OPT' }> => a.type === 'OPT');
+    const qtype = qtypeName(question.type);
+    const dnssecOk = ((opt?.flags ?? 0) & 0x8000) !== 0;
+    const cd = query.flag_cd === true;
+    const parsed: ParsedQuery = {
+      question,
+      opt,
+      rd: query.flag_rd === true,
+      cd,
+      questionEnd: checked.end + 4,
+      qname: normalizeQname(question.name === '.' ? '' : question.name),
+      // The name as the client wrote it, for reading secrets: base64url is case-sensitive.
+      qnameAsSent: question.name === '.' ? '' : question.name.endsWith('.') ? question.name.slice(0, -1) : question.name,
+      qtype,
+      qtypeLabel: qtypeLabel(qtype),
+      cacheKey: `${question.name.toLowerCase()}|${question.type}|${question.class ?? 'IN'}|${dnssecOk ? 1 : 0}|${cd ? 1 : 0}`,
+    };
+    if (key === undefined) return parsed;
+    if (this.parsedQueries.size >= PARSED_QUERIES) this.parsedQueries.clear();
+    this.parsedQueries.set(key, parsed);
+    return parsed;
+  }
+
+  /** The pool's decision on the name, remembered on the parsed query for this config and pool. */
+  private decide(state: State, pool: PoolRuntime | undefined, parsed: ParsedQuery): QueryDecision {
+    const memo = parsed.decided;
+    if (memo && memo.state === state && memo.pool === pool) return memo.decision;
+    const decision = decideQuery(pool?.policy, parsed.qname, state.localNames);
+    parsed.decided = { state, pool, decision };
+    return decision;
   }
 
   /**
@@ -586,11 +677,12 @@ export class DnsListener {
    */
   private served(upstream: UpstreamAnswer, pool: PoolRuntime, decision: QueryDecision): Served {
     const age = Math.max(0, Math.floor((Date.now() - upstream.at) / 1000));
+    const last = upstream.lastServed;
+    if (last && last.age === age && last.policy === pool.policy && last.forDecision === decision.decision && last.unfiltered === decision.unfiltered) return last;
     const key = `${pool.config.name}|${decision.decision}|${decision.unfiltered ? 1 : 0}`;
-    let byPool = servedMemo.get(upstream);
-    if (!byPool) servedMemo.set(upstream, (byPool = new Map()));
+    const byPool = (upstream.served ??= new Map());
     const kept = byPool.get(key);
-    if (kept && kept.age === age && kept.policy === pool.policy) return kept;
+    if (kept && kept.age === age && kept.policy === pool.policy) return (upstream.lastServed = kept);
     const filtered = kept && kept.policy === pool.policy ? kept.filtered : filterAnswer(pool.policy, decision, upstream.answers as Array<Answer & { name: string }>);
     // Authority: SOA only (negative caching at the client); additional records are not passed on.
     const authorities = filtered.nxdomain ? [] : upstream.authorities.filter((a) => a.type === 'SOA');
@@ -598,6 +690,8 @@ export class DnsListener {
     const served: Served = {
       age,
       policy: pool.policy,
+      forDecision: decision.decision,
+      unfiltered: decision.unfiltered,
       filtered,
       decision: filtered.decision,
       ...(filtered.reason ? { reason: filtered.reason } : {}),
@@ -608,6 +702,7 @@ export class DnsListener {
       records: Buffer.concat([...answers, ...authorities].map((a) => encodeRecord(withTtl(a, age)))),
     };
     byPool.set(key, served);
+    upstream.lastServed = served;
     return served;
   }
 
@@ -654,15 +749,16 @@ export class DnsListener {
     return blocks;
   }
 
-  /** The upstream's answer: from the cache, from a query in flight for the same question, or asked now. */
-  private resolve(state: State, msg: Buffer, questionEnd: number, question: Question, query: DecodedPacket, ev: DnsEvent): Promise<UpstreamAnswer> {
-    const opt = (query.additionals ?? []).find((a) => a.type === 'OPT') as { flags?: number } | undefined;
-    const dnssecOk = ((opt?.flags ?? 0) & 0x8000) !== 0;
-    const key = `${question.name.toLowerCase()}|${question.type}|${question.class ?? 'IN'}|${dnssecOk ? 1 : 0}|${query.flag_cd ? 1 : 0}`;
+  /** The upstream's answer: from the cache (at once), from a query in flight for the same question, or asked now. */
+  private resolve(state: State, msg: Buffer, parsed: ParsedQuery, ev: DnsEvent): UpstreamAnswer | Promise<UpstreamAnswer> {
+    const key = parsed.cacheKey;
     const hit = this.cache.get(key);
     if (hit) {
-      ev.cached = true;
-      return Promise.resolve(hit);
+      if (hit.expires > ev.start) {
+        ev.cached = true;
+        return hit.answer;
+      }
+      this.cache.delete(key);
     }
     const waiting = this.inFlight.get(key);
     if (waiting) {
@@ -674,7 +770,7 @@ export class DnsListener {
     const asked = Date.now();
     const started = performance.now();
     const p = state.upstreams
-      .ask(msg, questionEnd, state.config.dns.timeout)
+      .ask(msg, parsed.questionEnd, state.config.dns.timeout)
       .then(
         (raw) => {
           ev.upstreamMs = round(performance.now() - started);
@@ -691,7 +787,7 @@ export class DnsListener {
             upstreamMs: ev.upstreamMs,
           };
           const ttl = cacheTtlMs(answer, state.config.dns.cacheTtl);
-          if (ttl > 0) cache.set(key, answer, { ttl });
+          if (ttl > 0) cache.set(key, { answer, expires: asked + ttl });
           return answer;
         },
         (err: unknown) => {
@@ -709,9 +805,25 @@ function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;
 }
 
-function newCache(maxTtlMs: number): LRUCache<string, UpstreamAnswer> {
-  return new LRUCache<string, UpstreamAnswer>({ max: CACHE_ENTRIES, ttl: Math.max(1, maxTtlMs), ttlAutopurge: false });
+/**
+ * Answers by question, least recently used first out. Each carries its own expiry, checked
+ * against the query's clock reading (the cache's own TTL handling read a clock and set a
+ * timer on the hot path).
+ */
+function newCache(): LRUCache<string, Cached> {
+  return new LRUCache<string, Cached>({ max: CACHE_ENTRIES });
 }
+
+/** A cached answer and when it stops being served (ms since epoch). */
+interface Cached {
+  answer: UpstreamAnswer;
+  expires: number;
+}
+
+/** Distinct queries kept parsed; past it the memo starts again (a flood of new names costs what parsing costs). */
+const PARSED_QUERIES = 10_000;
+/** Largest query kept parsed (a stub resolver's query is under 100 bytes, with EDNS and a cookie). */
+const MEMO_QUERY_BYTES = 512;
 
 /** How long an answer may be reused: its smallest TTL (negative answers: the SOA's), at most dns.cacheTtl. */
 function cacheTtlMs(answer: UpstreamAnswer, maxMs: number): number {
@@ -749,6 +861,9 @@ function clientOf(state: State, address: string): { client: string; pool: PoolRu
 interface Served {
   age: number;
   policy: PoolRuntime['policy'];
+  /** The query decision and filtering it was made for (with the pool's policy and the age). */
+  forDecision: DnsDecision;
+  unfiltered: boolean;
   filtered: ReturnType<typeof filterAnswer<Answer & { name: string }>>;
   decision: DnsDecision;
   reason?: DnsReason;
@@ -758,8 +873,6 @@ interface Served {
   ns: number;
   records: Buffer;
 }
-
-const servedMemo = new WeakMap<UpstreamAnswer, Map<string, Served>>();
 
 // dns-packet's record encoder (exported as `answer`; @types/dns-packet does not declare it).
 const recordCodec = (dnsPacket as unknown as { answer: { encode(a: Answer): Buffer } }).answer;
@@ -779,11 +892,12 @@ const OPT_DO = recordCodec.encode({ type: 'OPT', name: '.', udpPayloadSize: OUR_
  */
 function assemble(msg: Buffer, questionEnd: number, ctx: Reply, rcode: string, upstreamFlags: number, served: Served): Buffer {
   const rcodeNumber = RCODE_NUMBER[rcode as Rcode] ?? RCODE_NAMES.indexOf(rcode);
-  const flags = FLAG_QR | FLAG_RA | (ctx.query.flag_rd ? FLAG_RD : 0) | (ctx.query.flag_cd ? FLAG_CD : 0) | (upstreamFlags & FLAG_AD) | (rcodeNumber & 0xf);
-  const opt = ctx.opt ? (((ctx.opt.flags ?? 0) & 0x8000) !== 0 ? OPT_DO : OPT_PLAIN) : undefined;
+  const { parsed } = ctx;
+  const flags = FLAG_QR | FLAG_RA | (parsed.rd ? FLAG_RD : 0) | (parsed.cd ? FLAG_CD : 0) | (upstreamFlags & FLAG_AD) | (rcodeNumber & 0xf);
+  const opt = parsed.opt ? (((parsed.opt.flags ?? 0) & 0x8000) !== 0 ? OPT_DO : OPT_PLAIN) : undefined;
   const question = questionEnd - 12;
   const out = Buffer.allocUnsafe(12 + question + served.records.length + (opt?.length ?? 0));
-  out.writeUInt16BE(msg.readUInt16BE(0), 0);
+  out.writeUInt16BE(ctx.id, 0);
   out.writeUInt16BE(flags, 2);
   out.writeUInt16BE(1, 4);
   out.writeUInt16BE(served.an, 6);
@@ -802,20 +916,40 @@ function maxUdp(opt: { udpPayloadSize?: number } | undefined): number {
 }
 
 interface Reply {
-  query: DecodedPacket;
+  /** The query's ID. */
+  id: number;
+  parsed: ParsedQuery;
+  protocol: 'udp' | 'tcp';
+}
+
+/** What answering reads of a query, parsed once per distinct query (DnsListener.parse). */
+interface ParsedQuery {
   question: Question;
   opt: { udpPayloadSize?: number; flags?: number } | undefined;
-  protocol: 'udp' | 'tcp';
+  rd: boolean;
+  cd: boolean;
+  /** Where the question ends (name, type, class): bytes 12..questionEnd are echoed in the answer. */
+  questionEnd: number;
+  /** Lower case, no trailing dot: what the policy reads. */
+  qname: string;
+  /** As the client wrote it, without the trailing dot: what the name reader reads. */
+  qnameAsSent: string;
+  qtype: string;
+  qtypeLabel: QtypeLabel;
+  cacheKey: string;
+  /** The last decision made on it: for which config state and pool. */
+  decided?: { state: State; pool: PoolRuntime | undefined; decision: QueryDecision };
 }
 
 /** A response to the query: its id and question, our flags, the records given, OPT when the client sent one. */
 function build(ctx: Reply, rcode: string, answers: Answer[], authorities: Answer[], ede?: number, upstreamFlags?: number): Buffer {
   const rcodeNumber = RCODE_NUMBER[rcode as Rcode] ?? RCODE_NAMES.indexOf(rcode);
-  let flags = FLAG_RA | (ctx.query.flag_rd ? FLAG_RD : 0) | (ctx.query.flag_cd ? FLAG_CD : 0) | (rcodeNumber & 0xf);
+  const { parsed } = ctx;
+  let flags = FLAG_RA | (parsed.rd ? FLAG_RD : 0) | (parsed.cd ? FLAG_CD : 0) | (rcodeNumber & 0xf);
   if (upstreamFlags !== undefined) flags |= upstreamFlags & (FLAG_AD | FLAG_TC);
   const additionals: Answer[] = [];
-  if (ctx.opt) {
-    const dnssecOk = ((ctx.opt.flags ?? 0) & 0x8000) !== 0;
+  if (parsed.opt) {
+    const dnssecOk = ((parsed.opt.flags ?? 0) & 0x8000) !== 0;
     additionals.push({
       type: 'OPT',
       name: '.',
@@ -825,7 +959,7 @@ function build(ctx: Reply, rcode: string, answers: Answer[], authorities: Answer
       options: ede !== undefined ? [{ code: EDE_OPTION, data: Buffer.from([0, ede]) } as unknown as Extract<Answer, { type: 'OPT' }>['options'][number]] : [],
     } as Answer);
   }
-  const packet: Packet = { type: 'response', id: ctx.query.id ?? 0, flags, questions: [ctx.question], answers, authorities, additionals };
+  const packet: Packet = { type: 'response', id: ctx.id, flags, questions: [parsed.question], answers, authorities, additionals };
   return dnsPacket.encode(packet);
 }
 
