@@ -19,6 +19,7 @@ import { DnsListener, type NameReader } from './wire/dns-listener.js';
 import { dnsNotes } from './decide/dns.js';
 import { ensureStateDir, fingerprintKeyFor } from './state.js';
 import { DnsNameReader } from '../detectors/dns-names.js';
+import { releaseYoungGeneration } from './startup-memory.js';
 
 export interface AppOptions {
   config: Config;
@@ -187,6 +188,8 @@ export async function startApp(options: AppOptions): Promise<App> {
     },
     'chokepoint started',
   );
+  // Start-up is over: traffic may grow V8's young generation again (proxy/startup-memory.ts).
+  releaseYoungGeneration();
 
   return {
     proxy,
