@@ -21,6 +21,7 @@ import { generators } from './corpus/gen/github.js';
 import { curl } from './helpers/clients.js';
 import { startHttpOrigin, type Origin } from './helpers/origin.js';
 import { fakeResolver, startTestProxy, type TestProxy } from './helpers/proxy.js';
+import { udpQuery } from './helpers/dns.js';
 import { requireTool } from './helpers/tools.js';
 
 const RULES = fileURLToPath(new URL('../dashboards/chokepoint.rules.yml', import.meta.url));
@@ -199,6 +200,9 @@ tls:
 ingest:
   listen: 127.0.0.1:0
   token: \${INGEST_TOKEN}
+dns:
+  listen: 127.0.0.1:0
+  servers: [127.0.0.1:9]
 pools:
   - name: builders
     sources: [127.0.0.1/32]
@@ -280,6 +284,11 @@ describe('alerting on real Prometheus and Alertmanager', () => {
     expect(log.status).toBe(200);
     const report = (await log.json()) as { findingCount: number };
     expect(report.findingCount).toBeGreaterThan(0);
+
+    // A TXT lookup of an unlisted name from the pool's runner: NXDOMAIN and a dns-tunnel finding.
+    const dnsPort = proxy.app.dnsAddress?.port;
+    if (!dnsPort) throw new Error('the DNS listener did not start');
+    expect((await udpQuery(dnsPort, 'x.unlisted.test', { type: 'TXT' })).rcode).toBe('NXDOMAIN');
   });
 
   test('the security webhook receives ChokepointSecretExfiltration with pool and rule labels', async () => {

@@ -6,7 +6,7 @@ import type { Finding } from '../../detectors/index.js';
 import { hostMatches } from './policy.js';
 
 /** `dns`: a query name (the DNS listener). */
-export type FindingSource = 'url' | 'header' | 'body' | 'log' | 'dns';
+export type FindingSource = 'url' | 'header' | 'body' | 'log' | 'dns' | 'websocket';
 /** credential-use: bound for where it belongs; exfiltration: anywhere else; leak: in a log. */
 export type FindingVerdict = 'credential-use' | 'exfiltration' | 'leak';
 /** none: not alerted (credential use); alert: forwarded and recorded; block: refused. */

@@ -85,7 +85,7 @@ export type ScanBytes = Partial<Record<ScanSource, number>>;
  */
 export type ScanSkipReason = 'oversize' | ContentScanErrorCode;
 export const SCAN_SKIP_REASONS: readonly ScanSkipReason[] = ['oversize', 'undecodable-encoding', 'unknown-encoding', 'decoded-too-large', 'depth-limit'];
-export const SCAN_SOURCES: readonly ScanSource[] = ['url', 'header', 'body', 'log'];
+export const SCAN_SOURCES: readonly ScanSource[] = ['url', 'header', 'body', 'log', 'websocket'];
 
 /**
  * Record scanned bytes on an exchange (or anything carrying `scanned`). Where the HTTP

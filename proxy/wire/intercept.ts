@@ -11,7 +11,9 @@ import { handleExchange, type ExchangeContext, type Refusal } from './http-excha
 import type { PoolRuntime } from '../decide/runtime.js';
 import type { Config } from '../../config/index.js';
 import type { SecureContext } from 'node:tls';
-import { newExchange, type Exchange } from './exchange.js';
+import { newExchange, upstreamReason, type Exchange } from './exchange.js';
+import { exchangeJudge } from './exchange-judge.js';
+import { forwardedHeaders, relayWebSocket } from './websocket.js';
 import { createListener, headerProblem } from './listener.js';
 import type { EgressKind } from '../events/events.js';
 import type { Taps } from './taps.js';
@@ -129,7 +131,10 @@ export class Interceptor {
     }
   }
 
-  /** WebSocket inside an intercepted tunnel: relayed to the upstream over TLS (frames not scanned yet). */
+  /**
+   * WebSocket inside an intercepted tunnel: the handshake is scanned as a request's head
+   * is, then relayed to the upstream over TLS with its messages read (websocket.ts).
+   */
   private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
     const info = this.info(req);
     if (!info) return void socket.destroy();
@@ -140,49 +145,44 @@ export class Interceptor {
     ex.address = info.admission.address;
     ex.decision = info.admission.verdict;
     ex.destination = info.admission.destination;
-    ex.path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+    if (info.admission.reason) ex.reason = info.admission.reason;
+    const path = req.url ?? '/';
+    ex.path = path.split('?', 1)[0] ?? '/';
     socket.once('close', () => this.proxy.finish(ex));
+    socket.on('error', () => socket.destroy());
     if (isH2cUpgrade(req)) return refuseRaw(socket, ex, 400, 'h2c-not-supported');
+    const malformed = headerProblem(req);
+    if (malformed) return refuseRaw(socket, ex, malformed, 'bad-request');
+    const named = req.headers.host === undefined ? undefined : normalizeHost(stripPort(req.headers.host));
+    if (!path.startsWith('/') || !named || named.host !== info.target.host) return refuseRaw(socket, ex, 403, 'host-mismatch');
+    const ctx = this.proxy.exchangeContext(info.admission.pool);
+    const refusal = exchangeJudge(ctx, ex, ex.host).head(path, forwardedHeaders(req.headers));
+    if (refusal) return refuseRaw(socket, ex, refusal.status, refusal.reason);
+
+    let tap: StreamTap | undefined;
+    safely(() => {
+      tap = this.proxy.taps?.upgrade?.({
+        pool: ex.pool,
+        client: ex.client,
+        host: ex.host,
+        port: ex.port,
+        method: req.method ?? 'GET',
+        path,
+        headers: req.headers,
+        kind: 'websocket',
+      });
+    });
     const upstream = tls.connect({ host: info.admission.address, port: info.target.port, ...serverName(info.target.host), ALPNProtocols: ['http/1.1'], ...this.proxy.upstreamTlsOptions() });
-    upstream.on('error', () => socket.destroy());
-    socket.on('error', () => upstream.destroy());
+    upstream.on('error', (err: NodeJS.ErrnoException) => {
+      if (ex.status === 0) {
+        const reason = upstreamReason(err);
+        return refuseRaw(socket, ex, reason === 'upstream-timeout' ? 504 : 502, reason);
+      }
+      socket.destroy();
+    });
     upstream.once('close', () => socket.destroy());
     socket.once('close', () => upstream.destroy());
-    upstream.once('secureConnect', () => {
-      const lines = [`${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/1.1`];
-      for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
-        const name = req.rawHeaders[i] as string;
-        if (name.toLowerCase() === 'proxy-authorization') continue;
-        lines.push(`${name}: ${req.rawHeaders[i + 1] as string}`);
-      }
-      upstream.write(lines.join('\r\n') + '\r\n\r\n');
-      if (head.length > 0) upstream.write(head);
-      ex.status = 101;
-      let tap: StreamTap | undefined;
-      safely(() => {
-        tap = this.proxy.taps?.upgrade?.({
-          pool: ex.pool,
-          client: ex.client,
-          host: ex.host,
-          port: ex.port,
-          method: req.method ?? 'GET',
-          path: req.url ?? '/',
-          headers: req.headers,
-          kind: 'websocket',
-        });
-      });
-      if (head.length > 0 && tap) safely(() => tap?.clientBytes(head));
-      upstream.on('data', (c: Buffer) => (ex.bytesDown += c.length));
-      socket.on('data', (c: Buffer) => {
-        ex.bytesUp += c.length;
-        if (tap) safely(() => tap?.clientBytes(c));
-      });
-      socket.once('close', () => {
-        if (tap) safely(() => tap?.close());
-      });
-      upstream.pipe(socket);
-      socket.pipe(upstream);
-    });
+    upstream.once('secureConnect', () => relayWebSocket({ ctx, ex, host: ex.host, req, path, head, client: socket, upstream, tap }));
   }
 
   close(): void {

@@ -1,13 +1,13 @@
 // The proxy listener: plain HTTP forwarding (absolute-URI requests), CONNECT tunnels and
 // WebSocket upgrades. The gate (decide/gate.ts) decides each; http-exchange.ts and
 // forward.ts carry plain HTTP requests, tunnel.ts and intercept.ts carry CONNECT, and
-// http-proxy carries only plain-HTTP WebSocket upgrades. Every request ends in exactly
-// one egress event.
+// websocket.ts carries WebSocket upgrades (their messages read). Every request ends in
+// exactly one egress event.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import type { AddressInfo, Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
-import httpProxy from 'http-proxy';
+import net from 'node:net';
 import type { Config } from '../../config/index.js';
 import { parseListen } from '../../config/index.js';
 import type { Engine } from '../../detectors/index.js';
@@ -16,7 +16,7 @@ import { EventBus, type EgressKind, type Reason } from '../events/events.js';
 import { Forwarder, upstreamTrust } from './forward.js';
 import { BufferBudget, handleExchange, type ExchangeContext, type Refusal } from './http-exchange.js';
 import { Interceptor, type InterceptContext } from './intercept.js';
-import type { Taps } from './taps.js';
+import { safely, type StreamTap, type Taps } from './taps.js';
 import { admit, identifyPool, type Admission, type GateContext } from '../decide/gate.js';
 import { systemResolver } from './resolve.js';
 import type { Resolve } from '../decide/gate.js';
@@ -27,6 +27,8 @@ import { type Exchange, newExchange, upstreamReason } from './exchange.js';
 import { createListener, headerProblem } from './listener.js';
 import { refusalBody, refuseRaw } from './refusal.js';
 import { isH2cUpgrade, isH2Preface, refuseH2Preface } from './h2c.js';
+import { exchangeJudge } from './exchange-judge.js';
+import { forwardedHeaders, relayWebSocket } from './websocket.js';
 
 export interface ProxyServerOptions {
   config: Config;
@@ -46,9 +48,6 @@ export class ProxyServer implements TunnelContext, InterceptContext {
   /** Set when the caller gave the resolver (tests): a reload keeps it. */
   private readonly resolveGiven: boolean;
   private readonly server: http.Server;
-  /** WebSocket upgrades on plain HTTP (http-proxy). */
-  private readonly wsForwarder: httpProxy;
-  private readonly agent: http.Agent;
   /** HTTP requests, plain and intercepted (forward.ts). */
   private forwarder: Forwarder;
   /** The upstream trust the forwarder was built with (to tell whether a reload changes it). */
@@ -70,8 +69,6 @@ export class ProxyServer implements TunnelContext, InterceptContext {
     this.resolveGiven = options.resolve !== undefined;
     const { timeouts } = options.config;
     this.engine = options.engine;
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256, timeout: timeouts.idle });
-    this.wsForwarder = httpProxy.createProxyServer({ agent: this.agent, xfwd: false, proxyTimeout: timeouts.idle });
     const trust = upstreamTrust(options.config.tls.upstreamCAs);
     this.trustKey = trust?.join('\n') ?? '';
     this.forwarder = new Forwarder(timeouts, trust);
@@ -164,8 +161,6 @@ export class ProxyServer implements TunnelContext, InterceptContext {
     deadline.unref();
     await closed;
     clearTimeout(deadline);
-    this.agent.destroy();
-    this.wsForwarder.close();
     this.forwarder.close();
     this.interceptor?.close();
   }
@@ -253,19 +248,28 @@ export class ProxyServer implements TunnelContext, InterceptContext {
       if (isH2cUpgrade(req)) return refuseRaw(socket, ex, 400, 'h2c-not-supported');
       const admission = await this.gate(req, parsed.target, ex);
       if (!admission.ok) return refuseRaw(socket, ex, admission.status, admission.reason);
-      req.headers.host = parsed.authority;
-      req.url = parsed.path;
-      delete req.headers['proxy-authorization'];
-      delete req.headers['proxy-connection'];
-      ex.status = 101;
-      socket.on('data', (chunk: Buffer) => (ex.bytesUp += chunk.length));
-      const host = admission.address.includes(':') ? `[${admission.address}]` : admission.address;
-      this.wsForwarder.ws(req, socket, head, { target: `http://${host}:${ex.port}` }, (err: NodeJS.ErrnoException) => {
-        ex.reason = upstreamReason(err);
-        ex.status = ex.reason === 'upstream-timeout' ? 504 : 502;
-        if (socket.writable && ex.bytesDown === 0) refuseRaw(socket, ex, ex.status, ex.reason);
-        else socket.destroy();
+      const ctx = this.exchangeContext(admission.pool);
+      const refusal = exchangeJudge(ctx, ex, ex.host).head(parsed.path, forwardedHeaders(req.headers));
+      if (refusal) return refuseRaw(socket, ex, refusal.status, refusal.reason);
+      let tap: StreamTap | undefined;
+      safely(() => {
+        tap = this.taps?.upgrade?.({ pool: ex.pool, client: ex.client, host: ex.host, port: ex.port, method: req.method ?? 'GET', path: parsed.path, headers: req.headers, kind: 'websocket' });
       });
+      // Connected to the address the gate checked, never a second lookup.
+      const upstream = net.connect({ host: admission.address, port: ex.port });
+      upstream.setTimeout(this.config.timeouts.connect);
+      upstream.once('connect', () => upstream.setTimeout(this.config.timeouts.idle));
+      upstream.once('timeout', () => upstream.destroy(Object.assign(new Error('idle timeout'), { code: 'ETIMEDOUT' })));
+      upstream.on('error', (err: NodeJS.ErrnoException) => {
+        if (ex.status === 0) {
+          const reason = upstreamReason(err);
+          return refuseRaw(socket, ex, reason === 'upstream-timeout' ? 504 : 502, reason);
+        }
+        socket.destroy();
+      });
+      upstream.once('close', () => socket.destroy());
+      socket.once('close', () => upstream.destroy());
+      upstream.once('connect', () => relayWebSocket({ ctx, ex, host: ex.host, req, path: parsed.path, authority: parsed.authority, head, client: socket, upstream, tap }));
     } catch {
       refuseRaw(socket, ex, 500, 'internal-error');
     }

@@ -27,6 +27,11 @@ export interface BodyTap {
 export interface StreamTap {
   clientBytes(chunk: Buffer): void;
   close(): void;
+  /**
+   * True once the tap reads this connection's messages as a CI log (GitHub Actions' live
+   * console): the WebSocket scan (websocket.ts) leaves them to it from then on.
+   */
+  readsAsLog?(): boolean;
 }
 
 export interface Taps {

@@ -159,6 +159,7 @@ function upgrade(info: RequestInfo, ctx: RecogniserContext): StreamTap | undefin
       inert = true;
       for (const s of open.values()) s.end();
     },
+    readsAsLog: () => recognised,
   };
 }
 

@@ -1,0 +1,253 @@
+// The client-to-server half of a WebSocket (RFC 6455), relayed a message at a time so
+// each message is judged before the origin gets it. Pure (no sockets): raw bytes of any
+// split in; out come the raw bytes to forward (unchanged: still masked, still compressed)
+// and, when it must stop, the close code to answer the client with.
+//
+// - Frames are unmasked and fragmented messages reassembled; text and binary alike.
+// - permessage-deflate (RSV1 on a message's first frame) is inflated through an inflater
+//   the caller gives (it keeps the connection's context), bounded by `maxMessageBytes`.
+// - Control frames (ping, pong, close) are passed on when whole; after a close frame the
+//   rest is passed unread.
+// - A message over `maxMessageBytes` is not held: with oversize `stream` what was held
+//   and the rest of the message are forwarded unread (counted); with `block` the
+//   connection is closed with 1009. So the relay holds at most about `maxMessageBytes`
+//   (plus frame headers) per connection, whatever the peer sends.
+// - Malformed framing (unmasked client frame, reserved bits or opcodes, a continuation
+//   without a message, an oversized or fragmented control frame) closes with 1002.
+
+export type MessageVerdict = 'forward' | 'block';
+
+export interface RelayOptions {
+  maxMessageBytes: number;
+  oversize: 'block' | 'stream';
+  /** Inflate one compressed message's payload (the 00 00 ff ff tail is added here); undefined: no permessage-deflate negotiated. Throws when over the bound. */
+  inflate?: (payload: Buffer, maxBytes: number) => Buffer;
+  /** Judge a whole message (unmasked, inflated) before it is forwarded. */
+  judge: (data: Buffer, kind: 'text' | 'binary') => MessageVerdict;
+}
+
+export interface RelayOutput {
+  /** Raw bytes for the origin, in order. */
+  forward: Buffer[];
+  /** Close the client with this code (and stop relaying): 1002 malformed, 1008 policy, 1009 too big. */
+  close?: 1002 | 1008 | 1009;
+  /** Messages passed unread (oversize stream, or after the client's close). */
+  unscanned: number;
+}
+
+const OP_CONT = 0x0;
+const OP_TEXT = 0x1;
+const OP_BINARY = 0x2;
+const OP_CLOSE = 0x8;
+const DEFLATE_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+
+export class WebSocketRelay {
+  private head = Buffer.alloc(14);
+  private headLen = 0;
+  private inFrame = false;
+  private remaining = 0;
+  private mask = Buffer.alloc(4);
+  private maskPos = 0;
+  private frameOp = 0;
+  private frameFin = false;
+  /** Raw bytes of the current control frame, or of the held data frames. */
+  private control: Buffer[] = [];
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+  /** The message being collected. */
+  private message: { kind: 'text' | 'binary'; compressed: boolean; parts: Buffer[]; bytes: number; passing: boolean } | undefined;
+  /** After a close frame, or a fatal close: bytes pass (or are dropped) unread. */
+  private state: 'open' | 'passthrough' | 'closed' = 'open';
+
+  constructor(private readonly options: RelayOptions) {}
+
+  /** Bytes held waiting for a message to end (bounded by maxMessageBytes plus headers). */
+  get bufferedBytes(): number {
+    return this.heldBytes + (this.message?.passing ? 0 : (this.message?.bytes ?? 0));
+  }
+
+  push(chunk: Buffer): RelayOutput {
+    const out: RelayOutput = { forward: [], unscanned: 0 };
+    if (this.state === 'closed') return out;
+    if (this.state === 'passthrough') {
+      if (chunk.length > 0) out.forward.push(chunk);
+      return out;
+    }
+    let i = 0;
+    while (i < chunk.length && this.state === 'open' && out.close === undefined) {
+      if (!this.inFrame) {
+        i = this.readHeader(chunk, i, out);
+        continue;
+      }
+      const take = Math.min(this.remaining, chunk.length - i);
+      const raw = chunk.subarray(i, i + take);
+      this.payload(raw, out);
+      this.maskPos = (this.maskPos + take) & 3;
+      this.remaining -= take;
+      i += take;
+      if (this.remaining === 0 && out.close === undefined) this.endFrame(out);
+    }
+    if (out.close !== undefined) this.fail();
+    else if ((this.state as string) === 'passthrough' && i < chunk.length) out.forward.push(chunk.subarray(i));
+    return out;
+  }
+
+  private fail(): void {
+    this.state = 'closed';
+    this.held = [];
+    this.heldBytes = 0;
+    this.control = [];
+    this.message = undefined;
+  }
+
+  private readHeader(chunk: Buffer, at: number, out: RelayOutput): number {
+    let i = at;
+    while (i < chunk.length && this.headLen < 2) this.head[this.headLen++] = chunk[i++] as number;
+    if (this.headLen < 2) return i;
+    const b0 = this.head[0] as number;
+    const b1 = this.head[1] as number;
+    // A client frame is always masked: an unmasked one is refused at once, not waited on for a mask.
+    if ((b1 & 0x80) === 0) {
+      this.headLen = 0;
+      return this.malformed(out, i);
+    }
+    const len7 = b1 & 0x7f;
+    const need = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + 4;
+    while (i < chunk.length && this.headLen < need) this.head[this.headLen++] = chunk[i++] as number;
+    if (this.headLen < need) return i;
+    const fin = (b0 & 0x80) !== 0;
+    const rsv1 = (b0 & 0x40) !== 0;
+    const op = b0 & 0x0f;
+    const masked = (b1 & 0x80) !== 0;
+    let length = len7;
+    if (len7 === 126) length = this.head.readUInt16BE(2);
+    else if (len7 === 127) {
+      const big = this.head.readBigUInt64BE(2);
+      if (big > BigInt(Number.MAX_SAFE_INTEGER)) return this.malformed(out, i);
+      length = Number(big);
+    }
+    const headBytes = Buffer.from(this.head.subarray(0, need));
+    this.head.copy(this.mask, 0, need - 4, need);
+    this.headLen = 0;
+    if (!masked || (b0 & 0x30) !== 0) return this.malformed(out, i);
+    if (op >= 0x8) {
+      if (op > 0xa || !fin || length > 125 || rsv1) return this.malformed(out, i);
+      this.control = [headBytes];
+    } else {
+      if (op > OP_BINARY) return this.malformed(out, i);
+      if (op === OP_CONT) {
+        if (!this.message || rsv1) return this.malformed(out, i);
+      } else {
+        if (this.message) return this.malformed(out, i);
+        if (rsv1 && !this.options.inflate) return this.malformed(out, i);
+        this.message = { kind: op === OP_TEXT ? 'text' : 'binary', compressed: rsv1, parts: [], bytes: 0, passing: false };
+      }
+      if (this.message.passing) out.forward.push(headBytes);
+      else this.hold(headBytes);
+    }
+    this.frameOp = op;
+    this.frameFin = fin;
+    this.remaining = length;
+    this.maskPos = 0;
+    this.inFrame = true;
+    if (length === 0) this.endFrame(out);
+    return i;
+  }
+
+  private malformed(out: RelayOutput, i: number): number {
+    out.close = 1002;
+    return i;
+  }
+
+  private hold(raw: Buffer): void {
+    this.held.push(Buffer.from(raw));
+    this.heldBytes += raw.length;
+  }
+
+  private payload(raw: Buffer, out: RelayOutput): void {
+    if (raw.length === 0) return;
+    if (this.frameOp >= 0x8) {
+      this.control.push(Buffer.from(raw));
+      return;
+    }
+    const m = this.message;
+    if (!m) return;
+    if (m.passing) {
+      out.forward.push(Buffer.from(raw));
+      return;
+    }
+    if (m.bytes + raw.length > this.options.maxMessageBytes) {
+      if (this.options.oversize === 'block') {
+        out.close = 1009;
+        return;
+      }
+      // Oversize, stream: what was held and the rest of this message go on unread.
+      m.passing = true;
+      m.parts = [];
+      out.unscanned++;
+      out.forward.push(...this.held, Buffer.from(raw));
+      this.held = [];
+      this.heldBytes = 0;
+      return;
+    }
+    this.hold(raw);
+    const part = Buffer.from(raw);
+    for (let k = 0; k < part.length; k++) part[k] = (part[k] as number) ^ (this.mask[(this.maskPos + k) & 3] as number);
+    m.parts.push(part);
+    m.bytes += part.length;
+  }
+
+  private endFrame(out: RelayOutput): void {
+    this.inFrame = false;
+    if (this.frameOp >= 0x8) {
+      out.forward.push(...this.control);
+      this.control = [];
+      if (this.frameOp === OP_CLOSE) this.state = 'passthrough';
+      return;
+    }
+    if (!this.frameFin) return;
+    const m = this.message;
+    this.message = undefined;
+    if (!m || m.passing) return;
+    let data = m.parts.length === 1 ? (m.parts[0] as Buffer) : Buffer.concat(m.parts);
+    if (m.compressed && this.options.inflate) {
+      try {
+        data = this.options.inflate(Buffer.concat([data, DEFLATE_TAIL]), this.options.maxMessageBytes);
+      } catch (err) {
+        if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) {
+          if (this.options.oversize === 'block') {
+            out.close = 1009;
+            return;
+          }
+          // Inflated over the bound: forwarded unread. The inflate context is lost, so the
+          // rest of the connection passes unread too.
+          out.unscanned++;
+          out.forward.push(...this.held);
+          this.held = [];
+          this.heldBytes = 0;
+          this.state = 'passthrough';
+          return;
+        }
+        out.close = 1002;
+        return;
+      }
+    }
+    const verdict = this.options.judge(data, m.kind);
+    if (verdict === 'block') {
+      out.close = 1008;
+      return;
+    }
+    out.forward.push(...this.held);
+    this.held = [];
+    this.heldBytes = 0;
+  }
+}
+
+/** A server-to-client close frame (unmasked) with a status code. */
+export function closeFrame(code: number, reason = ''): Buffer {
+  const text = Buffer.from(reason.slice(0, 100));
+  const payload = Buffer.alloc(2 + text.length);
+  payload.writeUInt16BE(code, 0);
+  text.copy(payload, 2);
+  return Buffer.concat([Buffer.from([0x88, payload.length]), payload]);
+}
