@@ -51,6 +51,9 @@ const mark = (stage) => {
   rows.push({ stage, ...status(), heapTotal: m.heapTotal / 2 ** 20, heapUsed: m.heapUsed / 2 ** 20, external: m.external / 2 ** 20 });
 };
 mark('node, nothing loaded');
+// As bin/chokepoint.ts does for \`start\` (issue #19); a tree without it (a baseline) goes on without.
+const youngGen = await d('proxy/startup-memory.js').catch(() => undefined);
+youngGen?.holdYoungGeneration();
 const cfgMod = await d('config/index.js');
 const config = cfgMod.loadConfigFile(configFile);
 mark('config (zod, yaml) loaded');
@@ -71,12 +74,13 @@ const { createMetrics } = await d('proxy/events/metrics.js');
 const metrics = createMetrics({ activeTunnels: () => 0, logStreamsActive: () => 0 });
 metrics.initPools(config);
 mark('prom-client metrics');
-const ca = await d('proxy/wire/ca.js');
+// Without interception the app never loads the CA module (node-forge); a baseline tree may.
 if (config.tls.intercept !== 'none') {
+  const ca = await d('proxy/wire/ca.js');
   const { ca: c } = ca.loadCa(config, { create: true });
   globalThis.issuer = ca.createLeafIssuer(c);
+  mark('CA (node-forge) + leaf cache');
 }
-mark(config.tls.intercept !== 'none' ? 'CA + leaf cache' : 'CA module (no interception)');
 const { startApp } = await d('proxy/app.js');
 mark('app modules (wire, logs, dns)');
 const app = await startApp({ config, logger });
