@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The `chokepoint` command: a thin dispatcher to one module per subcommand.
+import { holdYoungGeneration } from '../proxy/startup-memory.js';
 import { Exit, UsageError } from './usage.js';
 
 interface Command {
@@ -44,6 +45,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!command) throw new UsageError(`unknown command '${name}' (try 'chokepoint --help')`);
+  // Before the proxy's modules load: startApp releases it once listening (proxy/startup-memory.ts).
+  if (name === 'start') holdYoungGeneration();
   const mod = await command.load();
   return mod.run(rest);
 }

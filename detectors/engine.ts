@@ -20,6 +20,13 @@ export interface EngineOptions {
   fingerprintKey: Buffer;
   /** Exact values; also matched base64-, URL- and hex-encoded. Values under 8 bytes throw. */
   knownSecrets?: readonly KnownSecret[];
+  /**
+   * Build each rule's RE2 objects on its first keyword hit rather than now (default false).
+   * Saves the programs of rules whose keywords never occur (about 8 MiB for the shipped
+   * pack, issue #19), but a regex that does not compile then throws RuleError mid-scan, not
+   * here: only for rules already known to compile (see compileRule).
+   */
+  lazyRegexes?: boolean;
 }
 
 export class Engine {
@@ -32,7 +39,7 @@ export class Engine {
     const rules: CompiledRule[] = opts.rules.map((spec, i) => {
       if (ids.has(spec.id)) throw new RuleError(spec.id, 'duplicate rule id');
       ids.add(spec.id);
-      return compileRule(spec, i);
+      return compileRule(spec, i, opts.lazyRegexes === true);
     });
     const known = opts.knownSecrets ?? [];
     const forms = knownForms(known, opts.fingerprintKey);

@@ -9,7 +9,7 @@ import { ConfigError, loadConfigFile } from '../config/index.js';
 import { accessLogSink, createLogger } from './events/access-log.js';
 import { createAdminServer } from './wire/admin.js';
 import { EventBus } from './events/events.js';
-import { createLeafIssuer, loadCa, type LeafIssuer } from './wire/ca.js';
+import type { LeafIssuer } from './wire/ca.js';
 import { buildDetection } from './detection.js';
 import { createLogScanning, type LogStreams } from './logs/index.js';
 import { createMetrics, type Metrics } from './events/metrics.js';
@@ -19,6 +19,7 @@ import { DnsListener, type NameReader } from './wire/dns-listener.js';
 import { dnsNotes } from './decide/dns.js';
 import { ensureStateDir, fingerprintKeyFor } from './state.js';
 import { DnsNameReader } from '../detectors/dns-names.js';
+import { releaseYoungGeneration } from './startup-memory.js';
 
 export interface AppOptions {
   config: Config;
@@ -70,6 +71,8 @@ export async function startApp(options: AppOptions): Promise<App> {
 
   let issuer: LeafIssuer | undefined;
   if (interceptsAnywhere(config)) {
+    // node-forge (with its sources, about 2 MiB resident) loads only where interception is on (issue #19).
+    const { createLeafIssuer, loadCa } = await import('./wire/ca.js');
     const { ca, certPath, created } = loadCa(config, { create: true });
     issuer = createLeafIssuer(ca);
     if (created) logger.info({ certificate: certPath }, 'made a new interception CA: runners must trust this certificate (chokepoint ca env)');
@@ -187,6 +190,8 @@ export async function startApp(options: AppOptions): Promise<App> {
     },
     'chokepoint started',
   );
+  // Start-up is over: traffic may grow V8's young generation again (proxy/startup-memory.ts).
+  releaseYoungGeneration();
 
   return {
     proxy,

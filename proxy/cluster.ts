@@ -13,7 +13,6 @@ import type { Logger } from 'pino';
 import { AggregatorRegistry, type PrometheusContentType, type Registry } from 'prom-client';
 import type { Config } from '../config/index.js';
 import { createAdminServer } from './wire/admin.js';
-import { loadCa } from './wire/ca.js';
 import { ensureStateDir, fingerprintKeyFor } from './state.js';
 
 /** Messages from the primary to its workers (prom-client's own use other types). */
@@ -75,6 +74,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   ensureStateDir(config.stateDir);
   fingerprintKeyFor(config, { create: true });
   if (options.intercepts) {
+    // node-forge (with its sources, about 2 MiB resident) loads only where interception is on (issue #19).
+    const { loadCa } = await import('./wire/ca.js');
     const { certPath, created } = loadCa(config, { create: true });
     if (created) logger.info({ certificate: certPath }, 'made a new interception CA: runners must trust this certificate (chokepoint ca env)');
   }

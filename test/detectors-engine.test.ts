@@ -293,3 +293,28 @@ describe('UTF-8 boundaries (re2 1.24 over-reads a Buffer ending inside a sequenc
     expect(ids(fs)).toEqual(['github-pat']);
   });
 });
+
+describe('regexes compiled on first use (lazyRegexes, the proxy engine, issue #19)', () => {
+  test('finds exactly what an engine compiled up front finds, whole and streamed, with the shipped pack', async () => {
+    const { defaultRules } = await import('../detectors/rules/index.js');
+    const { generateCiLog } = await import('../bench/lib/cilog.js');
+    const log = generateCiLog({ bytes: 512 * 1024, seed: 19, secretEvery: 8 * 1024 });
+    const eager = new Engine({ rules: defaultRules, fingerprintKey: KEY });
+    const lazy = new Engine({ rules: defaultRules, fingerprintKey: KEY, lazyRegexes: true });
+    const expected = eager.scan(log.text);
+    expect(expected.length).toBeGreaterThan(10);
+    expect(lazy.scan(log.text)).toEqual(expected);
+    const s = lazy.stream();
+    const streamed: Finding[] = [];
+    for (let i = 0; i < log.text.length; i += 4096) streamed.push(...s.write(log.text.subarray(i, i + 4096)));
+    streamed.push(...s.end());
+    expect(streamed.map((f) => [f.ruleId, f.offset, f.fingerprint])).toEqual(expected.map((f) => [f.ruleId, f.offset, f.fingerprint]));
+  });
+
+  test('an allowlisted value is still not reported when the allowlist regex is built late', () => {
+    const r = rule({ id: 'late-allow', regex: 'tok_[a-z0-9]{12}', keywords: ['tok_'], allowlist: { regexes: ['^tok_example'] } });
+    const lazy = new Engine({ rules: [r], fingerprintKey: KEY, lazyRegexes: true });
+    expect(lazy.scan(Buffer.from('a tok_example12345 b')).map((f) => f.ruleId)).toEqual([]);
+    expect(lazy.scan(Buffer.from('a tok_q1w2e3r4t5y6 b')).map((f) => f.ruleId)).toEqual(['late-allow']);
+  });
+});
