@@ -22,14 +22,14 @@
 //   both (the baseline's commit named).
 // --cpu-prof DIR: run our cached Chokepoint under `node --cpu-prof`, the profile written
 //   to DIR when it stops (it drains and exits on SIGTERM).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import dnsPacket, { type Answer } from 'dns-packet';
 import { startUpstream, type Upstream } from '../test/helpers/dns.js';
+import { startCli, stopCli, type RunningCli } from './lib/cli.js';
 import { cpuMs } from './lib/proc.js';
 import { describeMachine, machine, packageVersions } from './lib/machine.js';
 import { writeSection } from './lib/markdown.js';
@@ -55,18 +55,12 @@ const zone: Record<string, Answer[]> = {};
 const names = Array.from({ length: NAMES }, (_, i) => `host${i}.bench.example.com`);
 names.forEach((n, i) => (zone[n] = [{ type: 'A', name: n, ttl: 3600, data: `104.16.${i >> 8}.${i & 255}` }]));
 
-interface Running {
-  child: ChildProcess;
-  port: number;
-  dir: string;
-}
+type Running = RunningCli;
 
-async function startChokepoint(cli: string, upstreamPort: number, cacheTtl: string, nodeArgs: string[] = []): Promise<Running> {
-  const dir = mkdtempSync(join(tmpdir(), 'chokepoint-bench-dns-'));
-  const configPath = join(dir, 'chokepoint.yaml');
-  writeFileSync(
-    configPath,
-    `listen: 127.0.0.1:0
+function startChokepoint(cli: string, upstreamPort: number, cacheTtl: string, nodeArgs: string[] = []): Promise<Running> {
+  return startCli(
+    cli,
+    (dir) => `listen: 127.0.0.1:0
 admin:
   listen: 127.0.0.1:0
 stateDir: ${join(dir, 'state')}
@@ -81,32 +75,12 @@ pools:
     mode: enforce
     allow: ["*.bench.example.com"]
 `,
+    'dns',
+    nodeArgs,
   );
-  const child = spawn(process.execPath, [...nodeArgs, cli, 'start', '--config', configPath], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((done, fail) => {
-    const rl = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-    const timer = setTimeout(() => fail(new Error('chokepoint did not start')), 15_000);
-    rl.on('line', (line) => {
-      if (!line.includes('chokepoint started')) return;
-      clearTimeout(timer);
-      rl.close(); // the access log (a line per query, written as in production) is dropped unread from here on
-      const m = /"dns":"[^"]*:(\d+)"/.exec(line);
-      if (m) done(Number(m[1]));
-      else fail(new Error(`no dns address in: ${line}`));
-    });
-  });
-  child.stdout?.resume();
-  return { child, port, dir };
 }
 
-async function stop(r: Running): Promise<void> {
-  if (r.child.exitCode === null) {
-    const exited = new Promise((done) => r.child.once('close', done));
-    r.child.kill('SIGTERM');
-    await exited;
-  }
-  rmSync(r.dir, { recursive: true, force: true });
-}
+const stop = stopCli;
 
 /** A UDP client with its own socket: send a query, get the reply (or undefined after 1 s). */
 class Client {

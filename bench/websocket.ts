@@ -16,17 +16,17 @@
 // - Plain HTTP (an absolute-URI upgrade): the TLS of an intercepted tunnel costs the same
 //   for every channel and is measured by the interception benches; this one isolates the
 //   message reading.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import http from 'node:http';
 import net, { type AddressInfo, type Socket } from 'node:net';
-import { loadavg, tmpdir } from 'node:os';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { WebSocketServer } from 'ws';
 import { generateCiLog } from './lib/cilog.js';
 import { describeMachine, machine, packageVersions } from './lib/machine.js';
 import { writeSection } from './lib/markdown.js';
+import { startCli, stopCli, type RunningCli } from './lib/cli.js';
 import { cpuMs } from './lib/proc.js';
 import { formatStats, stats } from './lib/stats.js';
 
@@ -88,18 +88,10 @@ async function startOrigin(): Promise<Origin> {
   };
 }
 
-interface Running {
-  child: ChildProcess;
-  port: number;
-  dir: string;
-}
-
-async function startChokepoint(originPort: number): Promise<Running> {
-  const dir = mkdtempSync(join(tmpdir(), 'chokepoint-bench-ws-'));
-  const configPath = join(dir, 'chokepoint.yaml');
-  writeFileSync(
-    configPath,
-    `listen: 127.0.0.1:0
+function startChokepoint(originPort: number): Promise<RunningCli> {
+  return startCli(
+    CLI,
+    (dir) => `listen: 127.0.0.1:0
 admin:
   listen: 127.0.0.1:0
 stateDir: ${join(dir, 'state')}
@@ -113,31 +105,9 @@ pools:
     secrets:
       action: alert
 `,
+    'listen',
+    process.env.CHOKEPOINT_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CHOKEPOINT_PROF}`] : [],
   );
-  const child = spawn(process.execPath, [...(process.env.CHOKEPOINT_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CHOKEPOINT_PROF}`] : []), CLI, 'start', '--config', configPath], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((done, fail) => {
-    const rl = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-    const timer = setTimeout(() => fail(new Error('chokepoint did not start')), 15_000);
-    rl.on('line', (line) => {
-      if (!line.includes('chokepoint started')) return;
-      clearTimeout(timer);
-      rl.close(); // the access log is dropped unread from here on
-      const m = /"listen":"[^"]*:(\d+)"/.exec(line);
-      if (m) done(Number(m[1]));
-      else fail(new Error(`no listen address in: ${line}`));
-    });
-  });
-  child.stdout?.resume();
-  return { child, port, dir };
-}
-
-async function stop(r: Running): Promise<void> {
-  if (r.child.exitCode === null) {
-    const exited = new Promise((done) => r.child.once('close', done));
-    r.child.kill('SIGTERM');
-    await exited;
-  }
-  rmSync(r.dir, { recursive: true, force: true });
 }
 
 const HANDSHAKE_HEADERS = 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: YmVuY2ggY2hva2Vwb2ludA==\r\n';
@@ -234,7 +204,7 @@ async function main(): Promise<void> {
       rows.push(row);
     }
   } finally {
-    await stop(proxy);
+    await stopCli(proxy);
     await origin.close();
   }
   const loadAfter = loadavg()[0]?.toFixed(2) ?? '?';
