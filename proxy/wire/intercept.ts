@@ -12,12 +12,10 @@ import type { PoolRuntime } from '../decide/runtime.js';
 import type { Config } from '../../config/index.js';
 import type { SecureContext } from 'node:tls';
 import { newExchange, recordAdmission, type Exchange } from './exchange.js';
-import { exchangeJudge } from './exchange-judge.js';
-import { forwardedHeaders, relayWebSocket } from './websocket.js';
+import { prepareWebSocket, relayWebSocket } from './websocket.js';
 import { createListener, headerProblem } from './listener.js';
 import type { EgressKind } from '../events/events.js';
 import type { Taps } from './taps.js';
-import { safely, type StreamTap } from './taps.js';
 import { normalizeHost, stripPort, type Target } from '../decide/target.js';
 import { H2Interceptor } from './h2-intercept.js';
 import { onClientHandshake } from './client-tls.js';
@@ -148,25 +146,11 @@ export class Interceptor {
     const named = req.headers.host === undefined ? undefined : normalizeHost(stripPort(req.headers.host));
     if (!path.startsWith('/') || !named || named.host !== info.target.host) return refuseRaw(socket, ex, 403, 'host-mismatch');
     const ctx = this.proxy.exchangeContext(info.admission.pool);
-    const refusal = exchangeJudge(ctx, ex, ex.host).head(path, forwardedHeaders(req.headers));
-    if (refusal) return refuseRaw(socket, ex, refusal.status, refusal.reason);
-
-    let tap: StreamTap | undefined;
-    safely(() => {
-      tap = this.proxy.taps?.upgrade?.({
-        pool: ex.pool,
-        client: ex.client,
-        host: ex.host,
-        port: ex.port,
-        method: req.method ?? 'GET',
-        path,
-        headers: req.headers,
-        kind: 'websocket',
-      });
-    });
+    const prepared = prepareWebSocket(ctx, ex, req, path, this.proxy.taps);
+    if ('refusal' in prepared) return refuseRaw(socket, ex, prepared.refusal.status, prepared.refusal.reason);
     const upstream = tls.connect({ host: info.admission.address, port: info.target.port, ...serverName(info.target.host), ALPNProtocols: ['http/1.1'], ...this.proxy.upstreamTlsOptions() });
     pairWithUpstream(socket, upstream, ex);
-    upstream.once('secureConnect', () => relayWebSocket({ ctx, ex, host: ex.host, req, path, head, client: socket, upstream, tap }));
+    upstream.once('secureConnect', () => relayWebSocket({ ctx, ex, req, path, head, client: socket, upstream, ...prepared }));
   }
 
   close(): void {

@@ -18,7 +18,7 @@ import { EventBus, type EgressKind } from '../events/events.js';
 import { Forwarder, upstreamTrust } from './forward.js';
 import { BufferBudget, handleExchange, type ExchangeContext } from './http-exchange.js';
 import { Interceptor, type InterceptContext } from './intercept.js';
-import { safely, type StreamTap, type Taps } from './taps.js';
+import type { Taps } from './taps.js';
 import { admit, identifyPool, type Admission, type GateContext } from '../decide/gate.js';
 import { systemResolver } from './resolve.js';
 import type { Resolve } from '../decide/gate.js';
@@ -29,8 +29,7 @@ import { type Exchange, egressEvent, newExchange, recordAdmission } from './exch
 import { createListener, headerProblem } from './listener.js';
 import { pairWithUpstream, refuseHttp, refuseRaw, type Refusal } from './refusal.js';
 import { isH2cUpgrade, isH2Preface, refuseH2Preface } from './h2c.js';
-import { exchangeJudge } from './exchange-judge.js';
-import { forwardedHeaders, relayWebSocket } from './websocket.js';
+import { prepareWebSocket, relayWebSocket } from './websocket.js';
 
 export interface ProxyServerOptions {
   config: Config;
@@ -251,19 +250,15 @@ export class ProxyServer implements TunnelContext, InterceptContext {
       const admission = await this.gate(req, parsed.target, ex);
       if (!admission.ok) return refuseRaw(socket, ex, admission.status, admission.reason);
       const ctx = this.exchangeContext(admission.pool);
-      const refusal = exchangeJudge(ctx, ex, ex.host).head(parsed.path, forwardedHeaders(req.headers));
-      if (refusal) return refuseRaw(socket, ex, refusal.status, refusal.reason);
-      let tap: StreamTap | undefined;
-      safely(() => {
-        tap = this.taps?.upgrade?.({ pool: ex.pool, client: ex.client, host: ex.host, port: ex.port, method: req.method ?? 'GET', path: parsed.path, headers: req.headers, kind: 'websocket' });
-      });
+      const prepared = prepareWebSocket(ctx, ex, req, parsed.path, this.taps);
+      if ('refusal' in prepared) return refuseRaw(socket, ex, prepared.refusal.status, prepared.refusal.reason);
       // Connected to the address the gate checked, never a second lookup.
       const upstream = net.connect({ host: admission.address, port: ex.port });
       upstream.setTimeout(this.config.timeouts.connect);
       upstream.once('connect', () => upstream.setTimeout(this.config.timeouts.idle));
       upstream.once('timeout', () => upstream.destroy(Object.assign(new Error('idle timeout'), { code: 'ETIMEDOUT' })));
       pairWithUpstream(socket, upstream, ex);
-      upstream.once('connect', () => relayWebSocket({ ctx, ex, host: ex.host, req, path: parsed.path, authority: parsed.authority, head, client: socket, upstream, tap }));
+      upstream.once('connect', () => relayWebSocket({ ctx, ex, req, path: parsed.path, authority: parsed.authority, head, client: socket, upstream, ...prepared }));
     } catch {
       refuseRaw(socket, ex, 500, 'internal-error');
     }

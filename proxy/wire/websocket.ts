@@ -19,9 +19,9 @@ import { constants as zlibConstants, inflateRawSync } from 'node:zlib';
 import type { Finding } from '../../detectors/index.js';
 import { noteScanned, noteScanSkipped } from '../events/events.js';
 import { recordFailure, recordVerdict, type Exchange } from './exchange.js';
-import { exchangeJudge, type JudgeContext } from './exchange-judge.js';
+import { exchangeJudge, type ExchangeJudge, type JudgeContext, type Refusal } from './exchange-judge.js';
 import type { BufferBudget } from './http-exchange.js';
-import { safely, type StreamTap } from './taps.js';
+import { safely, type StreamTap, type Taps } from './taps.js';
 import { closeFrame, WebSocketRelay } from './websocket-relay.js';
 
 /** The most an upstream may send before its handshake answer ends (`\r\n\r\n`). */
@@ -37,8 +37,8 @@ export interface WebSocketContext extends JudgeContext {
 export interface WebSocketRelayOptions {
   ctx: WebSocketContext;
   ex: Exchange;
-  /** The destination host, as findings are judged by it. */
-  host: string;
+  /** Judges the messages' findings for the destination (from prepareWebSocket). */
+  judge: ExchangeJudge;
   req: IncomingMessage;
   /** The request target to send upstream (origin form: `/path?query`). */
   path: string;
@@ -51,6 +51,28 @@ export interface WebSocketRelayOptions {
   upstream: Duplex;
   /** A CI log tap for this connection: it sees every byte the client sends. */
   tap?: StreamTap | undefined;
+}
+
+/**
+ * Before the upstream is opened (plain HTTP and intercepted alike): the handshake's URL and
+ * the headers the upstream will get are judged, and the CI log taps are asked whether they
+ * read this connection. A refusal, or what relayWebSocket needs.
+ */
+export function prepareWebSocket(
+  ctx: WebSocketContext,
+  ex: Exchange,
+  req: IncomingMessage,
+  path: string,
+  taps: Taps | undefined,
+): { refusal: Refusal } | { judge: ExchangeJudge; tap: StreamTap | undefined } {
+  const judge = exchangeJudge(ctx, ex, ex.host);
+  const refusal = judge.head(path, forwardedHeaders(req.headers));
+  if (refusal) return { refusal };
+  let tap: StreamTap | undefined;
+  safely(() => {
+    tap = taps?.upgrade?.({ pool: ex.pool, client: ex.client, host: ex.host, port: ex.port, method: req.method ?? 'GET', path, headers: req.headers, kind: 'websocket' });
+  });
+  return { judge, tap };
 }
 
 /**
@@ -179,7 +201,7 @@ function startMessages(o: WebSocketRelayOptions, deflate: boolean, early: Buffer
     }
   };
 
-  const judge = exchangeJudge(ctx, ex, o.host);
+  const { judge } = o;
   const scanner = ctx.engine.stream();
   const relay = new WebSocketRelay({
     maxMessageBytes: ctx.config.scan.maxBufferBytes,
