@@ -66,6 +66,10 @@ export class WebSocketRelay {
     return this.heldBytes + (this.message?.passing ? 0 : (this.message?.bytes ?? 0));
   }
 
+  /**
+   * The next bytes from the client, of any split. The relay keeps views of `chunk` (no
+   * copies) until the message they belong to is judged: the caller must not reuse it.
+   */
   push(chunk: Buffer): RelayOutput {
     const out: RelayOutput = { forward: [], unscanned: 0 };
     if (this.state === 'closed') return out;
@@ -160,20 +164,20 @@ export class WebSocketRelay {
   }
 
   private hold(raw: Buffer): void {
-    this.held.push(Buffer.from(raw));
+    this.held.push(raw);
     this.heldBytes += raw.length;
   }
 
   private payload(raw: Buffer, out: RelayOutput): void {
     if (raw.length === 0) return;
     if (this.frameOp >= 0x8) {
-      this.control.push(Buffer.from(raw));
+      this.control.push(raw);
       return;
     }
     const m = this.message;
     if (!m) return;
     if (m.passing) {
-      out.forward.push(Buffer.from(raw));
+      out.forward.push(raw);
       return;
     }
     if (m.bytes + raw.length > this.options.maxMessageBytes) {
@@ -185,7 +189,7 @@ export class WebSocketRelay {
       m.passing = true;
       m.parts = [];
       out.unscanned++;
-      out.forward.push(...this.held, Buffer.from(raw));
+      out.forward.push(...this.held, raw);
       this.held = [];
       this.heldBytes = 0;
       return;
