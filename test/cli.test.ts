@@ -4,10 +4,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import tls from 'node:tls';
 import { afterEach, describe, expect, test } from 'vitest';
-import { runCli, spawnCli, type CliChild } from './helpers/cli.js';
+import { runCli, spawnCli, startedLine, type CliChild } from './helpers/cli.js';
 import { createTestCa } from './helpers/certs.js';
 import { openTunnel } from './helpers/clients.js';
 import { startHttpOrigin, startHttpsOrigin } from './helpers/origin.js';
@@ -24,16 +23,7 @@ afterEach(async () => {
 async function startCli(path: string): Promise<{ cli: CliChild; started: Record<string, unknown>; port: number }> {
   const cli = spawnCli(['start', '--config', path]);
   children.push(cli);
-  const stdout = cli.child.stdout;
-  if (!stdout) throw new Error('no stdout pipe');
-  const lines = createInterface({ input: stdout });
-  const started = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    lines.on('line', (line) => {
-      const parsed = JSON.parse(line) as Record<string, unknown>;
-      if (parsed.msg === 'chokepoint started') resolve(parsed);
-    });
-    void cli.exited.then((code) => reject(new Error(`chokepoint start exited ${code}: ${cli.stderr()}`)));
-  });
+  const started = await startedLine(cli);
   return { cli, started, port: Number(String(started.listen).split(':').pop()) };
 }
 

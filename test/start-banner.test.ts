@@ -5,12 +5,11 @@
 // `npm run build`, the pretest step) with pipes and under a pty made by util-linux's `script`.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { startBanner, type BannerInfo } from '../bin/start-banner.js';
-import { assertNoRuntimeWarning, CLI, spawnCli } from './helpers/cli.js';
+import { assertNoRuntimeWarning, CLI, spawnCli, startedLine } from './helpers/cli.js';
 import { requireTool } from './helpers/tools.js';
 
 const base: BannerInfo = {
@@ -114,16 +113,7 @@ describe('chokepoint start', () => {
   test('stderr not a terminal: only the JSON "chokepoint started" line, no banner', async () => {
     const { path } = tempConfig();
     const cli = spawnCli(['start', '--config', path]);
-    const stdout = cli.child.stdout;
-    if (!stdout) throw new Error('no stdout pipe');
-    const lines = createInterface({ input: stdout });
-    const started = await new Promise<Record<string, unknown>>((resolve, reject) => {
-      lines.on('line', (line) => {
-        const parsed = JSON.parse(line) as Record<string, unknown>;
-        if (parsed.msg === 'chokepoint started') resolve(parsed);
-      });
-      void cli.exited.then((code) => reject(new Error(`chokepoint start exited ${code}: ${cli.stderr()}`)));
-    });
+    const started = await startedLine(cli);
     expect(String(started.listen)).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(await cli.stop('SIGTERM')).toBe(0);
     expect(cli.stderr()).toBe('');

@@ -3,6 +3,7 @@
 // ("(node:1234) [DEP0123] DeprecationWarning: ...", "(node:1234) Warning: ...") fails the test.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 
 export const CLI = join(import.meta.dirname, '..', '..', 'dist', 'bin', 'chokepoint.js');
 
@@ -63,4 +64,21 @@ export async function runCli(args: string[], env: Record<string, string> = {}): 
   const code = await c.exited;
   assertNoRuntimeWarning(c.stderr());
   return { code, stdout: c.stdout(), stderr: c.stderr() };
+}
+
+/**
+ * The `chokepoint started` line of a spawned `chokepoint start` (its stdout read as JSON
+ * lines); rejects with its stderr if it exits first.
+ */
+export function startedLine(cli: CliChild): Promise<Record<string, unknown>> {
+  const stdout = cli.child.stdout;
+  if (!stdout) return Promise.reject(new Error('no stdout pipe'));
+  const lines = createInterface({ input: stdout });
+  return new Promise<Record<string, unknown>>((resolve, reject) => {
+    lines.on('line', (line) => {
+      const parsed = JSON.parse(line) as Record<string, unknown>;
+      if (parsed.msg === 'chokepoint started') resolve(parsed);
+    });
+    void cli.exited.then((code) => reject(new Error(`chokepoint start exited ${code}: ${cli.stderr()}`)));
+  });
 }
