@@ -2,7 +2,7 @@
 // window sizes, allowlists ready for lookup. A rule that does not compile throws
 // RuleError naming the rule, at engine construction rather than mid-scan.
 import RE2 from 're2';
-import type { RuleSpec, Severity } from './types.js';
+import type { RuleConfirm, RuleSpec, Severity } from './types.js';
 import { validators, type Validator } from './validators.js';
 
 export class RuleError extends Error {
@@ -33,6 +33,8 @@ export interface CompiledRule {
   secretGroup: number;
   /** Bytes the window extends on each side of a keyword hit (rule.maxLength or the default). */
   reach: number;
+  /** The rule's hit test (RuleSpec.confirm), ready to run over bytes; undefined: every hit counts. */
+  confirm: CompiledConfirm | undefined;
   minEntropy: number;
   validator: Validator | undefined;
   allowValues: ReadonlySet<string>;
@@ -42,6 +44,37 @@ export interface CompiledRule {
   generic: boolean;
   severityRank: number;
   destinations: readonly string[];
+}
+
+/** RuleSpec.confirm as bytes: `contains` lower-cased, `until` as a table of the 128 ASCII bytes. */
+export interface CompiledConfirm {
+  contains: Uint8Array;
+  /** stop[b] === 1: byte b ends the search (after the keyword). Bytes >= 0x80 never do. */
+  stop: Uint8Array;
+  within: number;
+}
+
+/** Longest `within` a rule may ask for: the stream waits this many bytes after a hit before it settles. */
+export const MAX_CONFIRM_WITHIN = 4096;
+
+function compileConfirm(rule: RuleSpec, c: RuleConfirm): CompiledConfirm {
+  if (typeof c.contains !== 'string' || c.contains.length === 0 || [...c.contains].some((ch) => ch > '\x7f')) {
+    throw new RuleError(rule.id, 'confirm.contains must be non-empty ASCII text');
+  }
+  if (!Number.isInteger(c.within) || c.within < c.contains.length || c.within > MAX_CONFIRM_WITHIN) {
+    throw new RuleError(rule.id, `confirm.within must be an integer from the length of confirm.contains to ${MAX_CONFIRM_WITHIN}`);
+  }
+  if (typeof c.until !== 'string' || !c.until.startsWith('[') || !c.until.endsWith(']')) {
+    throw new RuleError(rule.id, 'confirm.until must be an RE2 character class, such as [\\s/?#]');
+  }
+  const cls = compileRe2(rule, `^${c.until}$`, '', 'confirm.until');
+  const stop = new Uint8Array(256);
+  for (let b = 0; b < 0x80; b++) if (cls.test(Buffer.from([b]))) stop[b] = 1;
+  const contains = Buffer.from(c.contains.toLowerCase(), 'latin1');
+  for (const ch of c.contains) {
+    if (stop[ch.charCodeAt(0)] === 1) throw new RuleError(rule.id, 'confirm.contains holds a byte of confirm.until: the test could never pass');
+  }
+  return { contains, stop, within: c.within };
 }
 
 function compileRe2(rule: RuleSpec, source: string, flags: string, what: string): RE2 {
@@ -90,6 +123,7 @@ export function compileRule(spec: RuleSpec, index: number, lazy = false): Compil
     },
     secretGroup,
     reach,
+    confirm: spec.confirm === undefined ? undefined : compileConfirm(spec, spec.confirm),
     minEntropy: spec.entropy ?? 0,
     validator,
     allowValues: new Set(spec.allowlist?.values ?? []),

@@ -61,13 +61,16 @@ export class Engine {
     forms.forEach((f, i) => target(f.text, false).knownForms.push(i));
 
     const maxReach = rules.reduce((m, r) => Math.max(m, r.reach), 0);
+    const prefilter = new Prefilter([...targets.values()]);
+    const longestConfirm = rules.reduce((m, r) => Math.max(m, r.confirm?.within ?? 0), 0);
     this.core = {
       rules,
-      prefilter: new Prefilter([...targets.values()]),
+      prefilter,
       knownForms: forms,
       knownSecrets: known,
       fingerprintKey: opts.fingerprintKey,
       maxReach,
+      settleBytes: Math.max(prefilter.maxLiteralBytes, longestConfirm),
       checkedPrefixes: checkedPrefixes(opts.rules),
     };
     const longestForm = forms.reduce((m, f) => Math.max(m, f.length), 0);

@@ -21,6 +21,7 @@ import RE2 from 're2';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { compileRule, RuleError } from './compile.js';
 import type { Engine } from './engine.js';
 import { VALIDATOR_NAMES, type RuleSpec } from './types.js';
 
@@ -78,6 +79,7 @@ const ruleSchema = z
       .optional(),
     destinations: z.array(z.string().min(1)).optional(),
     maxLength: z.number().int().positive().optional(),
+    confirm: z.object({ contains: z.string().min(1), until: z.string().min(1), within: z.number().int().positive() }).strict().optional(),
     generic: z.boolean().optional(),
     examples: z
       .object({ positive: z.array(z.string()).default([]), negative: z.array(z.string()).default([]) })
@@ -217,6 +219,13 @@ function validateRule(raw: unknown, index: number, source: string, problems: Pro
   }
   const spec: RuleSpec = { ...r, title: r.title ?? r.id, keywords, examples: r.examples };
   for (const k of Object.keys(spec) as Array<keyof RuleSpec>) if (spec[k] === undefined) delete spec[k];
+  try {
+    compileRule(spec, 0, true); // what the schema cannot see (confirm.until is RE2): refused here, not at engine start
+  } catch (err) {
+    if (!(err instanceof RuleError)) throw err;
+    problems.push(`${label}: ${err.message.slice(`rule ${spec.id}: `.length)}`);
+    return undefined;
+  }
   return spec;
 }
 

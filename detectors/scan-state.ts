@@ -17,7 +17,7 @@
 //     resolved (one finding per offset, generic loses to specific) and findings emitted
 //     with line and column.
 import { isFailedLookalike, type CheckedPrefix } from './checked-prefixes.js';
-import type { CompiledRule } from './compile.js';
+import type { CompiledConfirm, CompiledRule } from './compile.js';
 import { shannonEntropy } from './entropy.js';
 import type { KnownForm, KnownSecret } from './known.js';
 import { isPlaceholder } from './placeholders.js';
@@ -35,6 +35,12 @@ export interface EngineCore {
   fingerprintKey: Buffer;
   /** Largest rule reach: how far before the prefilter position a window can start. */
   maxReach: number;
+  /**
+   * Bytes that must follow a hit before a stream settles it (unless the stream ends): the
+   * longest literal, or the longest `confirm.within`, whichever is more. A hit is then
+   * judged on the same bytes however the input was chunked.
+   */
+  settleBytes: number;
   /** Provider prefixes whose checksum a value must pass under any rule (checked-prefixes.ts). */
   checkedPrefixes: readonly CheckedPrefix[];
 }
@@ -72,6 +78,36 @@ interface LineCursor {
   line: number;
   /** Absolute offset of the first byte of that line. */
   lineStart: number;
+}
+
+/**
+ * Whether the bytes from `at` pass a rule's confirm test (RuleSpec.confirm): `contains`
+ * (ASCII case-insensitive) occurs before the first stop byte after the keyword's `keywordLen`
+ * bytes, within `within` bytes of `at` (or of the bytes there are).
+ */
+export function confirmed(c: CompiledConfirm, buf: Uint8Array, at: number, keywordLen: number): boolean {
+  const want = c.contains;
+  const stop = c.stop;
+  const end = Math.min(buf.length, at + c.within);
+  const last = end - want.length;
+  const keywordEnd = at + keywordLen;
+  const first = want[0] as number;
+  for (let i = at; i <= last; i++) {
+    const b = buf[i] as number;
+    if (i >= keywordEnd && stop[b] === 1) return false;
+    if (lowerAscii(b) === first && foldedAt(buf, i, want)) return true;
+  }
+  return false;
+}
+
+function lowerAscii(b: number): number {
+  return b >= 0x41 && b <= 0x5a ? b | 0x20 : b;
+}
+
+/** Whether `lower` (lower-case ASCII) occurs at `at` in `buf`, ASCII case folded. */
+function foldedAt(buf: Uint8Array, at: number, lower: Uint8Array): boolean {
+  for (let k = 1; k < lower.length; k++) if (lowerAscii(buf[at + k] as number) !== lower[k]) return false;
+  return true;
 }
 
 function better(a: Candidate, b: Candidate): boolean {
@@ -171,7 +207,7 @@ export class ScanState {
       this.pfPos = safe;
       return;
     }
-    const maxLit = prefilter.maxLiteralBytes;
+    const settle = this.core.settleBytes;
     const view = safeLen === buf.length ? buf : buf.subarray(0, safeLen);
     let from = this.pfPos - base;
     // Next occurrence of each indexOf literal at or after `from` (-1: none). These hits
@@ -192,7 +228,7 @@ export class ScanState {
         }
         if (best < 0) return;
         const d = direct[best] as (typeof direct)[number];
-        this.onTarget(d.target, base + pos, d.bytes.length);
+        this.onTarget(d.target, view, base, pos, d.bytes.length);
         next[best] = view.indexOf(d.bytes, pos + 1);
       }
     };
@@ -201,12 +237,12 @@ export class ScanState {
       // `search` on the rest of the view: a byte offset, no result objects (see prefilter.ts).
       const rel = re === undefined || from >= safeLen ? -1 : re.search(from === 0 ? view : view.subarray(from));
       if (rel < 0) {
-        this.pfPos = final ? safe : Math.max(this.pfPos, safe - maxLit + 1);
+        this.pfPos = final ? safe : Math.max(this.pfPos, safe - settle + 1);
         flushDirect(this.pfPos - base);
         return;
       }
       const start = from + rel;
-      if (!final && start + maxLit > safeLen) {
+      if (!final && start + settle > safeLen) {
         this.pfPos = base + start;
         flushDirect(start);
         return;
@@ -221,13 +257,17 @@ export class ScanState {
   }
 
   private onHit(view: Buffer, base: number, start: number): void {
-    const abs = base + start;
     const hit = this.core.prefilter.hitAt(view, start, view.length);
-    for (const target of hit.targets) this.onTarget(target, abs, hit.length);
+    for (const target of hit.targets) this.onTarget(target, view, base, start, hit.length);
   }
 
-  private onTarget(target: LiteralTarget, abs: number, len: number): void {
-    for (const r of target.rules) this.addWindow(r, abs, len);
+  /** A literal at view[start, start + len): a window for each of its rules whose confirm test passes there. */
+  private onTarget(target: LiteralTarget, view: Buffer, base: number, start: number, len: number): void {
+    const abs = base + start;
+    for (const r of target.rules) {
+      const confirm = (this.core.rules[r] as CompiledRule).confirm;
+      if (confirm === undefined || confirmed(confirm, view, start, len)) this.addWindow(r, abs, len);
+    }
     for (const f of target.knownForms) this.addKnown(f, abs);
   }
 

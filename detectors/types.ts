@@ -63,6 +63,15 @@ export interface RuleSpec {
   /** Upper bound in bytes of what `regex` can match; sizes the streaming carry-over. Default 512. */
   maxLength?: number;
   /**
+   * A cheap test of each keyword hit before `regex` runs near it, for rules whose keyword is
+   * common text (`://` is in every URL): the bytes from the hit up to the first byte of the
+   * RE2 class `until` after the keyword (at most `within` bytes from the hit) must contain
+   * `contains` (ASCII case-insensitive); a hit that fails opens no window. It must hold for
+   * every match, through the keyword the match contains: `url-credentials` needs an `@`
+   * before the URL's first `/`, space or quote. Bytes >= 0x80 never end the search.
+   */
+  confirm?: RuleConfirm;
+  /**
    * Generic rules (identifier-style `password = ...`) lose to a specific rule on
    * an overlapping span (detectors/scan-state.ts keeps the specific finding).
    */
@@ -72,6 +81,16 @@ export interface RuleSpec {
     positive: string[];
     negative: string[];
   };
+}
+
+/** See RuleSpec.confirm. */
+export interface RuleConfirm {
+  /** Literal text (ASCII case-insensitive) that must follow the hit. */
+  contains: string;
+  /** RE2 character class (`[\\s/?#]`, `[^\\w.-]`) of the bytes that end the search. */
+  until: string;
+  /** How many bytes from the start of the hit the search reads at most. */
+  within: number;
 }
 
 /** One credential found. Never carries the secret itself. */

@@ -122,6 +122,28 @@ describe('labelled corpus', () => {
   });
 });
 
+describe("the pack's confirm tests (a cheap check of each hit of a common keyword, issue #19)", () => {
+  const withConfirm = defaultRules.filter((r) => r.confirm !== undefined);
+  const unconfirmed = new Engine({ rules: defaultRules.map(({ confirm: _dropped, ...r }) => r), fingerprintKey: Buffer.alloc(32, 0x5a) });
+  const shape = (e: Engine, b: Buffer): string[] => e.scan(b).map((f) => `${f.ruleId} ${f.offset} ${f.length} ${f.fingerprint}`);
+
+  it('are where a keyword is common text (url-credentials, maven-repository-password)', () => {
+    expect(withConfirm.map((r) => r.id).sort()).toEqual(['maven-repository-password', 'url-credentials']);
+  });
+
+  it('drop no finding: the pack finds the same with and without them, on the corpus and on the node_modules text', () => {
+    const docs = generateCorpus({ seed: SEED + 2 });
+    const real = readTextFiles('node_modules', { extensions: ['.js', '.json', '.md'], maxBytes: 4 * 2 ** 20 });
+    let found = 0;
+    for (const b of [...docs.map((d) => Buffer.from(d.text, 'utf8')), ...real.map((f) => f.content)]) {
+      const a = shape(engine, b);
+      expect(a).toEqual(shape(unconfirmed, b));
+      found += a.filter((f) => withConfirm.some((r) => f.startsWith(`${r.id} `))).length;
+    }
+    expect(found, 'findings of the confirmed rules in the texts compared').toBeGreaterThanOrEqual(10);
+  });
+});
+
 describe('real text (the project’s own node_modules)', () => {
   it('reports findings per MB and per rule on real files', () => {
     const files = readTextFiles('node_modules', { extensions: ['.js', '.ts', '.json', '.md'], maxBytes: 16 * 2 ** 20 });

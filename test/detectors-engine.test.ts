@@ -2,6 +2,7 @@
 // what is never found (placeholders, allowlisted, failing validators), how overlapping
 // rules resolve, known secrets and canaries, and that findings never carry the value.
 import { createHmac } from 'node:crypto';
+import fc from 'fast-check';
 import RE2 from 're2';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { tokenChecksum } from '../detectors/checksum.js';
@@ -316,5 +317,77 @@ describe('regexes compiled on first use (lazyRegexes, the proxy engine, issue #1
     const lazy = new Engine({ rules: [r], fingerprintKey: KEY, lazyRegexes: true });
     expect(lazy.scan(Buffer.from('a tok_example12345 b')).map((f) => f.ruleId)).toEqual([]);
     expect(lazy.scan(Buffer.from('a tok_q1w2e3r4t5y6 b')).map((f) => f.ruleId)).toEqual(['late-allow']);
+  });
+});
+
+describe('confirm: a cheap test of each keyword hit before the regex runs (issue #19)', () => {
+  // Credentials in a URL, the shape of the shipped url-credentials rule: `://` is in every URL.
+  const urlRule = rule({
+    id: 'url-pw', regex: '[a-z]{2,8}://[^\\s:/?#@]{1,64}:([^\\s/?#@]{6,64})@[a-z0-9.-]+', secretGroup: 1, keywords: ['://'],
+  });
+  const confirmed = { ...urlRule, confirm: { contains: '@', until: '[\\s/?#]', within: 140 } };
+  const pw = (): string => rng.chars(ALPHA_NUM, 16);
+
+  test('a URL with userinfo is found; the hits that fail the test open no window', () => {
+    const text = `get https://registry.example.org/pkg\nclone https://ci:${pw()}@git.example.net/repo.git\n`;
+    expect(ids(engine([confirmed]).scan(Buffer.from(text)))).toEqual(['url-pw']);
+    // A test that no match passes shows the windows are gone: the same URL is no longer found.
+    const never = { ...urlRule, confirm: { contains: '!!', until: '[\\s]', within: 140 } };
+    expect(engine([never]).scan(Buffer.from(text))).toEqual([]);
+    // `until` ends the search: an `@` after the first `/` does not confirm the hit.
+    const stopped = { ...urlRule, regex: '[a-z]{2,8}://[^\\s@]{1,64}:([^\\s@]{6,64})@[a-z0-9.-]+' };
+    const late = `https://host.example/a:${pw()}@b.example`;
+    expect(ids(engine([stopped]).scan(Buffer.from(late)))).toEqual(['url-pw']);
+    expect(engine([{ ...stopped, confirm: confirmed.confirm }]).scan(Buffer.from(late))).toEqual([]);
+  });
+
+  test('`contains` may lie in the keyword itself and is matched case-insensitively', () => {
+    const maven = rule({
+      id: 'mvn-pw', regex: '(?:<password>|(?i:maven)[\\w.-]{0,20}?(?i:pass(?:word)?)[=:])([A-Za-z0-9]{12,40})', secretGroup: 1,
+      keywords: ['<password>', 'maven'], confirm: { contains: 'pass', until: '[^\\w.-]', within: 40 },
+    });
+    const text = `Downloading https://repo.maven.apache.org/maven2/org/x.jar\n<password>${pw()}</password>\nMAVEN_REPO_PASSWORD=${pw()}\n`;
+    expect(ids(engine([maven]).scan(Buffer.from(text)))).toEqual(['mvn-pw', 'mvn-pw']);
+    expect(engine([maven]).scan(Buffer.from(text))).toEqual(engine([{ ...maven, confirm: undefined }]).scan(Buffer.from(text)));
+  });
+
+  // Pieces are drawn as indices, so a failing case prints numbers, never secret-shaped values.
+  const pieces = [
+    ' ', '\n', 'https://', '://', 'ci', ':', '@', '/', 'host.example', '?q=1', '#', `${pw()}`, 'é', 'ftp', '\t', 'a:b',
+    `https://ci:${pw()}@host.example`, `ci:${pw()}@`, `${pw()}@host.example`, `ftp://deploy:${pw()}`,
+  ];
+  const input = fc.array(fc.integer({ min: 0, max: pieces.length - 1 }), { minLength: 1, maxLength: 60 }).map((p) => Buffer.from(p.map((i) => pieces[i]).join('')));
+
+  test('a confirm test that holds for every match changes no finding, whole or streamed (property)', () => {
+    const plain = engine([urlRule]);
+    const tested = engine([confirmed]);
+    const shape = (fs: Finding[]): unknown[] => fs.map((f) => [f.offset, f.length, f.line, f.column, f.fingerprint]);
+    let withFindings = 0;
+    fc.assert(
+      fc.property(input, fc.array(fc.integer({ min: 1, max: 90 }), { minLength: 1, maxLength: 8 }), (buf, sizes) => {
+        const whole = tested.scan(buf);
+        expect(shape(whole)).toEqual(shape(plain.scan(buf)));
+        if (whole.length > 0) withFindings++;
+        const s = tested.stream();
+        const streamed: Finding[] = [];
+        for (let at = 0, i = 0; at < buf.length; at += sizes[i++ % sizes.length] as number) {
+          streamed.push(...s.write(buf.subarray(at, at + (sizes[i % sizes.length] as number))));
+        }
+        streamed.push(...s.end());
+        expect(shape(streamed)).toEqual(shape(whole));
+      }),
+      { numRuns: 300, seed: 1907 },
+    );
+    expect(withFindings).toBeGreaterThan(50);
+  });
+
+  test('a confirm that could never pass or is malformed is refused, naming the rule', () => {
+    const bad = (confirm: RuleSpec['confirm']): (() => Engine) => () => engine([{ ...urlRule, confirm }]);
+    expect(bad({ contains: '', until: '[\\s]', within: 10 })).toThrow(/url-pw: confirm.contains must be non-empty ASCII/);
+    expect(bad({ contains: '@', until: '\\s', within: 10 })).toThrow(/url-pw: confirm.until must be an RE2 character class/);
+    expect(bad({ contains: '@', until: '[z-a]', within: 10 })).toThrow(/url-pw: confirm.until does not compile/);
+    expect(bad({ contains: '@', until: '[\\s]', within: 0 })).toThrow(/url-pw: confirm.within must be an integer/);
+    expect(bad({ contains: '@', until: '[\\s]', within: 100_000 })).toThrow(/url-pw: confirm.within/);
+    expect(bad({ contains: 'a b', until: '[\\s]', within: 10 })).toThrow(/url-pw: confirm.contains holds a byte of confirm.until/);
   });
 });

@@ -144,6 +144,28 @@ describe('YAML rules', () => {
     ]);
   });
 
+  test('confirm: a rule with a test of its keyword hits loads and runs; a malformed one is reported by rule and key', () => {
+    const pw = rng.chars(ALPHA_NUM, 16);
+    const yaml = [
+      '- id: team-url',
+      "  regex: 'https://[a-z]+:([A-Za-z0-9]{12,})@[a-z.]+'",
+      '  secretGroup: 1',
+      "  keywords: ['://']",
+      "  confirm: { contains: '@', until: '[\\s/]', within: 200 }",
+      `  examples: { positive: ['https://ci:${pw}@git.example'], negative: ['https://git.example/a:b@c'] }`,
+    ].join('\n');
+    const rules = parseRules(yaml, 'yaml', 'c.yaml');
+    expect(rules[0]?.confirm).toEqual({ contains: '@', until: '[\\s/]', within: 200 });
+    const engine = new Engine({ rules, fingerprintKey: KEY });
+    expect(() => checkRuleExamples(engine, 'c.yaml', rules)).not.toThrow();
+    expect(problemsOf(() => parseRules(yaml.replace("until: '[\\s/]'", "until: '\\s'"), 'yaml', 'c.yaml'))).toEqual([
+      'c.yaml: rule 1 (team-url): confirm.until must be an RE2 character class, such as [\\s/?#]',
+    ]);
+    expect(problemsOf(() => parseRules(yaml.replace('within: 200', 'within: 0'), 'yaml', 'c.yaml'))).toEqual([
+      expect.stringMatching(/^c\.yaml: rule 1 \(team-url\): confirm\.within: /),
+    ]);
+  });
+
   test('YAML syntax errors and a wrong top level are reported', () => {
     expect(problemsOf(() => parseRules('- id: [unclosed\n', 'yaml', 'y.yaml'))[0]).toMatch(/^y\.yaml:\d+:\d+: YAML/);
     expect(problemsOf(() => parseRules('id: x\n', 'yaml', 'y.yaml'))).toEqual([expect.stringMatching(/expected a list of rules/)]);

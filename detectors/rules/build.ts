@@ -1,7 +1,7 @@
 // Building blocks shared by the rule families: boundaries, the assignment between a name
 // and its value, and the one rule builder, in two shapes with an options object: `token`
 // (a secret with a shape of its own) and `assigned` (a value recognised by its name).
-import type { RuleSpec, Severity, ValidatorName } from '../types.js';
+import type { RuleConfirm, RuleSpec, Severity, ValidatorName } from '../types.js';
 
 // One set of boundaries for every family. A colour code's parameters are capped at 12
 // characters (`\x1b[1;31m`), so no boundary can run on over a long `\x1b[;;;;…`.
@@ -53,6 +53,8 @@ interface RuleBase {
   /** Minimum Shannon entropy of the secret; 3 by default, `null` for none (a block the validator checks). */
   entropy?: number | null;
   maxLength?: number;
+  /** A test of each keyword hit before the regex runs (RuleSpec.confirm), for a keyword of common text. */
+  confirm?: RuleConfirm;
   validator?: ValidatorName;
   allowlist?: RuleSpec['allowlist'];
   /** An identifier-style rule that loses to a specific rule on the same span. */
@@ -112,6 +114,7 @@ function finish(s: RuleBase, regex: string, secretGroup: number): RuleSpec {
     keywords: s.keywords,
     ...(entropy !== null ? { entropy } : {}),
     ...(s.maxLength !== undefined ? { maxLength: s.maxLength } : {}),
+    ...(s.confirm !== undefined ? { confirm: s.confirm } : {}),
     ...(s.validator !== undefined ? { validator: s.validator } : {}),
     ...(s.generic !== undefined ? { generic: s.generic } : {}),
     ...(s.allowlist !== undefined ? { allowlist: s.allowlist } : {}),

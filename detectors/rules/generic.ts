@@ -81,6 +81,9 @@ export const rules: RuleSpec[] = [
     title: 'Password in a URL (scheme://user:password@host)',
     severity: 'high',
     keywords: ['://'],
+    // `://` is in every URL of a log; only those with an `@` before their first `/`, space or
+    // quote can carry userinfo (scheme 3, user 128, `:`, password 256, `@`: at most 389 bytes).
+    confirm: { contains: '@', until: String.raw`[\s/?#"'<>\x60]`, within: 400 },
     left: String.raw`(?i)(?:^|\x1b\[[0-9;]{0,12}m|[^a-z0-9+.-])(?:https?|ftps?|sftp|amqps?|redis|rediss|mongodb(?:\+srv)?|postgres(?:ql)?|mysql|mariadb|mssql|sqlserver|ldaps?|smtps?|jdbc:[a-z0-9]+)://[^\s:/?#@"'<>\x60]{0,128}:`,
     token: String.raw`[^\s/?#@"'<>\x60]{3,256}`,
     right: String.raw`@[a-z0-9_.-]+`,

@@ -298,6 +298,9 @@ export const rules: RuleSpec[] = [
     title: 'Maven repository password (settings.xml or named)',
     severity: 'high',
     keywords: ['<password>', 'maven', 'mvn'],
+    // `maven` is in every artifact URL of a Maven build log; a name needs `pass` after it
+    // within TAIL's 30 name characters (`MAVEN_REPO_PASSWORD`); `<password>` has it already.
+    confirm: { contains: 'pass', until: String.raw`[^\w.-]`, within: 40 },
     left: String.raw`(?:<password>|(?i:maven|mvn)${TAIL}(?i:password|passwd|pass)${ASSIGN})`,
     token: String.raw`[A-Za-z0-9!#%+=/_.@^&*-]{8,128}`,
     right: String.raw`(?:</password>|["'\s,;\x1b]|$)`,
