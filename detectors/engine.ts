@@ -50,19 +50,22 @@ export class Engine {
       const k = `${caseInsensitive ? 'i' : 's'}:${caseInsensitive ? text.toLowerCase() : text}`;
       let t = targets.get(k);
       if (t === undefined) {
-        t = { text, caseInsensitive, rules: [], knownForms: [] };
+        t = { text, caseInsensitive, rules: [], knownForms: [], confirmBytes: 0 };
         targets.set(k, t);
       }
       return t;
     };
     for (const r of rules) {
-      for (const kw of new Set(r.spec.keywords.map((k) => k.toLowerCase()))) target(kw, true).rules.push(r.index);
+      for (const kw of new Set(r.spec.keywords.map((k) => k.toLowerCase()))) {
+        const t = target(kw, true);
+        t.rules.push(r.index);
+        t.confirmBytes = Math.max(t.confirmBytes, r.confirm?.within ?? 0);
+      }
     }
     forms.forEach((f, i) => target(f.text, false).knownForms.push(i));
 
     const maxReach = rules.reduce((m, r) => Math.max(m, r.reach), 0);
     const prefilter = new Prefilter([...targets.values()]);
-    const longestConfirm = rules.reduce((m, r) => Math.max(m, r.confirm?.within ?? 0), 0);
     this.core = {
       rules,
       prefilter,
@@ -70,7 +73,6 @@ export class Engine {
       knownSecrets: known,
       fingerprintKey: opts.fingerprintKey,
       maxReach,
-      settleBytes: Math.max(prefilter.maxLiteralBytes, longestConfirm),
       checkedPrefixes: checkedPrefixes(opts.rules),
     };
     const longestForm = forms.reduce((m, f) => Math.max(m, f.length), 0);

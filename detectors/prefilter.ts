@@ -16,6 +16,8 @@ export interface LiteralTarget {
   rules: number[];
   /** Indices of known-secret forms with this exact text. */
   knownForms: number[];
+  /** Bytes from a hit that its rules' confirm tests read (the largest `confirm.within`; 0: none). */
+  confirmBytes: number;
 }
 
 interface Entry {

@@ -21,7 +21,7 @@ import type { CompiledConfirm, CompiledRule } from './compile.js';
 import { shannonEntropy } from './entropy.js';
 import type { KnownForm, KnownSecret } from './known.js';
 import { isPlaceholder } from './placeholders.js';
-import type { LiteralTarget, Prefilter } from './prefilter.js';
+import type { Hit, LiteralTarget, Prefilter } from './prefilter.js';
 import { fingerprint, redactedPreview } from './redact.js';
 import type { Finding, Severity } from './types.js';
 import { utf8SafeEnd } from './utf8.js';
@@ -35,12 +35,6 @@ export interface EngineCore {
   fingerprintKey: Buffer;
   /** Largest rule reach: how far before the prefilter position a window can start. */
   maxReach: number;
-  /**
-   * Bytes that must follow a hit before a stream settles it (unless the stream ends): the
-   * longest literal, or the longest `confirm.within`, whichever is more. A hit is then
-   * judged on the same bytes however the input was chunked.
-   */
-  settleBytes: number;
   /** Provider prefixes whose checksum a value must pass under any rule (checked-prefixes.ts). */
   checkedPrefixes: readonly CheckedPrefix[];
 }
@@ -207,58 +201,54 @@ export class ScanState {
       this.pfPos = safe;
       return;
     }
-    const settle = this.core.settleBytes;
     const view = safeLen === buf.length ? buf : buf.subarray(0, safeLen);
+    // A hit is settled once the longest literal fits after it (so the alternation has seen
+    // the longest literal there) and its rules' confirm tests have their bytes, or at the end:
+    // each hit is then judged on the same bytes however the input was chunked.
+    const limit = final ? safeLen : safeLen - prefilter.maxLiteralBytes + 1;
     let from = this.pfPos - base;
-    // Next occurrence of each indexOf literal at or after `from` (-1: none). These hits
-    // are interleaved with the alternation's in offset order, so each rule sees its
-    // hits in the same order whatever the chunking.
-    const next: number[] = direct.map((d) => (from <= safeLen ? view.indexOf(d.bytes, from) : -1));
-    /** Report the indexOf hits before relative offset `upTo`. */
-    const flushDirect = (upTo: number): void => {
-      for (;;) {
-        let best = -1;
-        let pos = upTo;
-        for (let i = 0; i < next.length; i++) {
-          const p = next[i] as number;
-          if (p >= 0 && p < pos) {
-            pos = p;
-            best = i;
-          }
-        }
-        if (best < 0) return;
-        const d = direct[best] as (typeof direct)[number];
-        this.onTarget(d.target, view, base, pos, d.bytes.length);
-        next[best] = view.indexOf(d.bytes, pos + 1);
-      }
-    };
-    for (;;) {
-      if (from > safeLen) break;
+    // The next hit of the alternation (-1: none) and of each indexOf literal at or after
+    // `from`, taken in offset order (the alternation's first at one offset), so each rule
+    // sees its hits in the same order whatever the chunking.
+    const search = (at: number): number => {
+      if (re === undefined || at >= safeLen) return -1;
       // `search` on the rest of the view: a byte offset, no result objects (see prefilter.ts).
-      const rel = re === undefined || from >= safeLen ? -1 : re.search(from === 0 ? view : view.subarray(from));
-      if (rel < 0) {
-        this.pfPos = final ? safe : Math.max(this.pfPos, safe - settle + 1);
-        flushDirect(this.pfPos - base);
+      const rel = re.search(at === 0 ? view : view.subarray(at));
+      return rel < 0 ? -1 : at + rel;
+    };
+    let alt = search(from);
+    const next: number[] = direct.map((d) => (from <= safeLen ? view.indexOf(d.bytes, from) : -1));
+    for (;;) {
+      let pos = alt;
+      for (const p of next) if (p >= 0 && (pos < 0 || p < pos)) pos = p;
+      if (pos < 0 || pos >= limit) break;
+      const hit = pos === alt ? prefilter.hitAt(view, pos, safeLen) : undefined;
+      if (!final && pos + this.confirmBytesAt(hit, next, pos) > safeLen) {
+        this.pfPos = base + pos;
         return;
       }
-      const start = from + rel;
-      if (!final && start + settle > safeLen) {
-        this.pfPos = base + start;
-        flushDirect(start);
-        return;
+      if (hit !== undefined) {
+        for (const target of hit.targets) this.onTarget(target, view, base, pos, hit.length);
+        alt = search(pos + 1);
       }
-      flushDirect(start);
-      this.onHit(view, base, start);
-      from = start + 1;
-      this.pfPos = base + from;
+      for (let i = 0; i < next.length; i++) {
+        if (next[i] !== pos) continue;
+        const d = direct[i] as (typeof direct)[number];
+        this.onTarget(d.target, view, base, pos, d.bytes.length);
+        next[i] = view.indexOf(d.bytes, pos + 1);
+      }
+      from = pos + 1;
     }
-    if (final) this.pfPos = Math.max(this.pfPos, safe);
-    flushDirect(this.pfPos - base);
+    this.pfPos = Math.max(this.pfPos, base + Math.max(from, limit));
   }
 
-  private onHit(view: Buffer, base: number, start: number): void {
-    const hit = this.core.prefilter.hitAt(view, start, view.length);
-    for (const target of hit.targets) this.onTarget(target, view, base, start, hit.length);
+  /** Bytes the confirm tests of the hits at `pos` read (0 when none of their rules has one). */
+  private confirmBytesAt(hit: Hit | undefined, next: readonly number[], pos: number): number {
+    let need = 0;
+    if (hit !== undefined) for (const t of hit.targets) need = Math.max(need, t.confirmBytes);
+    const direct = this.core.prefilter.direct;
+    for (let i = 0; i < next.length; i++) if (next[i] === pos) need = Math.max(need, (direct[i] as (typeof direct)[number]).target.confirmBytes);
+    return need;
   }
 
   /** A literal at view[start, start + len): a window for each of its rules whose confirm test passes there. */
