@@ -130,8 +130,9 @@ function advanceLines(buf: Buffer, base: number, cur: LineCursor, to: number): v
 export class ScanState {
   /** Absolute offset where the prefilter resumes. */
   private pfPos = 0;
-  private readonly openStart: number[];
-  private readonly openEnd: number[];
+  /** Per rule, the open window's start and end (-1: none); typed arrays, so clone() is a copy of memory. */
+  private readonly openStart: Float64Array;
+  private readonly openEnd: Float64Array;
   private readonly openRules = new Set<number>();
   private ready: Window[] = [];
   private pending: Candidate[] = [];
@@ -140,9 +141,17 @@ export class ScanState {
   private readonly keys = new Set<string>();
   private readonly lines: LineCursor = { pos: 0, line: 1, lineStart: 0 };
 
-  constructor(private readonly core: EngineCore) {
-    this.openStart = new Array<number>(core.rules.length).fill(-1);
-    this.openEnd = new Array<number>(core.rules.length).fill(-1);
+  constructor(
+    private readonly core: EngineCore,
+    from?: ScanState,
+  ) {
+    if (from === undefined) {
+      this.openStart = new Float64Array(core.rules.length).fill(-1);
+      this.openEnd = new Float64Array(core.rules.length).fill(-1);
+    } else {
+      this.openStart = from.openStart.slice();
+      this.openEnd = from.openEnd.slice();
+    }
   }
 
   /**
@@ -162,12 +171,8 @@ export class ScanState {
    * on a copy and goes on with the original). Candidates are shared: nothing mutates one.
    */
   clone(): ScanState {
-    const c = new ScanState(this.core);
+    const c = new ScanState(this.core, this);
     c.pfPos = this.pfPos;
-    for (let r = 0; r < this.openStart.length; r++) {
-      c.openStart[r] = this.openStart[r] as number;
-      c.openEnd[r] = this.openEnd[r] as number;
-    }
     for (const r of this.openRules) c.openRules.add(r);
     c.ready = this.ready.map((w) => ({ ...w }));
     c.pending = [...this.pending];
