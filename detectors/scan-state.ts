@@ -130,9 +130,9 @@ function advanceLines(buf: Buffer, base: number, cur: LineCursor, to: number): v
 export class ScanState {
   /** Absolute offset where the prefilter resumes. */
   private pfPos = 0;
-  /** Per rule, the open window's start and end (-1: none); typed arrays, so clone() is a copy of memory. */
-  private readonly openStart: Float64Array;
-  private readonly openEnd: Float64Array;
+  /** Per rule, the open window's start and end (-1: none). */
+  private readonly openStart: number[];
+  private readonly openEnd: number[];
   private readonly openRules = new Set<number>();
   private ready: Window[] = [];
   private pending: Candidate[] = [];
@@ -146,9 +146,10 @@ export class ScanState {
     from?: ScanState,
   ) {
     if (from === undefined) {
-      this.openStart = new Float64Array(core.rules.length).fill(-1);
-      this.openEnd = new Float64Array(core.rules.length).fill(-1);
+      this.openStart = new Array<number>(core.rules.length).fill(-1);
+      this.openEnd = new Array<number>(core.rules.length).fill(-1);
     } else {
+      // A copy of the arrays in one go (not an element loop): the flush's clone runs per message.
       this.openStart = from.openStart.slice();
       this.openEnd = from.openEnd.slice();
     }
@@ -338,7 +339,7 @@ export class ScanState {
     if (rule.minEntropy > 0 && shannonEntropy(bytes) < rule.minEntropy) return;
     const secret = bytes.toString('utf8');
     if (rule.allowValues.has(secret)) return;
-    for (const a of rule.allowRegexes) if (a.test(secret)) return;
+    if (rule.allowRegex?.test(secret) === true) return;
     if (rule.stopwords.length > 0) {
       const lower = secret.toLowerCase();
       for (const w of rule.stopwords) if (lower.includes(w)) return;
