@@ -1,4 +1,4 @@
-// `npm run bench:websocket [-- --quick] [-- --no-write]`
+// `npm run bench:websocket [-- --quick] [-- --no-write] [-- --baseline DIR]`
 //
 // WebSocket message scanning (issue #15): megabytes of client messages per second per core
 // that Chokepoint reads (unmasks, scans, judges) and forwards, next to the same bytes
@@ -13,6 +13,8 @@
 // - The figure: bytes the origin received per second of Chokepoint's CPU time (user +
 //   system from /proc): one CPU-second is one core busy for a second, so the figure holds
 //   on a machine others load. The wall-clock rate is printed beside it.
+// - `--baseline DIR`: also reads the same frames through the Chokepoint of another tree (a git
+//   worktree of an older commit, built), interleaved in the same rounds, and prints new / old.
 // - Plain HTTP (an absolute-URI upgrade): the TLS of an intercepted tunnel costs the same
 //   for every channel and is measured by the interception benches; this one isolates the
 //   message reading.
@@ -39,6 +41,7 @@ const SIZES = process.env.WS_SIZES ? process.env.WS_SIZES.split(",").map(Number)
 const TARGET_MB_PER_CORE = 100;
 const ROOT = resolve(import.meta.dirname, '..');
 const CLI = join(ROOT, 'dist', 'bin', 'chokepoint.js');
+const BASELINE = argv.includes('--baseline') ? resolve(argv[argv.indexOf('--baseline') + 1] ?? '') : undefined;
 
 /** Masked binary frames of `size` bytes each, cut from CI-log-like text (binary: a cut may split a UTF-8 sequence, which a text frame may not). */
 function frames(size: number, count: number): Buffer[] {
@@ -88,9 +91,9 @@ async function startOrigin(): Promise<Origin> {
   };
 }
 
-function startChokepoint(originPort: number): Promise<RunningCli> {
+function startChokepoint(originPort: number, cli = CLI): Promise<RunningCli> {
   return startCli(
-    CLI,
+    cli,
     (dir) => `listen: 127.0.0.1:0
 admin:
   listen: 127.0.0.1:0
@@ -182,22 +185,23 @@ async function main(): Promise<void> {
   const loadBefore = loadavg()[0]?.toFixed(2) ?? '?';
   const origin = await startOrigin();
   const proxy = await startChokepoint(origin.port);
-  const pid = proxy.child.pid as number;
-  const rows: Array<{ size: number; read: number[]; tunnel: number[]; readWall: number[]; tunnelWall: number[] }> = [];
+  const base = BASELINE === undefined ? undefined : await startChokepoint(origin.port, join(BASELINE, 'dist', 'bin', 'chokepoint.js'));
+  const rows: Array<{ size: number; read: number[]; tunnel: number[]; base: number[]; readWall: number[]; tunnelWall: number[] }> = [];
   try {
     for (const size of SIZES) {
       console.log(`preparing ${size} B frames`);
       const batch = frames(size, Math.max(4, Math.ceil((4 * 1024 * 1024) / size)));
-      const row = { size, read: [] as number[], tunnel: [] as number[], readWall: [] as number[], tunnelWall: [] as number[] };
+      const row = { size, read: [] as number[], tunnel: [] as number[], base: [] as number[], readWall: [] as number[], tunnelWall: [] as number[] };
       for (let round = 0; round < P.rounds; round++) {
-        for (const how of ['read', 'tunnel'] as const) {
-          const sockets = await Promise.all(Array.from({ length: CONNECTIONS }, () => openSocket(proxy.port, origin.port, how)));
+        for (const how of base === undefined ? (['read', 'tunnel'] as const) : (['read', 'tunnel', 'base'] as const)) {
+          const target = how === 'base' && base !== undefined ? base : proxy;
+          const sockets = await Promise.all(Array.from({ length: CONNECTIONS }, () => openSocket(target.port, origin.port, how === 'base' ? 'read' : how)));
           console.log(`${how}: ${CONNECTIONS} connections open`);
-          const r = await load(sockets, batch, origin, pid, P.loadMs);
+          const r = await load(sockets, batch, origin, target.child.pid as number, P.loadMs);
           for (const s of sockets) s.destroy();
           const perCore = r.bytes / 1e6 / (r.cpuMs / 1000);
           row[how].push(perCore);
-          row[how === 'read' ? 'readWall' : 'tunnelWall'].push(r.bytes / 1e6 / (r.wallMs / 1000));
+          if (how !== 'base') row[how === 'read' ? 'readWall' : 'tunnelWall'].push(r.bytes / 1e6 / (r.wallMs / 1000));
           console.log(`${size} B messages, round ${round + 1}, ${how}: ${(r.bytes / 1e6).toFixed(1)} MB in ${r.wallMs.toFixed(0)} ms wall, ${r.cpuMs.toFixed(0)} ms chokepoint CPU: ${perCore.toFixed(1)} MB/s per core`);
         }
       }
@@ -205,16 +209,19 @@ async function main(): Promise<void> {
     }
   } finally {
     await stopCli(proxy);
+    if (base !== undefined) await stopCli(base);
     await origin.close();
   }
   const loadAfter = loadavg()[0]?.toFixed(2) ?? '?';
   const kib = (n: number): string => (n >= 1024 ? `${n / 1024} KiB` : `${n} B`);
+  const baseCols = base === undefined ? '' : ` read and scanned by ${BASELINE}: MB/s per core | new / baseline |`;
   const table = [
-    '| message size | read and scanned: MB/s per core | same bytes piped (CONNECT tunnel): MB/s per core | ratio | read: MB/s wall clock | piped: MB/s wall clock |',
-    '| :--- | ---: | ---: | ---: | ---: | ---: |',
+    `| message size | read and scanned: MB/s per core | same bytes piped (CONNECT tunnel): MB/s per core | ratio | read: MB/s wall clock | piped: MB/s wall clock |${baseCols}`,
+    `| :--- | ---: | ---: | ---: | ---: | ---: |${base === undefined ? '' : ' ---: | ---: |'}`,
     ...rows.map((r) => {
       const ratio = stats(r.read).median / stats(r.tunnel).median;
-      return `| ${kib(r.size)} | ${formatStats(stats(r.read))} | ${formatStats(stats(r.tunnel))} | ${ratio.toFixed(2)} | ${formatStats(stats(r.readWall))} | ${formatStats(stats(r.tunnelWall))} |`;
+      const vsBase = base === undefined ? '' : ` ${formatStats(stats(r.base))} | ${(stats(r.read).median / stats(r.base).median).toFixed(2)} |`;
+      return `| ${kib(r.size)} | ${formatStats(stats(r.read))} | ${formatStats(stats(r.tunnel))} | ${ratio.toFixed(2)} | ${formatStats(stats(r.readWall))} | ${formatStats(stats(r.tunnelWall))} |${vsBase}`;
     }),
   ].join('\n');
   const verdicts = rows
@@ -225,7 +232,7 @@ async function main(): Promise<void> {
     .join('\n');
   const m = machine();
   const versions = packageVersions(['ws', 're2']);
-  const command = `npm run bench:websocket${QUICK ? ' -- --quick' : ''}`;
+  const command = `npm run bench:websocket${QUICK || BASELINE !== undefined ? ' --' : ''}${QUICK ? ' --quick' : ''}${BASELINE !== undefined ? ` --baseline ${BASELINE}` : ''}`;
   console.log(`\n${table}\n\n${verdicts}\n\nmachine: ${describeMachine(m, versions)}; load average ${loadBefore} before, ${loadAfter} after\ncommand: ${command}`);
   if (WRITE) {
     const body = [
