@@ -131,10 +131,10 @@ export function verdictsFor(verdicts: readonly Verdict[], row: RowRef): Verdict[
   return verdicts.filter((v) => sameRow(v.target.row, row));
 }
 
-/** The bound as written: `<= 60` or `<= 1.1x squid (53.22)`, with `fmt` for the numbers. */
+/** The bound as written: `<= 60` (as the target states it) or `<= 1.1x squid (53.22)` (`fmt` for the figure). */
 export function describeBound(v: Verdict, fmt: (n: number) => string): string {
   const a = v.target.against;
-  if (typeof a === 'number') return `${v.target.op} ${fmt(a)}`;
+  if (typeof a === 'number') return `${v.target.op} ${a}`;
   const factor = a.factor === undefined || a.factor === 1 ? '' : `${a.factor}x `;
   const whose = a.name ?? a.row.proxy;
   return `${v.target.op} ${factor}${whose}${v.bound === undefined || !Number.isFinite(v.bound) ? '' : ` (${fmt(v.bound)})`}`;
