@@ -10,7 +10,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { ConfigError, defaultConfig, loadConfigFile } from '../config/full.js';
 import type * as Isolated from '../config/isolated.js';
 import { Exit } from '../bin/usage.js';
-import { runCli } from './helpers/cli.js';
+import { runCli, spawnCli, startedLine, type CliChild } from './helpers/cli.js';
 
 const root = resolve(import.meta.dirname, '..');
 const built = (await import(pathToFileURL(join(root, 'dist/config/isolated.js')).href)) as typeof Isolated;
@@ -96,4 +96,45 @@ describe('config read in a child process', () => {
     expect(code).toBe(Exit.error);
     expect(stderr).toBe(`chokepoint: ${inProcessError(path, process.env as Record<string, string>).message}\n`);
   });
+
+  test('a reload of the running CLI is judged by the child too: a broken file is refused with its problems, a fixed one taken', async () => {
+    const good = `listen: 127.0.0.1:0
+admin: { listen: 127.0.0.1:0 }
+stateDir: ${JSON.stringify(join(dir, 'reload-state'))}
+pools:
+  - name: ci
+    sources: [127.0.0.0/8]
+    mode: audit
+    allow: []
+`;
+    const path = file('reload.yaml', good);
+    const cli = spawnCli(['start', '--config', path]);
+    try {
+      await startedLine(cli);
+      writeFileSync(path, good.replace('mode: audit', 'mode: enforse'));
+      const expected = inProcessError(path, process.env as Record<string, string>).message;
+      cli.child.kill('SIGHUP');
+      const rejected = await logLine(cli, 'config reload rejected; the running config stays');
+      expect(rejected.error).toBe(expected);
+      writeFileSync(path, good.replace('mode: audit', 'mode: enforce'));
+      cli.child.kill('SIGHUP');
+      expect((await logLine(cli, 'config reloaded')).source).toBe(path);
+    } finally {
+      await cli.stop('SIGTERM');
+    }
+  });
 });
+
+/** The first JSON log line on the CLI's stdout with this msg; bounded: rejects after 20 s or when the CLI exits. */
+async function logLine(cli: CliChild, msg: string): Promise<Record<string, unknown>> {
+  for (let waited = 0; waited < 20_000; waited += 50) {
+    for (const line of cli.stdout().split('\n')) {
+      if (!line.startsWith('{')) continue;
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      if (entry.msg === msg) return entry;
+    }
+    if (cli.child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no '${msg}' line; stdout:\n${cli.stdout()}\nstderr:\n${cli.stderr()}`);
+}
