@@ -18,7 +18,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import dnsPacket, { type Answer } from 'dns-packet';
 import { startUpstream } from '../test/helpers/dns.js';
-import type * as ConfigModule from '../config/index.js';
+import type * as ConfigModule from '../config/full.js';
 import type * as DetectionModule from '../proxy/detection.js';
 import type * as EventsModule from '../proxy/events/events.js';
 import type * as AccessLogModule from '../proxy/events/access-log.js';
@@ -54,7 +54,7 @@ async function loadTree(root: string, label: string, upstreamPort: number): Prom
     spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
   }
   const imp = async <T>(path: string): Promise<T> => (await import(join(root, 'dist', path))) as T;
-  const { parseConfig } = await imp<typeof ConfigModule>('config/index.js');
+  const { parseConfig } = await imp<typeof ConfigModule>('config/load.js');
   const { buildDetection } = await imp<typeof DetectionModule>('proxy/detection.js');
   const { EventBus } = await imp<typeof EventsModule>('proxy/events/events.js');
   const { accessLogSink, createLogger, batchedDestination } = await imp<Partial<typeof AccessLogModule> & Pick<typeof AccessLogModule, 'accessLogSink' | 'createLogger'>>('proxy/events/access-log.js');

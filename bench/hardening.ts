@@ -15,7 +15,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { loadConfigFile } from '../config/index.js';
+import { loadConfigFile } from '../config/full.js';
 import { createLogger } from '../proxy/events/access-log.js';
 import { startApp } from '../proxy/app.js';
 import { describeMachine, machine } from './lib/machine.js';

@@ -54,9 +54,11 @@ mark('node, nothing loaded');
 // As bin/chokepoint.ts does for \`start\` (issue #19); a tree without it (a baseline) goes on without.
 const youngGen = await d('proxy/startup-memory.js').catch(() => undefined);
 youngGen?.holdYoungGeneration();
+// A tree with config/isolated.js reads the config in a child process, as \`start\` does
+// there (zod and yaml never load here); an older tree (a baseline) loads them in-process.
 const cfgMod = await d('config/index.js');
-const config = cfgMod.loadConfigFile(configFile);
-mark('config (zod, yaml) loaded');
+const config = cfgMod.loadConfigIsolated ? await cfgMod.loadConfigIsolated(configFile) : cfgMod.loadConfigFile(configFile);
+mark(cfgMod.loadConfigIsolated ? 'config (read in a child process)' : 'config (zod, yaml) loaded');
 const rules = await d('detectors/rules/index.js');
 mark('rule pack (data)');
 const state = await d('proxy/state.js');

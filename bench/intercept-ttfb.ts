@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig } from '../config/index.js';
+import { parseConfig } from '../config/full.js';
 import { startApp } from '../proxy/app.js';
 import { createLogger } from '../proxy/events/access-log.js';
 import { createTestCa } from '../test/helpers/certs.js';

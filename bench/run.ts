@@ -17,6 +17,7 @@ import { formatTable, markdownTable } from './lib/table.js';
 import { chokepointConf, mitmdumpArgs, nginxConf, squidConf, tinyproxyConf } from './peers/configs.js';
 import { interceptH1H2 } from './lib/h2load.js';
 import { keepAliveLoad, oneShot, openIdleTunnels, openTunnel, startTls, type Dest } from './peers/load.js';
+import { describeBound, judge, verdictsFor, type RowRef, type Verdict } from './targets.js';
 
 const HELP = `Usage: npm run bench -- [--quick] [--only NAMES] [--tests LIST] [--no-docs] [--cpu-prof DIR] [--baseline DIR]
 
@@ -31,8 +32,10 @@ loopback with an nginx origin, interleaved and repeated:
   7 memory: RSS idle, with 5,000 open tunnels, during a 200 MiB streamed upload
   8 interception keep-alive, HTTP/1.1 against h2 (chokepoint): req/s of 8 HTTP/1.1
     connections against 64 h2 streams on 1 connection and on 8, and their ratio
-Prints one table and (full run, all proxies, all tests) rewrites the
-"Side by side: proxies" section of docs/benchmarks.md.
+Prints one table, with issue #19's target and its verdict (met / NOT met) next to each
+figure it judges (the targets are data: bench/targets.ts), then the list of targets, and
+(full run, all proxies, all tests) rewrites the "Side by side: proxies" section of
+docs/benchmarks.md with both.
 
 Needs the Debian packages nginx squid tinyproxy mitmproxy wrk curl; as root it installs
 them itself (apt-get, with a policy-rc.d that keeps their services from starting),
@@ -132,8 +135,30 @@ function fmt(v: number): string {
   const a = Math.abs(v);
   return a >= 1000 ? v.toFixed(0) : a >= 100 ? v.toFixed(1) : a >= 10 ? v.toFixed(2) : v.toFixed(3);
 }
+/** A row's median over its repeats, undefined when the run did not measure it. */
+function medianOf(row: RowRef): number | undefined {
+  const s = metrics.find((m) => m.test === row.test && m.unit === row.unit)?.samples.get(row.proxy);
+  return s && s.length > 0 ? stats(s).median : undefined;
+}
+/** Issue #19's targets (bench/targets.ts) judged on this run's medians. */
+function verdicts(): Verdict[] {
+  return judge(medianOf);
+}
+function targetCell(all: readonly Verdict[], row: RowRef): string {
+  return verdictsFor(all, row)
+    .map((v) => `${describeBound(v, fmt)}: ${v.word}`)
+    .join('; ');
+}
+/** One line per target: what it asks, the figure, the bound, the word. */
+function targetLines(all: readonly Verdict[]): string[] {
+  return all.map((v) => {
+    const value = v.value === undefined ? 'not measured' : `${fmt(v.value)} ${v.target.row.unit}`;
+    return `${v.target.label}: ${v.target.row.proxy}, test ${v.target.row.test}: ${value}, target ${describeBound(v, fmt)}: ${v.word}`;
+  });
+}
 function tableRows(): string[][] {
   const rows: string[][] = [];
+  const all = verdicts();
   for (const m of metrics) {
     const med = new Map<string, Stats>();
     for (const [p, s] of m.samples) med.set(p, stats(s));
@@ -142,7 +167,7 @@ function tableRows(): string[][] {
     for (const [p, s] of med) {
       const value = s.n > 1 && s.min !== s.max ? `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})` : fmt(s.median);
       const ratio = m.info || best === undefined || best === 0 || p === 'direct' ? '' : `${(s.median / best).toFixed(2)}`;
-      rows.push([p, m.test, value, `${m.unit} (${m.better} is better)`, ratio]);
+      rows.push([p, m.test, value, `${m.unit} (${m.better} is better)`, ratio, targetCell(all, { test: m.test, unit: m.unit, proxy: p })]);
     }
   }
   return rows;
@@ -422,6 +447,7 @@ end
           const mbps = (res.requests * json.length) / 1e6 / (res.ms / 1000);
           record('5 interception, 1 MiB JSON POSTs', 'MB/s', 'higher', t.name, mbps);
           if (pid) record('5 interception, 1 MiB JSON POSTs', 'proxy CPU ms/MiB', 'lower', t.name, cpu / ((res.requests * json.length) / MiB));
+          if (pid && cpu > 0) record('5 interception, 1 MiB JSON POSTs', 'MB/s per core (CPU time)', 'higher', t.name, (res.requests * json.length) / 1e6 / (cpu / 1000));
           console.log(`5 ${t.name}: ${mbps.toFixed(1)} MB/s (${res.requests} POSTs, ${res.errors} errors)`);
         }
       }
@@ -501,8 +527,11 @@ end
     }
 
     // ---- report ----
-    const table = { header: ['proxy', 'test', 'value: median (min–max)', 'unit', 'vs best peer'], rows: tableRows() };
+    const table = { header: ['proxy', 'test', 'value: median (min–max)', 'unit', 'vs best peer', 'issue #19 target'], rows: tableRows(), align: ['left', 'right', 'right', 'right', 'right', 'left'] as const };
     console.log('\n' + formatTable(table));
+    const targetList = targetLines(verdicts());
+    console.log('\nIssue #19 targets (bench/targets.ts):');
+    for (const t of targetList) console.log(`  ${t}`);
     for (const n of noteLines()) console.log(`note: ${n}`);
     if (baseCli) {
       console.log(`\nchokepoint (this tree) against ${BASE} (${BASELINE}), same run:`);
@@ -526,6 +555,10 @@ end
         `${P.repeats} interleaved repeats (proxy order rotated each round); values are median (min–max) over repeats; test 3 and the TTFB rows are percentiles over ${P.newConn} and ${P.ttfbHosts} interleaved samples; test 6 starts with one untimed ingest of the same text (a new engine warms up first: bench/warmup.ts). "vs best peer" is the value divided by the best of squid, tinyproxy and mitmproxy for that row (read it with the unit's direction). CPU is user+system time of the proxy's process tree from /proc/<pid>/stat over the measurement; RSS is the tree's VmRSS. The load generators (wrk ${versions.wrk}, curl ${versions.curl}, Node clients in bench/peers/load.ts) share the 2 cores with the proxy, so req/s is bounded by the machine; CPU per request is not.`,
         '',
         markdownTable(table),
+        '',
+        'Issue #19 targets (bench/targets.ts), judged on the medians above:',
+        '',
+        ...targetList.map((t) => `- ${t}`),
         '',
         ...noteLines().map((n) => `- ${n}`),
         '',

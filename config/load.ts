@@ -5,32 +5,10 @@ import { isMap, isScalar, LineCounter, parseDocument, visit, type Document } fro
 import type { z } from 'zod';
 import RE2 from 're2';
 import { configSchema, crossCheck, type Config, type ConfigInput } from './schema.js';
+import { ConfigError, type ConfigProblem, type Env } from './errors.js';
 
-export interface ConfigProblem {
-  /** Dotted key path, `pools[0].allow[2]`; empty for the whole file. */
-  path: string;
-  /** 1-based line in the file, when known. */
-  line?: number;
-  message: string;
-}
-
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(
-    readonly source: string,
-    readonly problems: ConfigProblem[],
-  ) {
-    super(`${source}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n${formatProblems(source, problems)}`);
-  }
-}
-
-export function formatProblems(source: string, problems: readonly ConfigProblem[]): string {
-  return problems
-    .map((p) => `  ${source}${p.line === undefined ? '' : `:${p.line}`}: ${p.path === '' ? '' : `${p.path}: `}${p.message}`)
-    .join('\n');
-}
-
-export type Env = Readonly<Record<string, string | undefined>>;
+export { ConfigError, formatProblems } from './errors.js';
+export type { ConfigProblem, Env } from './errors.js';
 
 /** Read and validate a config file. Throws ConfigError listing every problem. */
 export function loadConfigFile(path: string, env: Env = process.env): Config {

@@ -3,24 +3,15 @@
 import { z } from 'zod';
 import { parseEntry } from './entries.js';
 import { shippedGroups } from './groups.js';
+import { parseListen } from './listen.js';
 import { parseBase64Key, parseDuration, parseSize } from './units.js';
+
+export { parseListen };
 
 /** A `host:port` or `[v6]:port` listen address. */
 const listenAddress = z
   .string()
   .refine((s) => parseListen(s) !== undefined, { message: "expected 'host:port', e.g. 127.0.0.1:3128 or [::1]:3128" });
-
-export function parseListen(text: string): { host: string; port: number } | undefined {
-  const colon = text.lastIndexOf(':');
-  if (colon <= 0) return undefined;
-  let host = text.slice(0, colon);
-  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
-  else if (host.includes(':')) return undefined;
-  const portText = text.slice(colon + 1);
-  const port = Number(portText);
-  if (portText === '' || !Number.isInteger(port) || port < 0 || port > 65535) return undefined;
-  return { host, port };
-}
 
 const duration = (fallback: string) =>
   z

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import type { Engine } from '../detectors/index.js';
-import { ConfigError, loadConfigFile } from '../config/index.js';
+import { ConfigError, loadConfigIsolated } from '../config/index.js';
 import { accessLogSink, createLogger } from './events/access-log.js';
 import { createAdminServer } from './wire/admin.js';
 import { EventBus } from './events/events.js';
@@ -132,7 +132,8 @@ export async function startApp(options: AppOptions): Promise<App> {
   const reloadOnce = async (): Promise<boolean> => {
     if (!options.configPath) return false;
     try {
-      const next = loadConfigFile(options.configPath, env);
+      // In a child process, as at start (bin/commands/start.ts): zod and yaml stay out of this one.
+      const next = await loadConfigIsolated(options.configPath, env);
       // A changed scan.fingerprintKey takes effect with the new rules: fingerprints from here on use it.
       const nextDetection = await buildDetection(next, env, fingerprintKeyFor(next, { create: true }) as Buffer, detection);
       for (const note of nextDetection.notes) logger.warn(note);

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config/index.js';
 import { Engine, type KnownSecret, type RuleSpec } from '../detectors/index.js';
-import { checkRuleExamples, loadRulesFile } from '../detectors/load-rules.js';
+import type * as LoadRules from '../detectors/load-rules.js';
 import { defaultRules } from '../detectors/rules/index.js';
 
 export interface DetectionSetup {
@@ -28,10 +28,19 @@ export interface DetectionSetup {
  * clean header and URL memory is per engine. Rule files and known-secret files are read
  * again every time, so a changed file is a changed engine.
  */
+/** Stands in for detectors/load-rules.js when the config names no rule files (nothing to read or check). */
+const noRuleFiles: Pick<typeof LoadRules, 'checkRuleExamples' | 'loadRulesFile'> = {
+  checkRuleExamples: () => undefined,
+  loadRulesFile: () => Promise.reject(new Error('no rule files')),
+};
+
 export async function buildDetection(config: Config, env: NodeJS.ProcessEnv, fingerprintKey: Buffer, previous?: DetectionSetup): Promise<DetectionSetup> {
   const notes: string[] = [];
   const rules = [...defaultRules];
   const files: Array<{ file: string; rules: RuleSpec[] }> = [];
+  // Only with rule files: the rules-file reader loads yaml, zod and smol-toml, which a proxy
+  // on the shipped pack never needs (issue #19, idle memory).
+  const { checkRuleExamples, loadRulesFile } = config.scan.rules.length > 0 ? await import('../detectors/load-rules.js') : noRuleFiles;
   for (const file of config.scan.rules) {
     const loaded = await loadRulesFile(file);
     rules.push(...loaded.rules);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import forge from 'node-forge';
 import { afterEach, describe, expect, test } from 'vitest';
-import { defaultConfig, type Config } from '../config/index.js';
+import { defaultConfig, type Config } from '../config/full.js';
 import { createCa, createLeafIssuer, loadCa, type LeafIssuer } from '../proxy/wire/ca.js';
 import { createTestCa } from './helpers/certs.js';
 

@@ -1,7 +1,7 @@
 // An unknown config key is reported at its own line (not its parent's), with a
 // "did you mean" for a known sibling name within edit distance 2 (issue #18).
 import { describe, expect, test } from 'vitest';
-import { ConfigError, parseConfig, type ConfigProblem } from '../config/index.js';
+import { ConfigError, parseConfig, type ConfigProblem } from '../config/full.js';
 
 function problemsOf(text: string): ConfigProblem[] {
   try {

@@ -8,7 +8,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
 import { configJsonSchema } from '../bin/commands/config.js';
-import { ConfigError, loadConfigFile, parseConfig } from '../config/index.js';
+import { ConfigError, loadConfigFile, parseConfig } from '../config/full.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const committedSchema = join(root, 'docs/config.schema.json');

@@ -1,7 +1,7 @@
 // The DNS decision without sockets (issue #16): which pool owns a query, which names are
 // forwarded, what of an answer reaches the runner, which packets are refused unread.
 import { describe, expect, test } from 'vitest';
-import { parseConfig, parseEntry, type HostMatch } from '../config/index.js';
+import { parseConfig, parseEntry, type HostMatch } from '../config/full.js';
 import {
   DENIED_RCODE,
   NO_POOL_RCODE,

@@ -2,7 +2,7 @@
 // (proxy/decide/runtime.ts) and asked per tunnel, with no sockets.
 import { describe, expect, test } from 'vitest';
 import { compileInterceptChoice, compileRuntime } from '../proxy/decide/runtime.js';
-import { parseConfig } from '../config/index.js';
+import { parseConfig } from '../config/full.js';
 
 describe('compileInterceptChoice', () => {
   test("'none' intercepts nothing, 'all' everything but the bypass list", () => {

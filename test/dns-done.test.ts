@@ -8,7 +8,7 @@ import dnsPacket, { type Answer } from 'dns-packet';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { allPanels, metricNames, type Dashboard } from '../dashboards/promql.js';
-import { parseConfig } from '../config/index.js';
+import { parseConfig } from '../config/full.js';
 import { startUpstream, udpQuery, type Upstream } from './helpers/dns.js';
 import { startTestProxy, type TestProxy } from './helpers/proxy.js';
 

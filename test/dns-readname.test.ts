@@ -2,7 +2,7 @@
 // when wired) sees every query with its pool and whether the name is listed; what it finds
 // is logged with source dns, and a finding the pool blocks stops an allowed name.
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { parseConfig } from '../config/index.js';
+import { parseConfig } from '../config/full.js';
 import type { Finding } from '../detectors/index.js';
 import { Engine } from '../detectors/engine.js';
 import { dnsNotes } from '../proxy/decide/dns.js';

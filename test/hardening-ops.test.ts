@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { loadConfigFile, parseConfig } from '../config/index.js';
+import { loadConfigFile, parseConfig } from '../config/full.js';
 import { Engine } from '../detectors/index.js';
 import { defaultRules } from '../detectors/rules/index.js';
 import { createLogger } from '../proxy/events/access-log.js';

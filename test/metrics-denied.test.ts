@@ -4,7 +4,7 @@
 // auth-required challenges, not audit); forgotten on reload. The sink fed events directly,
 // read back from the registry's exposition as Prometheus would scrape it.
 import { describe, expect, test } from 'vitest';
-import { parseConfig } from '../config/index.js';
+import { parseConfig } from '../config/full.js';
 import type { EgressEvent } from '../proxy/events/events.js';
 import { createMetrics, DENIED_HOSTS_PER_POOL, METRICS } from '../proxy/events/metrics.js';
 

@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { parseConfig } from '../config/index.js';
+import { parseConfig } from '../config/full.js';
 import { createRng } from './corpus/rng.js';
 import { generators } from './corpus/gen/github.js';
 import { curl, basicAuth } from './helpers/clients.js';

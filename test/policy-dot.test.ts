@@ -2,7 +2,7 @@
 // dns-over-tls unless an allow entry names the port; the shipped @doh group denies the
 // well-known DoH/DoT resolvers by name.
 import { describe, expect, test } from 'vitest';
-import { parseConfig, shippedGroups } from '../config/index.js';
+import { parseConfig, shippedGroups } from '../config/full.js';
 import { compilePool, decide, type Decision } from '../proxy/decide/policy.js';
 import { POLICY_REASONS, REASONS } from '../proxy/decide/reasons.js';
 import { normalizeHost, parseAddress } from '../proxy/decide/target.js';

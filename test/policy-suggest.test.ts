@@ -9,7 +9,7 @@ import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
-import { parseConfig, parseEntry } from '../config/index.js';
+import { parseConfig, parseEntry } from '../config/full.js';
 import { compilePool, decide } from '../proxy/decide/policy.js';
 import { FOLD_THRESHOLD, foldableParent, suggestPolicy } from '../proxy/decide/suggest.js';
 import { normalizeHost, parseAddress } from '../proxy/decide/target.js';

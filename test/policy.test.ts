@@ -1,6 +1,6 @@
 // Table-driven tests of the pure access decision: no sockets, no DNS.
 import { describe, expect, test } from 'vitest';
-import { parseConfig } from '../config/index.js';
+import { parseConfig } from '../config/full.js';
 import { compilePool, decide, type Decision, type PoolPolicy } from '../proxy/decide/policy.js';
 import { normalizeHost, parseAddress, type Target } from '../proxy/decide/target.js';
 

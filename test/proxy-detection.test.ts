@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { parseConfig } from '../config/index.js';
+import { parseConfig } from '../config/full.js';
 import { buildDetection } from '../proxy/detection.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'chokepoint-detection-'));

@@ -4,7 +4,7 @@
 import { X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { ConfigError, defaultConfig, loadCaSettingsFile, type CaSettings } from '../../config/index.js';
+import { ConfigError, defaultConfig, loadCaSettingsFile, type CaSettings } from '../../config/full.js';
 import { findProgram, installCa, javaTrustStore, uninstallCa } from './trust.js';
 import { CA_CERT_FILE, CA_KEY_FILE, CaError, createCa, locateCaCert, writeCaFiles } from '../../proxy/wire/ca.js';
 import { ensureStateDir } from '../../proxy/state.js';

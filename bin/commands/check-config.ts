@@ -1,5 +1,5 @@
 // `chokepoint check-config FILE`: exit 0 when valid, 2 with every problem when not.
-import { ConfigError, loadConfigFile } from '../../config/index.js';
+import { ConfigError, loadConfigFile } from '../../config/full.js';
 import { dnsNotes } from '../../proxy/decide/dns.js';
 import { Exit, parseCommandArgs, UsageError } from '../usage.js';
 

@@ -2,7 +2,7 @@
 // what an operator writes), for editors. docs/config.schema.json is this output, committed;
 // a test keeps it up to date.
 import { z } from 'zod';
-import { configSchema } from '../../config/index.js';
+import { configSchema } from '../../config/full.js';
 import { Exit, parseCommandArgs, UsageError } from '../usage.js';
 
 const HELP = `Usage: chokepoint config schema

@@ -1,9 +1,5 @@
 // `chokepoint start [--config FILE]`: run the proxy until SIGTERM/SIGINT; SIGHUP reloads.
-import { defaultConfig, loadConfigFile, type Config } from '../../config/index.js';
-import { interceptsAnywhere, startApp } from '../../proxy/app.js';
-import { createLogger } from '../../proxy/events/access-log.js';
-import { isWorker, onPrimaryCommands, runPrimary, serveWorkerMetrics } from '../../proxy/cluster.js';
-import { CaError, locateCaCert } from '../../proxy/wire/ca.js';
+import { loadConfigIsolated, type Config } from '../../config/index.js';
 import { startBanner, type BannerInfo } from '../start-banner.js';
 import { Exit, parseCommandArgs } from '../usage.js';
 
@@ -19,10 +15,11 @@ Once listening, a terminal on stderr is told the next steps (the proxy URL to ex
 the CA to trust, the admin URL); the JSON "chokepoint started" line goes to stdout.`;
 
 /** The parts of the banner every start shares, from the config. */
-function bannerBase(config: Config, configPath: string | undefined): Pick<BannerInfo, 'intercepts' | 'caCertPath' | 'configPath' | 'pools' | 'metricsToken'> {
-  const intercepts = interceptsAnywhere(config);
+async function bannerBase(config: Config, configPath: string | undefined, intercepts: boolean): Promise<Pick<BannerInfo, 'intercepts' | 'caCertPath' | 'configPath' | 'pools' | 'metricsToken'>> {
   let caCertPath: string | undefined;
   if (intercepts) {
+    // Only here: the CA module loads node-forge, which a proxy that does not intercept never needs (issue #19).
+    const { CaError, locateCaCert } = await import('../../proxy/wire/ca.js');
     try {
       caCertPath = locateCaCert(config).certPath;
     } catch (err) {
@@ -50,7 +47,17 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(HELP + '\n');
     return Exit.ok;
   }
-  const config: Config = values.config ? loadConfigFile(values.config) : defaultConfig();
+  // Read and validated in a child process: zod and yaml never load in the proxy's (config/isolated.ts).
+  // The proxy's modules load meanwhile, so the child's start-up overlaps theirs (two processes, two cores).
+  const configRead = loadConfigIsolated(values.config);
+  // Awaited below; this only keeps a rejection from counting as unhandled while the modules load.
+  configRead.catch(() => undefined);
+  const [{ interceptsAnywhere, startApp }, { createLogger }, { isWorker, onPrimaryCommands, runPrimary, serveWorkerMetrics }] = await Promise.all([
+    import('../../proxy/app.js'),
+    import('../../proxy/events/access-log.js'),
+    import('../../proxy/cluster.js'),
+  ]);
+  const config: Config = await configRead;
   const worker = isWorker();
   if (!worker && config.workers > 1) {
     const logger = createLogger({ level: config.log.level, ...(config.log.file ? { file: config.log.file } : {}) });
@@ -59,7 +66,7 @@ export async function run(argv: string[]): Promise<number> {
       logger,
       intercepts: interceptsAnywhere(config),
       onStarted: ({ proxyAddress, adminAddress }) =>
-        greet({ ...bannerBase(config, values.config), proxy: proxyAddress, admin: adminAddress, dns: config.dns.listen, workers: config.workers }),
+        void bannerBase(config, values.config, interceptsAnywhere(config)).then((base) => greet({ ...base, proxy: proxyAddress, admin: adminAddress, dns: config.dns.listen, workers: config.workers })),
     });
   }
   // A worker has no admin listener: the primary serves /metrics for all of them.
@@ -67,7 +74,7 @@ export async function run(argv: string[]): Promise<number> {
 
   process.on('SIGHUP', () => void app.reload());
   // Workers share the terminal with their primary, which says it once for all of them.
-  if (!worker) greet({ ...bannerBase(config, values.config), proxy: app.proxyAddress, admin: app.adminAddress, dns: app.dnsAddress, ingest: app.ingestAddress });
+  if (!worker) greet({ ...(await bannerBase(config, values.config, interceptsAnywhere(config))), proxy: app.proxyAddress, admin: app.adminAddress, dns: app.dnsAddress, ingest: app.ingestAddress });
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, afterEach } from 'vitest';
-import { loadConfigFile } from '../../config/index.js';
+import { loadConfigFile } from '../../config/full.js';
 import { createLogger } from '../../proxy/events/access-log.js';
 import { startApp, type App } from '../../proxy/app.js';
 
