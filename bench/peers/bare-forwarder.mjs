@@ -32,3 +32,5 @@ const server = http.createServer((req, res) => {
 });
 server.keepAliveTimeout = 600_000;
 server.listen(port, '127.0.0.1');
+// A clean exit on SIGTERM (bench/lib/proc.ts stops servers so), so that `node --cpu-prof` writes its profile.
+process.once('SIGTERM', () => process.exit(0));
