@@ -8,13 +8,13 @@
 // SNI for the name, and the scanner must hold or stream the body itself (the project
 // no longer depends on it: docs/architecture.md).
 import { readFileSync } from 'node:fs';
-import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import http, { type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import { isIP, type Socket } from 'node:net';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import type { Reason } from '../events/events.js';
 import { upstreamFailure } from '../decide/outcome.js';
-import { stripHopByHop } from './headers.js';
+import { connectionNamed, isEndToEnd } from './headers.js';
 
 export interface UpstreamTarget {
   secure: boolean;
@@ -140,26 +140,27 @@ export class Forwarder {
 
 /** Copy an upstream response to the client: status, end-to-end headers, body with counting. */
 export function relayResponse(upstreamRes: IncomingMessage, res: ServerResponse, keepAlive: boolean, count: (n: number) => void): void {
-  const headers: IncomingHttpHeaders = { ...upstreamRes.headers };
-  stripHopByHop(headers);
-  headers.connection = keepAlive ? 'keep-alive' : 'close';
-  res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, rawHeaderPairs(upstreamRes, headers));
+  res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, endToEndPairs(upstreamRes, keepAlive));
   upstreamRes.on('data', (chunk: Buffer) => count(chunk.length));
   upstreamRes.pipe(res);
   upstreamRes.once('error', () => res.destroy());
   upstreamRes.once('aborted', () => res.destroy());
 }
 
-/** Keep the upstream's header names and order (some clients care), minus what was stripped: a flat name, value list. */
-function rawHeaderPairs(upstreamRes: IncomingMessage, kept: IncomingHttpHeaders): string[] {
+/**
+ * The upstream's end-to-end header lines with their names and order kept (some clients
+ * care), as a flat name, value list, and our Connection last. One pass over the raw lines
+ * (no copy of the parsed headers and no deletes: issue #19).
+ */
+function endToEndPairs(upstreamRes: IncomingMessage, keepAlive: boolean): string[] {
+  const named = connectionNamed(upstreamRes.headers.connection);
   const out: string[] = [];
   const raw = upstreamRes.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i] as string;
-    const lower = name.toLowerCase();
-    if (lower !== 'connection' && Object.hasOwn(kept, lower)) out.push(name, raw[i + 1] as string);
+    if (isEndToEnd(name.toLowerCase(), named)) out.push(name, raw[i + 1] as string);
   }
-  out.push('Connection', String(kept.connection));
+  out.push('Connection', keepAlive ? 'keep-alive' : 'close');
   return out;
 }
 

@@ -8,7 +8,7 @@ import { createContentScanner, scanContent, type ContentScanResult } from '../..
 import type { Engine } from '../../detectors/index.js';
 import { noteScanned, noteScanSkipped, type EventBus } from '../events/events.js';
 import { relayResponse, UpstreamError, type Forwarder, type UpstreamTarget } from './forward.js';
-import { stripHopByHop } from './headers.js';
+import { endToEnd } from './headers.js';
 import type { PoolRuntime } from '../decide/runtime.js';
 import { exchangeJudge } from './exchange-judge.js';
 import type { Exchange } from './exchange.js';
@@ -72,8 +72,7 @@ export async function handleExchange(
   // 1. The request line and the headers that will be forwarded (not Proxy-Authorization,
   // which is ours, nor other hop-by-hop headers) are known before any byte goes out:
   // always blockable.
-  const headers: OutgoingHttpHeaders = { ...req.headers };
-  stripHopByHop(headers as Record<string, string>);
+  const headers: OutgoingHttpHeaders = endToEnd(req.headers);
   const headRefusal = judged.head(path, headers);
   if (headRefusal) return refuse(headRefusal);
 
