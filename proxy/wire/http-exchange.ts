@@ -50,7 +50,12 @@ export type { Refusal };
 /** Answer a refusal (refusal.ts): it records it on the exchange; the connection is closed when the request body was not read. */
 export type Refuse = (refusal: Refusal) => void;
 
-export async function handleExchange(
+/**
+ * Carry one request. A request without a body is sent at once and nothing is returned;
+ * one with a body returns the promise of its reading and scanning (no promise per
+ * bodiless request: issue #19). Errors are thrown or rejected, for the caller to answer.
+ */
+export function handleExchange(
   ctx: ExchangeContext,
   req: IncomingMessage,
   res: ServerResponse,
@@ -58,7 +63,7 @@ export async function handleExchange(
   target: UpstreamTarget,
   path: string,
   refuse: Refuse,
-): Promise<void> {
+): void | Promise<void> {
   const { engine, pool } = ctx;
   const enforce = pool.config.mode === 'enforce';
   const onError = ctx.config.scan.onError ?? (enforce ? 'block' : 'allow');
@@ -105,41 +110,44 @@ export async function handleExchange(
   };
 
   if (!hasBody) return send(undefined);
+  return withBody();
 
-  // 2. Hold the body up to the scan limit (and while the global budget allows).
-  const held = await holdBody(req, ctx.config.scan.maxBufferBytes, ctx, (n) => (ex.bytesUp += n));
-  if (!held.fits && req.destroyed && !req.readableEnded) {
-    held.release(); // the client went away mid-body: nothing to send
-    return;
-  }
-
-  if (held.fits) {
-    const body = held.body();
-    let result: ContentScanResult;
-    try {
-      result = await scanContent(engine, body, meta);
-    } catch {
-      result = { findings: [], errors: [{ code: 'undecodable-encoding', message: 'scanner failed' }], scannedBytes: 0, truncated: true };
+  async function withBody(): Promise<void> {
+    // 2. Hold the body up to the scan limit (and while the global budget allows).
+    const held = await holdBody(req, ctx.config.scan.maxBufferBytes, ctx, (n) => (ex.bytesUp += n));
+    if (!held.fits && req.destroyed && !req.readableEnded) {
+      held.release(); // the client went away mid-body: nothing to send
+      return;
     }
+
+    if (held.fits) {
+      const body = held.body();
+      let result: ContentScanResult;
+      try {
+        result = await scanContent(engine, body, meta);
+      } catch {
+        result = { findings: [], errors: [{ code: 'undecodable-encoding', message: 'scanner failed' }], scannedBytes: 0, truncated: true };
+      }
+      held.release();
+      const bodyRefusal = judged.body(result);
+      if (bodyRefusal) {
+        tapEnd(false);
+        return refuse(bodyRefusal);
+      }
+      headers['content-length'] = String(body.length);
+      delete headers['transfer-encoding'];
+      return send(body);
+    }
+
+    // 3. Over the limit: refuse, or forward while scanning and cut on a blocking finding.
     held.release();
-    const bodyRefusal = judged.body(result);
-    if (bodyRefusal) {
+    noteScanSkipped(ex, 'oversize');
+    if (ctx.config.scan.oversize === 'block') {
       tapEnd(false);
-      return refuse(bodyRefusal);
+      return refuse({ status: 413, reason: 'body-too-large' });
     }
-    headers['content-length'] = String(body.length);
-    delete headers['transfer-encoding'];
-    return send(body);
+    return sendStreaming(held);
   }
-
-  // 3. Over the limit: refuse, or forward while scanning and cut on a blocking finding.
-  held.release();
-  noteScanSkipped(ex, 'oversize');
-  if (ctx.config.scan.oversize === 'block') {
-    tapEnd(false);
-    return refuse({ status: 413, reason: 'body-too-large' });
-  }
-  return sendStreaming();
 
   function noteScan(result: ContentScanResult): void {
     noteScanned(ex, 'body', result.scannedBytes);
@@ -168,7 +176,7 @@ export async function handleExchange(
     );
   }
 
-  function sendStreaming(): void {
+  function sendStreaming(held: Held): void {
     const { upstream, response } = ctx.forwarder.request(target, req.method ?? 'GET', path, headers, ex);
     waitForResponse(response);
     const scanner = createContentScanner(engine, meta, {
