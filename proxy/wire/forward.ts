@@ -94,7 +94,32 @@ export class Forwarder {
     headers: OutgoingHttpHeaders,
     timing?: ForwardTiming,
   ): { upstream: http.ClientRequest; response: Promise<IncomingMessage> } {
+    let resolve: (res: IncomingMessage) => void = () => undefined;
+    let reject: (err: UpstreamError) => void = () => undefined;
+    const response = new Promise<IncomingMessage>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    response.catch(() => undefined); // handled by the caller; never an unhandled rejection
+    return { upstream: this.send(target, method, path, headers, timing, resolve, reject), response };
+  }
+
+  /**
+   * `request` with callbacks instead of a promise (the plain-HTTP path: one promise and
+   * its turns fewer per request, issue #19). `onResponse` when the upstream's headers
+   * arrive, or `onError` once if it fails before; never both.
+   */
+  send(
+    target: UpstreamTarget,
+    method: string,
+    path: string,
+    headers: OutgoingHttpHeaders,
+    timing: ForwardTiming | undefined,
+    onResponse: (res: IncomingMessage) => void,
+    onError: (err: UpstreamError) => void,
+  ): http.ClientRequest {
     let timedOut = false;
+    let answered = false;
     const options: https.RequestOptions = {
       host: target.address,
       port: target.port,
@@ -106,11 +131,13 @@ export class Forwarder {
       ...(target.secure ? serverName(target.host) : {}),
     };
     const upstream = target.secure ? https.request(options) : http.request(options);
-    const response = new Promise<IncomingMessage>((resolve, reject) => {
-      upstream.once('response', resolve);
-      upstream.once('error', (err: NodeJS.ErrnoException) => reject(classifyUpstreamError(err, timedOut)));
+    upstream.once('response', (res: IncomingMessage) => {
+      answered = true;
+      onResponse(res);
     });
-    response.catch(() => undefined); // handled by the caller; never an unhandled rejection
+    upstream.once('error', (err: NodeJS.ErrnoException) => {
+      if (!answered) onError(classifyUpstreamError(err, timedOut));
+    });
     upstream.once('timeout', () => {
       timedOut = true;
       upstream.destroy(Object.assign(new Error('upstream idle timeout'), { code: 'ETIMEDOUT' }));
@@ -129,7 +156,7 @@ export class Forwarder {
       });
       socket.once('close', () => clearTimeout(timer));
     });
-    return { upstream, response };
+    return upstream;
   }
 
   close(): void {

@@ -1,13 +1,13 @@
 // One HTTP request on its way out, plain or intercepted: scan the URL and headers, hold
 // (or stream) and scan the body, judge every credential by its destination, then
 // forward, alert or refuse. The access decision (gate) has already been made.
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { ClientRequest, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Config } from '../../config/index.js';
 import { createContentScanner, scanContent, type ContentScanResult } from '../../detectors/decode.js';
 import type { Engine } from '../../detectors/index.js';
 import { noteScanned, noteScanSkipped, type EventBus } from '../events/events.js';
-import { relayResponse, UpstreamError, type Forwarder, type UpstreamTarget } from './forward.js';
+import { relayResponse, type Forwarder, type UpstreamError, type UpstreamTarget } from './forward.js';
 import { endToEnd } from './headers.js';
 import type { PoolRuntime } from '../decide/runtime.js';
 import { exchangeJudge } from './exchange-judge.js';
@@ -155,30 +155,29 @@ export function handleExchange(
   }
 
   function send(body: Buffer | undefined): void {
-    const { upstream, response } = ctx.forwarder.request(target, req.method ?? 'GET', path, headers, ex);
-    waitForResponse(response);
+    const upstream = forward();
     if (body) tapWrite(body);
     tapEnd(true);
     upstream.end(body);
   }
 
-  function waitForResponse(response: Promise<IncomingMessage>): void {
-    response.then(
-      (upstreamRes) => {
-        ex.status = upstreamRes.statusCode ?? 0;
-        relayResponse(upstreamRes, res, !ctx.draining && res.shouldKeepAlive, (n) => (ex.bytesDown += n));
-      },
-      (err: unknown) => {
-        if (cut) return;
-        const e = err instanceof UpstreamError ? err : new UpstreamError('upstream-error', 502);
-        refuse({ status: e.status, reason: e.reason }); // once the response has begun: cut, with the reason
-      },
-    );
+  /** The request upstream; its response is relayed, its failure refused. */
+  function forward(): ClientRequest {
+    return ctx.forwarder.send(target, req.method ?? 'GET', path, headers, ex, onUpstreamResponse, onUpstreamError);
+  }
+
+  function onUpstreamResponse(upstreamRes: IncomingMessage): void {
+    ex.status = upstreamRes.statusCode ?? 0;
+    relayResponse(upstreamRes, res, !ctx.draining && res.shouldKeepAlive, (n) => (ex.bytesDown += n));
+  }
+
+  function onUpstreamError(err: UpstreamError): void {
+    if (cut) return;
+    refuse({ status: err.status, reason: err.reason }); // once the response has begun: cut, with the reason
   }
 
   function sendStreaming(held: Held): void {
-    const { upstream, response } = ctx.forwarder.request(target, req.method ?? 'GET', path, headers, ex);
-    waitForResponse(response);
+    const upstream = forward();
     const scanner = createContentScanner(engine, meta, {
       onFinding: (finding) => {
         if (cut) return;
