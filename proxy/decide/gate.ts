@@ -80,6 +80,37 @@ export interface GateTiming {
  * a name is looked up, and the answer comes when the lookup does. Callers `await` either.
  */
 export function admit(ctx: GateContext, pool: PoolRuntime, target: Target, timing?: GateTiming): Admission | Promise<Admission> {
+  if (target.ip) return admitLiteral(ctx, pool, target);
+  return admitName(ctx, pool, target, timing);
+}
+
+/**
+ * An IP literal's answer depends on nothing but the pool's policy, the literal and port,
+ * and the proxy's own addresses (decide is pure), so it is remembered per pool (a reload
+ * makes new pools) and per set of own addresses, at most 4,096 (issue #19). Frozen: the
+ * same answer is handed to every request that asks.
+ */
+const LITERALS_MAX = 4096;
+const literalAnswers = new WeakMap<PoolRuntime, { self: ReadonlySet<string>; answers: Map<string, Admission> }>();
+
+function admitLiteral(ctx: GateContext, pool: PoolRuntime, target: Target): Admission {
+  let memo = literalAnswers.get(pool);
+  if (!memo || memo.self !== ctx.self) {
+    memo = { self: ctx.self, answers: new Map() };
+    literalAnswers.set(pool, memo);
+  }
+  // target.host is the literal's canonical text (target.ts normalizeHost).
+  const key = `${target.host}\0${target.port}`;
+  let answer = memo.answers.get(key);
+  if (!answer) {
+    answer = Object.freeze(admitName(ctx, pool, target) as Admission);
+    if (memo.answers.size >= LITERALS_MAX) memo.answers.clear();
+    memo.answers.set(key, answer);
+  }
+  return answer;
+}
+
+function admitName(ctx: GateContext, pool: PoolRuntime, target: Target, timing?: GateTiming): Admission | Promise<Admission> {
   const first = decide({ pool: pool.policy, target, self: ctx.self });
   if (first !== 'resolve' && first.verdict === 'deny') {
     return { ok: false, pool, status: 403, verdict: 'deny', reason: first.reason ?? 'not-allowlisted', destination: first.destination };
