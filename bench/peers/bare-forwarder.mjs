@@ -4,6 +4,7 @@
 //
 //   node bench/peers/bare-forwarder.mjs PORT
 import http from 'node:http';
+/* global process, console, URL */
 
 const port = Number(process.argv[2]);
 if (!Number.isInteger(port) || port <= 0 || port > 65535) {
