@@ -3,7 +3,7 @@
 // config for that port: another build) on one nginx origin,
 // interleaved. Prints req/s and CPU µs/request per run.
 //
-//   npx tsx bench/peers/ab.ts [--rounds N] [--seconds S] [--workers N] [--npm-headers] [--cpu-prof DIR] ['bare=node /tmp/fwd.mjs {port}']
+//   npx tsx bench/peers/ab.ts [--rounds N] [--seconds S] [--workers N] [--npm-headers] [--cpu-prof DIR] ['bare=node bench/peers/bare-forwarder.mjs {port}']
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';

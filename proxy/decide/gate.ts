@@ -74,16 +74,54 @@ export interface GateTiming {
   dnsMs?: number;
 }
 
-export async function admit(ctx: GateContext, pool: PoolRuntime, target: Target, timing?: GateTiming): Promise<Admission> {
+/**
+ * The gate's answer for a target. An IP literal needs no lookup, so its answer is given
+ * at once, not as a promise (one promise and its turns fewer per request: issue #19);
+ * a name is looked up, and the answer comes when the lookup does. Callers `await` either.
+ */
+export function admit(ctx: GateContext, pool: PoolRuntime, target: Target, timing?: GateTiming): Admission | Promise<Admission> {
+  if (target.ip) return admitLiteral(ctx, pool, target);
+  return admitName(ctx, pool, target, timing);
+}
+
+/**
+ * An IP literal's answer depends on nothing but the pool's policy, the literal and port,
+ * and the proxy's own addresses (decide is pure), so it is remembered per pool (a reload
+ * makes new pools) and per set of own addresses, at most 4,096 (issue #19). Frozen: the
+ * same answer is handed to every request that asks.
+ */
+const LITERALS_MAX = 4096;
+const literalAnswers = new WeakMap<PoolRuntime, { self: ReadonlySet<string>; answers: Map<string, Admission> }>();
+
+function admitLiteral(ctx: GateContext, pool: PoolRuntime, target: Target): Admission {
+  let memo = literalAnswers.get(pool);
+  if (!memo || memo.self !== ctx.self) {
+    memo = { self: ctx.self, answers: new Map() };
+    literalAnswers.set(pool, memo);
+  }
+  // target.host is the literal's canonical text (target.ts normalizeHost).
+  const key = `${target.host}\0${target.port}`;
+  let answer = memo.answers.get(key);
+  if (!answer) {
+    answer = Object.freeze(admitName(ctx, pool, target) as Admission);
+    if (memo.answers.size >= LITERALS_MAX) memo.answers.clear();
+    memo.answers.set(key, answer);
+  }
+  return answer;
+}
+
+function admitName(ctx: GateContext, pool: PoolRuntime, target: Target, timing?: GateTiming): Admission | Promise<Admission> {
   const first = decide({ pool: pool.policy, target, self: ctx.self });
   if (first !== 'resolve' && first.verdict === 'deny') {
     return { ok: false, pool, status: 403, verdict: 'deny', reason: first.reason ?? 'not-allowlisted', destination: first.destination };
   }
+  if (target.ip) return byAddresses(ctx, pool, target, [target.ip]);
+  return resolveAndAdmit(ctx, pool, target, timing);
+}
 
+async function resolveAndAdmit(ctx: GateContext, pool: PoolRuntime, target: Target, timing?: GateTiming): Promise<Admission> {
   let addresses: Ip[];
-  if (target.ip) {
-    addresses = [target.ip];
-  } else {
+  {
     let answers: string[];
     const started = performance.now();
     try {
@@ -108,7 +146,11 @@ export async function admit(ctx: GateContext, pool: PoolRuntime, target: Target,
       return { ok: false, pool, status: 502, verdict: 'allow', reason: 'dns-failure', destination: 'unlisted' };
     }
   }
+  return byAddresses(ctx, pool, target, addresses);
+}
 
+/** The decision by the addresses (the literal, or all the name resolved to). */
+function byAddresses(ctx: GateContext, pool: PoolRuntime, target: Target, addresses: Ip[]): Admission {
   const final = decide({ pool: pool.policy, target, addresses, self: ctx.self });
   if (final === 'resolve') throw new Error('policy asked to resolve with addresses given');
   const address = (addresses[0] as Ip).toString();

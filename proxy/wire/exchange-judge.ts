@@ -12,7 +12,7 @@ import { bodyVerdict, findingsVerdict, judgeFindings, type ContentVerdict, type 
 import { noteScanned, noteScanSkipped, type EventBus } from '../events/events.js';
 import { recordVerdict, type Exchange } from './exchange.js';
 import type { Refusal } from './refusal.js';
-import { scanHeadersCached, scanUrlCached } from './scan-cache.js';
+import { lineBytes, scanHeadCached, scanHeadersCached } from './scan-cache.js';
 
 /** What judging needs of the exchange context (http-exchange.ts ExchangeContext has it). */
 export interface JudgeContext {
@@ -91,8 +91,12 @@ export function exchangeJudge(ctx: JudgeContext, ex: Exchange, host: string): Ex
       return verdict.kind === 'refuse' ? verdict.finding : undefined;
     },
     head(path, headers) {
-      const judged = [...record(scanUrlCached(ctx.engine, path), 'url'), ...headerFindings(headers)];
-      noteScanned(ex, 'url', Buffer.byteLength(path));
+      // One memory for the whole head in front of the per-line ones (scan-cache.ts).
+      const found = scanHeadCached(ctx.engine, path, headers as Record<string, string | string[] | undefined>);
+      const judged = record(found.url, 'url');
+      noteScanned(ex, 'header', found.headerBytes);
+      for (const f of found.headers) judged.push(...record([f], 'header', f.header));
+      noteScanned(ex, 'url', found.urlBytes);
       return apply(findingsVerdict(judged, pool));
     },
     headers(headers) {
@@ -108,10 +112,5 @@ export function exchangeJudge(ctx: JudgeContext, ex: Exchange, host: string): Ex
 
 /** Bytes of `name: value` lines the header scan read. */
 export function headerBytes(headers: OutgoingHttpHeaders): number {
-  let n = 0;
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    for (const v of Array.isArray(value) ? value : [value]) n += name.length + 2 + Buffer.byteLength(String(v));
-  }
-  return n;
+  return lineBytes(headers as Record<string, string | string[] | number | undefined>);
 }

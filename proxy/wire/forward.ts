@@ -8,13 +8,13 @@
 // SNI for the name, and the scanner must hold or stream the body itself (the project
 // no longer depends on it: docs/architecture.md).
 import { readFileSync } from 'node:fs';
-import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import http, { type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import { isIP, type Socket } from 'node:net';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import type { Reason } from '../events/events.js';
 import { upstreamFailure } from '../decide/outcome.js';
-import { stripHopByHop } from './headers.js';
+import { connectionNamed, isEndToEnd } from './headers.js';
 
 export interface UpstreamTarget {
   secure: boolean;
@@ -94,7 +94,32 @@ export class Forwarder {
     headers: OutgoingHttpHeaders,
     timing?: ForwardTiming,
   ): { upstream: http.ClientRequest; response: Promise<IncomingMessage> } {
+    let resolve: (res: IncomingMessage) => void = () => undefined;
+    let reject: (err: UpstreamError) => void = () => undefined;
+    const response = new Promise<IncomingMessage>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    response.catch(() => undefined); // handled by the caller; never an unhandled rejection
+    return { upstream: this.send(target, method, path, headers, timing, resolve, reject), response };
+  }
+
+  /**
+   * `request` with callbacks instead of a promise (the plain-HTTP path: one promise and
+   * its turns fewer per request, issue #19). `onResponse` when the upstream's headers
+   * arrive, or `onError` once if it fails before; never both.
+   */
+  send(
+    target: UpstreamTarget,
+    method: string,
+    path: string,
+    headers: OutgoingHttpHeaders,
+    timing: ForwardTiming | undefined,
+    onResponse: (res: IncomingMessage) => void,
+    onError: (err: UpstreamError) => void,
+  ): http.ClientRequest {
     let timedOut = false;
+    let answered = false;
     const options: https.RequestOptions = {
       host: target.address,
       port: target.port,
@@ -106,11 +131,13 @@ export class Forwarder {
       ...(target.secure ? serverName(target.host) : {}),
     };
     const upstream = target.secure ? https.request(options) : http.request(options);
-    const response = new Promise<IncomingMessage>((resolve, reject) => {
-      upstream.once('response', resolve);
-      upstream.once('error', (err: NodeJS.ErrnoException) => reject(classifyUpstreamError(err, timedOut)));
+    upstream.once('response', (res: IncomingMessage) => {
+      answered = true;
+      onResponse(res);
     });
-    response.catch(() => undefined); // handled by the caller; never an unhandled rejection
+    upstream.once('error', (err: NodeJS.ErrnoException) => {
+      if (!answered) onError(classifyUpstreamError(err, timedOut));
+    });
     upstream.once('timeout', () => {
       timedOut = true;
       upstream.destroy(Object.assign(new Error('upstream idle timeout'), { code: 'ETIMEDOUT' }));
@@ -129,7 +156,7 @@ export class Forwarder {
       });
       socket.once('close', () => clearTimeout(timer));
     });
-    return { upstream, response };
+    return upstream;
   }
 
   close(): void {
@@ -140,26 +167,27 @@ export class Forwarder {
 
 /** Copy an upstream response to the client: status, end-to-end headers, body with counting. */
 export function relayResponse(upstreamRes: IncomingMessage, res: ServerResponse, keepAlive: boolean, count: (n: number) => void): void {
-  const headers: IncomingHttpHeaders = { ...upstreamRes.headers };
-  stripHopByHop(headers);
-  headers.connection = keepAlive ? 'keep-alive' : 'close';
-  res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, rawHeaderPairs(upstreamRes, headers));
+  res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, endToEndPairs(upstreamRes, keepAlive));
   upstreamRes.on('data', (chunk: Buffer) => count(chunk.length));
   upstreamRes.pipe(res);
   upstreamRes.once('error', () => res.destroy());
   upstreamRes.once('aborted', () => res.destroy());
 }
 
-/** Keep the upstream's header names and order (some clients care), minus what was stripped: a flat name, value list. */
-function rawHeaderPairs(upstreamRes: IncomingMessage, kept: IncomingHttpHeaders): string[] {
+/**
+ * The upstream's end-to-end header lines with their names and order kept (some clients
+ * care), as a flat name, value list, and our Connection last. One pass over the raw lines
+ * (no copy of the parsed headers and no deletes: issue #19).
+ */
+function endToEndPairs(upstreamRes: IncomingMessage, keepAlive: boolean): string[] {
+  const named = connectionNamed(upstreamRes.headers.connection);
   const out: string[] = [];
   const raw = upstreamRes.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i] as string;
-    const lower = name.toLowerCase();
-    if (lower !== 'connection' && Object.hasOwn(kept, lower)) out.push(name, raw[i + 1] as string);
+    if (isEndToEnd(name.toLowerCase(), named)) out.push(name, raw[i + 1] as string);
   }
-  out.push('Connection', String(kept.connection));
+  out.push('Connection', keepAlive ? 'keep-alive' : 'close');
   return out;
 }
 

@@ -1,14 +1,14 @@
 // One HTTP request on its way out, plain or intercepted: scan the URL and headers, hold
 // (or stream) and scan the body, judge every credential by its destination, then
 // forward, alert or refuse. The access decision (gate) has already been made.
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { ClientRequest, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Config } from '../../config/index.js';
 import { createContentScanner, scanContent, type ContentScanResult } from '../../detectors/decode.js';
 import type { Engine } from '../../detectors/index.js';
 import { noteScanned, noteScanSkipped, type EventBus } from '../events/events.js';
-import { relayResponse, UpstreamError, type Forwarder, type UpstreamTarget } from './forward.js';
-import { stripHopByHop } from './headers.js';
+import { relayResponse, type Forwarder, type UpstreamError, type UpstreamTarget } from './forward.js';
+import { endToEnd } from './headers.js';
 import type { PoolRuntime } from '../decide/runtime.js';
 import { exchangeJudge } from './exchange-judge.js';
 import type { Exchange } from './exchange.js';
@@ -50,7 +50,12 @@ export type { Refusal };
 /** Answer a refusal (refusal.ts): it records it on the exchange; the connection is closed when the request body was not read. */
 export type Refuse = (refusal: Refusal) => void;
 
-export async function handleExchange(
+/**
+ * Carry one request. A request without a body is sent at once and nothing is returned;
+ * one with a body returns the promise of its reading and scanning (no promise per
+ * bodiless request: issue #19). Errors are thrown or rejected, for the caller to answer.
+ */
+export function handleExchange(
   ctx: ExchangeContext,
   req: IncomingMessage,
   res: ServerResponse,
@@ -58,7 +63,7 @@ export async function handleExchange(
   target: UpstreamTarget,
   path: string,
   refuse: Refuse,
-): Promise<void> {
+): void | Promise<void> {
   const { engine, pool } = ctx;
   const enforce = pool.config.mode === 'enforce';
   const onError = ctx.config.scan.onError ?? (enforce ? 'block' : 'allow');
@@ -72,8 +77,7 @@ export async function handleExchange(
   // 1. The request line and the headers that will be forwarded (not Proxy-Authorization,
   // which is ours, nor other hop-by-hop headers) are known before any byte goes out:
   // always blockable.
-  const headers: OutgoingHttpHeaders = { ...req.headers };
-  stripHopByHop(headers as Record<string, string>);
+  const headers: OutgoingHttpHeaders = endToEnd(req.headers);
   const headRefusal = judged.head(path, headers);
   if (headRefusal) return refuse(headRefusal);
 
@@ -106,41 +110,44 @@ export async function handleExchange(
   };
 
   if (!hasBody) return send(undefined);
+  return withBody();
 
-  // 2. Hold the body up to the scan limit (and while the global budget allows).
-  const held = await holdBody(req, ctx.config.scan.maxBufferBytes, ctx, (n) => (ex.bytesUp += n));
-  if (!held.fits && req.destroyed && !req.readableEnded) {
-    held.release(); // the client went away mid-body: nothing to send
-    return;
-  }
-
-  if (held.fits) {
-    const body = held.body();
-    let result: ContentScanResult;
-    try {
-      result = await scanContent(engine, body, meta);
-    } catch {
-      result = { findings: [], errors: [{ code: 'undecodable-encoding', message: 'scanner failed' }], scannedBytes: 0, truncated: true };
+  async function withBody(): Promise<void> {
+    // 2. Hold the body up to the scan limit (and while the global budget allows).
+    const held = await holdBody(req, ctx.config.scan.maxBufferBytes, ctx, (n) => (ex.bytesUp += n));
+    if (!held.fits && req.destroyed && !req.readableEnded) {
+      held.release(); // the client went away mid-body: nothing to send
+      return;
     }
+
+    if (held.fits) {
+      const body = held.body();
+      let result: ContentScanResult;
+      try {
+        result = await scanContent(engine, body, meta);
+      } catch {
+        result = { findings: [], errors: [{ code: 'undecodable-encoding', message: 'scanner failed' }], scannedBytes: 0, truncated: true };
+      }
+      held.release();
+      const bodyRefusal = judged.body(result);
+      if (bodyRefusal) {
+        tapEnd(false);
+        return refuse(bodyRefusal);
+      }
+      headers['content-length'] = String(body.length);
+      delete headers['transfer-encoding'];
+      return send(body);
+    }
+
+    // 3. Over the limit: refuse, or forward while scanning and cut on a blocking finding.
     held.release();
-    const bodyRefusal = judged.body(result);
-    if (bodyRefusal) {
+    noteScanSkipped(ex, 'oversize');
+    if (ctx.config.scan.oversize === 'block') {
       tapEnd(false);
-      return refuse(bodyRefusal);
+      return refuse({ status: 413, reason: 'body-too-large' });
     }
-    headers['content-length'] = String(body.length);
-    delete headers['transfer-encoding'];
-    return send(body);
+    return sendStreaming(held);
   }
-
-  // 3. Over the limit: refuse, or forward while scanning and cut on a blocking finding.
-  held.release();
-  noteScanSkipped(ex, 'oversize');
-  if (ctx.config.scan.oversize === 'block') {
-    tapEnd(false);
-    return refuse({ status: 413, reason: 'body-too-large' });
-  }
-  return sendStreaming();
 
   function noteScan(result: ContentScanResult): void {
     noteScanned(ex, 'body', result.scannedBytes);
@@ -148,30 +155,29 @@ export async function handleExchange(
   }
 
   function send(body: Buffer | undefined): void {
-    const { upstream, response } = ctx.forwarder.request(target, req.method ?? 'GET', path, headers, ex);
-    waitForResponse(response);
+    const upstream = forward();
     if (body) tapWrite(body);
     tapEnd(true);
     upstream.end(body);
   }
 
-  function waitForResponse(response: Promise<IncomingMessage>): void {
-    response.then(
-      (upstreamRes) => {
-        ex.status = upstreamRes.statusCode ?? 0;
-        relayResponse(upstreamRes, res, !ctx.draining && res.shouldKeepAlive, (n) => (ex.bytesDown += n));
-      },
-      (err: unknown) => {
-        if (cut) return;
-        const e = err instanceof UpstreamError ? err : new UpstreamError('upstream-error', 502);
-        refuse({ status: e.status, reason: e.reason }); // once the response has begun: cut, with the reason
-      },
-    );
+  /** The request upstream; its response is relayed, its failure refused. */
+  function forward(): ClientRequest {
+    return ctx.forwarder.send(target, req.method ?? 'GET', path, headers, ex, onUpstreamResponse, onUpstreamError);
   }
 
-  function sendStreaming(): void {
-    const { upstream, response } = ctx.forwarder.request(target, req.method ?? 'GET', path, headers, ex);
-    waitForResponse(response);
+  function onUpstreamResponse(upstreamRes: IncomingMessage): void {
+    ex.status = upstreamRes.statusCode ?? 0;
+    relayResponse(upstreamRes, res, !ctx.draining && res.shouldKeepAlive, (n) => (ex.bytesDown += n));
+  }
+
+  function onUpstreamError(err: UpstreamError): void {
+    if (cut) return;
+    refuse({ status: err.status, reason: err.reason }); // once the response has begun: cut, with the reason
+  }
+
+  function sendStreaming(held: Held): void {
+    const upstream = forward();
     const scanner = createContentScanner(engine, meta, {
       onFinding: (finding) => {
         if (cut) return;

@@ -19,13 +19,15 @@ const cleanLineKey = randomBytes(32).toString('base64');
 interface CleanMemory {
   urls: Set<string>;
   lines: Set<string>;
+  /** Whole request heads (target and every forwarded line) found clean: their header and URL bytes. */
+  heads: Map<string, readonly [number, number]>;
 }
 const cleanMemory = new WeakMap<Engine, CleanMemory>();
 
 function memoryOf(engine: Engine): CleanMemory {
   let m = cleanMemory.get(engine);
   if (!m) {
-    m = { urls: new Set(), lines: new Set() };
+    m = { urls: new Set(), lines: new Set(), heads: new Map() };
     cleanMemory.set(engine, m);
   }
   return m;
@@ -75,4 +77,58 @@ export function scanHeadersCached(engine: Engine, headers: Record<string, string
     else remember(lines, digest);
   }
   return out;
+}
+
+/** What scanHeadCached found: the target's findings, the lines', and the bytes each scan read. */
+export interface HeadScan {
+  url: Finding[];
+  headers: Array<Finding & { header: string }>;
+  /** Bytes of `name: value` lines read (exchange-judge.ts headerBytes). */
+  headerBytes: number;
+  /** Bytes of the request target. */
+  urlBytes: number;
+}
+
+/**
+ * A request's target and forwarded headers, scanned as scanUrlCached and scanHeadersCached
+ * would, with one more memory in front: the keyed hash of the whole head. A client that
+ * sends the same head again (a package manager's keep-alive requests) costs one hash, not
+ * one per line and one for the target (issue #19). Only a head whose target and every line
+ * were clean is remembered; anything else goes through the per-line memories, so findings
+ * are the same, every time.
+ */
+export function scanHeadCached(engine: Engine, path: string, headers: Record<string, string | string[] | undefined>): HeadScan {
+  const { heads } = memoryOf(engine);
+  // Lengths first: neither a target nor a header line can hold NUL or a newline, and the
+  // target's length keeps it apart from the lines after it.
+  let text = `${cleanLineKey}\u0001${path.length}:${path}\n`;
+  for (const name of Object.keys(headers)) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    text += `${name}\0${Array.isArray(value) ? value.join('\0') : value}\n`;
+  }
+  const digest = hash('sha256', text, 'base64');
+  const known = heads.get(digest);
+  if (known) return { url: [], headers: [], headerBytes: known[0], urlBytes: known[1] };
+  const url = scanUrlCached(engine, path);
+  const found = scanHeadersCached(engine, headers);
+  const headerBytes = lineBytes(headers);
+  const urlBytes = Buffer.byteLength(path);
+  if (url.length === 0 && found.length === 0) {
+    if (heads.size >= CLEAN_LINES_MAX) heads.clear();
+    heads.set(digest, [headerBytes, urlBytes]);
+  }
+  return { url, headers: found, headerBytes, urlBytes };
+}
+
+/** Bytes of `name: value` lines (each value of a list on its own line). */
+export function lineBytes(headers: Record<string, string | string[] | number | undefined>): number {
+  let n = 0;
+  for (const name of Object.keys(headers)) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const v of value) n += name.length + 2 + Buffer.byteLength(v);
+    else n += name.length + 2 + Buffer.byteLength(String(value));
+  }
+  return n;
 }

@@ -80,7 +80,7 @@ export class ProxyServer implements TunnelContext, InterceptContext {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
     });
-    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => void this.onRequest(req, res));
+    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
     this.server.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => void handleConnect(this, req, socket, head));
     this.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => void this.onUpgrade(req, socket, head));
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.onClientError(err, socket));
@@ -196,7 +196,12 @@ export class ProxyServer implements TunnelContext, InterceptContext {
     this.bus.emit(egressEvent(ex, Date.now()));
   }
 
-  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /**
+   * A plain HTTP request. Synchronous as far as it can go (issue #19): an IP literal is
+   * admitted at once and a request without a body is sent at once, so most requests make
+   * no promise of ours; a name to look up, or a body to read, continues when it is ready.
+   */
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
     const ex = newExchange(req, 'http');
     res.once('close', () => {
       // A client that went away before any answer: 499, as nginx logs it.
@@ -212,13 +217,25 @@ export class ProxyServer implements TunnelContext, InterceptContext {
       ex.port = parsed.target.port;
       ex.path = parsed.path.split('?', 1)[0] ?? '/';
 
-      const admission = await this.gate(req, parsed.target, ex);
-      if (!admission.ok) return this.refuseResponse(res, ex, admission);
+      const admission = this.gate(req, parsed.target, ex);
+      if (admission instanceof Promise) {
+        admission.then(
+          (a) => this.forwardAdmitted(req, res, ex, parsed, a),
+          () => this.internalError(res, ex),
+        );
+      } else this.forwardAdmitted(req, res, ex, parsed, admission);
+    } catch {
+      this.internalError(res, ex);
+    }
+  }
 
+  private forwardAdmitted(req: IncomingMessage, res: ServerResponse, ex: Exchange, parsed: { target: Target; authority: string; path: string }, admission: Admission): void {
+    try {
+      if (!admission.ok) return this.refuseResponse(res, ex, admission);
       // The absolute URI names the destination; a Host header saying otherwise is replaced.
       req.headers.host = parsed.authority;
       const pool = admission.pool;
-      await handleExchange(
+      const carried = handleExchange(
         this.exchangeContext(pool),
         req,
         res,
@@ -227,11 +244,16 @@ export class ProxyServer implements TunnelContext, InterceptContext {
         parsed.path,
         (r) => this.refuseResponse(res, ex, r),
       );
+      if (carried) carried.catch(() => this.internalError(res, ex));
     } catch {
-      // Fail closed: an internal error while deciding never lets a request through.
-      if (!res.headersSent) this.refuseResponse(res, ex, { status: 500, reason: 'internal-error' });
-      else res.destroy();
+      this.internalError(res, ex);
     }
+  }
+
+  /** Fail closed: an internal error while deciding never lets a request through. */
+  private internalError(res: ServerResponse, ex: Exchange): void {
+    if (!res.headersSent) this.refuseResponse(res, ex, { status: 500, reason: 'internal-error' });
+    else res.destroy();
   }
 
   private async onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
@@ -265,14 +287,20 @@ export class ProxyServer implements TunnelContext, InterceptContext {
   }
 
   /** Identify and admit; records the answer on the exchange (exchange.ts recordAdmission). */
-  async gate(req: IncomingMessage, target: Target, ex: Exchange): Promise<Admission> {
+  gate(req: IncomingMessage, target: Target, ex: Exchange): Admission | Promise<Admission> {
     const ctx = this.gateContext();
     const pool = identifyPool(ctx.runtime, req.headers['proxy-authorization'], req.socket.remoteAddress);
     if (!pool) {
       return { ok: false, status: 407, verdict: 'deny', reason: 'unauthenticated', destination: 'unlisted' };
     }
     ex.pool = pool.config.name; // before the lookup: admit notes its time on the exchange
-    const admission = await admit(ctx, pool, target, ex);
+    const admission = admit(ctx, pool, target, ex);
+    if (admission instanceof Promise) {
+      return admission.then((a) => {
+        recordAdmission(ex, a);
+        return a;
+      });
+    }
     recordAdmission(ex, admission);
     return admission;
   }

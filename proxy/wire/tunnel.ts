@@ -26,7 +26,7 @@ export interface TunnelContext {
   readonly config: Config;
   readonly isDraining: boolean;
   readonly interceptor: Interceptor | undefined;
-  gate(req: IncomingMessage, target: Target, ex: Exchange): Promise<Admission>;
+  gate(req: IncomingMessage, target: Target, ex: Exchange): Admission | Promise<Admission>;
   acquireTunnel(pool: PoolRuntime): boolean;
   releaseTunnel(pool: PoolRuntime): void;
   finish(ex: Exchange): void;
