@@ -2,7 +2,7 @@
 // answer must be the one the policy gives, per port, and a new config or a proxy listening
 // elsewhere must be judged afresh.
 import { describe, expect, test } from 'vitest';
-import { parseConfig } from '../config/index.js';
+import { parseConfig } from '../config/full.js';
 import { admit, type Admission } from '../proxy/decide/gate.js';
 import { compileRuntime } from '../proxy/decide/runtime.js';
 import { normalizeHost, type Target } from '../proxy/decide/target.js';
