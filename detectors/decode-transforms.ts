@@ -29,20 +29,42 @@ export class Tee implements Sink {
  * however long the stream.
  */
 export class OffsetMap {
-  private dec: number[] = [0];
-  private raw: number[] = [0];
+  // Marks as pairs in typed arrays (a JSON body marks after every escape, and pushing
+  // onto two arrays cost more than the decoding itself): [0, len) used, [head, len) kept.
+  private dec = new Float64Array(256);
+  private raw = new Float64Array(256);
+  private len = 1;
   private head = 0;
 
   /** From output offset `decoded` on, output runs in step with input from `raw`. */
   mark(decoded: number, raw: number): void {
-    this.dec.push(decoded);
-    this.raw.push(raw);
+    if (this.len === this.dec.length) this.grow();
+    this.dec[this.len] = decoded;
+    this.raw[this.len] = raw;
+    this.len++;
+  }
+
+  /** Room for more marks: the forgotten ones dropped first, else the arrays doubled. */
+  private grow(): void {
+    if (this.head * 2 >= this.len) {
+      this.dec.copyWithin(0, this.head, this.len);
+      this.raw.copyWithin(0, this.head, this.len);
+      this.len -= this.head;
+      this.head = 0;
+      return;
+    }
+    const dec = new Float64Array(this.dec.length * 2);
+    const raw = new Float64Array(this.raw.length * 2);
+    dec.set(this.dec.subarray(0, this.len));
+    raw.set(this.raw.subarray(0, this.len));
+    this.dec = dec;
+    this.raw = raw;
   }
 
   /** Index of the last mark at or before output offset `d` (the oldest kept, if none is). */
   private at(d: number): number {
     let lo = this.head;
-    let hi = this.dec.length - 1;
+    let hi = this.len - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
       if ((this.dec[mid] as number) <= d) lo = mid;
@@ -65,11 +87,6 @@ export class OffsetMap {
   /** No finding will refer to output before `d`: drop the marks before it (keeping the one that covers it). */
   forget(d: number): void {
     this.head = this.at(d);
-    if (this.head > 4096 && this.head * 2 > this.dec.length) {
-      this.dec = this.dec.slice(this.head);
-      this.raw = this.raw.slice(this.head);
-      this.head = 0;
-    }
   }
 }
 
@@ -269,6 +286,8 @@ function putUtf8(out: Buffer, o: number, cp: number): number {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Runs of text up to this long are moved a byte at a time (a call to copyWithin costs more). */
+const SHORT_RUN = 16;
 
 /**
  * JSON string escapes resolved (`\n`, `\/`, `\"`, `\u002b`, surrogate pairs) so that a
@@ -311,13 +330,20 @@ export class JsonUnescaper implements Sink {
       return;
     }
     const map = this.map;
+    // The chunk is copied whole (one native copy); the text between escapes then moves
+    // down in place over the bytes the escapes gave up. Output never outruns input
+    // (o <= last), so out[last..] still holds the chunk as sent when it is moved.
     const out = Buffer.allocUnsafe(n);
+    out.set(buf);
     let o = 0;
     let last = 0;
     while (j >= 0) {
-      // The text before the escape, as it is (a call to copy costs more than a short loop).
-      if (j - last > 32) o += buf.copy(out, o, last, j);
-      else for (let k = last; k < j; k++) out[o++] = buf[k] as number;
+      // The text before the escape, as it is (short runs a byte at a time: a call costs more).
+      if (o !== last) {
+        if (j - last > SHORT_RUN) out.copyWithin(o, last, j);
+        else for (let k = last; k < j; k++) out[o + k - last] = buf[k] as number;
+      }
+      o += j - last;
       last = j;
       if (j + 1 >= n) {
         if (!final) {
@@ -370,7 +396,10 @@ export class JsonUnescaper implements Sink {
       }
       j = last < n ? buf.indexOf(0x5c, last) : -1;
     }
-    if (this.pending.length === 0 && last < n) o += buf.copy(out, o, last, n);
+    if (this.pending.length === 0 && last < n) {
+      if (o !== last) out.copyWithin(o, last, n);
+      o += n - last;
+    }
     this.consumed += n - this.pending.length;
     this.produced += o;
     if (o > 0) this.next.write(out.subarray(0, o));
