@@ -7,7 +7,7 @@
 //                written to a LogStreams job stream in 64 KiB chunks, as POST /v1/logs
 //                hands them over (ANSI normalisation, line counting, the stream scanner)
 //   ingest-nd    the same text as NDJSON records ({"message": line}), through the ingest's
-//                own line splitter and record parser
+//                own line splitter, record parser and JobStream.writeRecord
 //   engine       one StreamScanner fed the same chunks: the engine's part of both
 //   body         test 5's body (1 MiB of JSON, the CI log's lines, seed 5) through
 //                scanContent as the proxy scans a held body (JSON decoding, base64 runs)
@@ -105,12 +105,15 @@ const cases: Array<{ name: string; bytes: number; run: () => number | Promise<nu
           if (line === null || line.length === 0) return;
           const message = recordMessage(line.toString('utf8'));
           if (message === undefined) return;
-          stream.alignNextLine(records);
-          stream.write(Buffer.from(message.endsWith('\n') ? message : message + '\n'));
+          stream.writeRecord(records, message);
         };
-        for (const c of ndChunks) for (const line of splitter.write(c)) record(line);
+        for (const c of ndChunks) {
+          for (const line of splitter.write(c)) record(line);
+          stream.flushRecords();
+        }
         const last = splitter.end();
         if (last !== undefined) record(last);
+        stream.flushRecords();
         stream.end();
       }),
   },
