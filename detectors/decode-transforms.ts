@@ -10,6 +10,9 @@ export interface Sink {
   end(): void;
 }
 
+/** Runs of text up to this long are moved a byte at a time (a call to copyWithin costs more). */
+const SHORT_RUN = 16;
+
 /** Sends every chunk to each of several sinks, in order. */
 export class Tee implements Sink {
   constructor(private readonly sinks: readonly Sink[]) {}
@@ -182,8 +185,8 @@ export class UrlDecoder implements Sink {
     this.pending = Buffer.alloc(0);
     const map = this.map;
     const n = buf.length;
-    let pct = buf.indexOf(0x25 /* % */);
-    let plus = this.plusIsSpace ? buf.indexOf(0x2b /* + */) : -1;
+    const pct = buf.indexOf(0x25 /* % */);
+    const plus = this.plusIsSpace ? buf.indexOf(0x2b /* + */) : -1;
     if (pct < 0 && plus < 0) {
       // Nothing to undo: the chunk is its own decoding.
       this.consumed += n;
@@ -191,45 +194,41 @@ export class UrlDecoder implements Sink {
       if (n > 0) this.next.write(buf);
       return;
     }
+    // Escapes are dense in form text (every space is `+`, punctuation `%XX`): one pass
+    // over the bytes, not a search for the next escape from each one.
+    const plusIsSpace = this.plusIsSpace;
     const out = Buffer.allocUnsafe(n);
     let o = 0;
     let i = 0;
-    for (;;) {
-      const j = pct < 0 ? plus : plus < 0 ? pct : Math.min(pct, plus);
-      if (j < 0) break;
-      // The text before the escape, as it is (a call to copy costs more than a short loop).
-      if (j - i > 32) o += buf.copy(out, o, i, j);
-      else for (let k = i; k < j; k++) out[o++] = buf[k] as number;
-      if (j === plus) {
+    while (i < n) {
+      const b = buf[i] as number;
+      if (b === 0x2b /* + */ && plusIsSpace) {
         out[o++] = 0x20;
-        i = j + 1;
+        i++;
         this.changed = true;
         map?.mark(this.produced + o, this.consumed + i);
-        plus = buf.indexOf(0x2b, i);
-        continue;
-      }
-      if (j + 2 >= n && !final) {
+      } else if (b !== 0x25 /* % */) {
+        out[o++] = b;
+        i++;
+      } else if (i + 2 >= n && !final) {
         // Possibly an escape cut by the chunk boundary: hold it back.
-        this.pending = Buffer.from(buf.subarray(j));
-        i = n;
+        this.pending = Buffer.from(buf.subarray(i));
         break;
-      }
-      const hi = hexValue(buf[j + 1]);
-      const lo = hexValue(buf[j + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out[o++] = hi * 16 + lo;
-        i = j + 3;
-        this.changed = true;
-        map?.mark(this.produced + o, this.consumed + i);
       } else {
-        // Not an escape: the `%` as it is.
-        out[o++] = 0x25;
-        i = j + 1;
+        const hi = hexValue(buf[i + 1]);
+        const lo = hexValue(buf[i + 2]);
+        if (hi >= 0 && lo >= 0) {
+          out[o++] = hi * 16 + lo;
+          i += 3;
+          this.changed = true;
+          map?.mark(this.produced + o, this.consumed + i);
+        } else {
+          // Not an escape: the `%` as it is.
+          out[o++] = 0x25;
+          i++;
+        }
       }
-      pct = buf.indexOf(0x25, i);
-      if (plus >= 0 && plus < i) plus = buf.indexOf(0x2b, i);
     }
-    if (i < n) o += buf.copy(out, o, i, n);
     this.consumed += buf.length - this.pending.length;
     this.produced += o;
     if (o > 0) this.next.write(out.subarray(0, o));
@@ -286,8 +285,6 @@ function putUtf8(out: Buffer, o: number, cp: number): number {
 }
 
 const EMPTY = Buffer.alloc(0);
-/** Runs of text up to this long are moved a byte at a time (a call to copyWithin costs more). */
-const SHORT_RUN = 16;
 
 /**
  * JSON string escapes resolved (`\n`, `\/`, `\"`, `\u002b`, surrogate pairs) so that a
