@@ -10,6 +10,9 @@ export interface Sink {
   end(): void;
 }
 
+/** Runs of text up to this long are moved a byte at a time (a call to copyWithin costs more). */
+const SHORT_RUN = 16;
+
 /** Sends every chunk to each of several sinks, in order. */
 export class Tee implements Sink {
   constructor(private readonly sinks: readonly Sink[]) {}
@@ -29,20 +32,42 @@ export class Tee implements Sink {
  * however long the stream.
  */
 export class OffsetMap {
-  private dec: number[] = [0];
-  private raw: number[] = [0];
+  // Marks as pairs in typed arrays (a JSON body marks after every escape, and pushing
+  // onto two arrays cost more than the decoding itself): [0, len) used, [head, len) kept.
+  private dec = new Float64Array(256);
+  private raw = new Float64Array(256);
+  private len = 1;
   private head = 0;
 
   /** From output offset `decoded` on, output runs in step with input from `raw`. */
   mark(decoded: number, raw: number): void {
-    this.dec.push(decoded);
-    this.raw.push(raw);
+    if (this.len === this.dec.length) this.grow();
+    this.dec[this.len] = decoded;
+    this.raw[this.len] = raw;
+    this.len++;
+  }
+
+  /** Room for more marks: the forgotten ones dropped first, else the arrays doubled. */
+  private grow(): void {
+    if (this.head * 2 >= this.len) {
+      this.dec.copyWithin(0, this.head, this.len);
+      this.raw.copyWithin(0, this.head, this.len);
+      this.len -= this.head;
+      this.head = 0;
+      return;
+    }
+    const dec = new Float64Array(this.dec.length * 2);
+    const raw = new Float64Array(this.raw.length * 2);
+    dec.set(this.dec.subarray(0, this.len));
+    raw.set(this.raw.subarray(0, this.len));
+    this.dec = dec;
+    this.raw = raw;
   }
 
   /** Index of the last mark at or before output offset `d` (the oldest kept, if none is). */
   private at(d: number): number {
     let lo = this.head;
-    let hi = this.dec.length - 1;
+    let hi = this.len - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
       if ((this.dec[mid] as number) <= d) lo = mid;
@@ -65,11 +90,6 @@ export class OffsetMap {
   /** No finding will refer to output before `d`: drop the marks before it (keeping the one that covers it). */
   forget(d: number): void {
     this.head = this.at(d);
-    if (this.head > 4096 && this.head * 2 > this.dec.length) {
-      this.dec = this.dec.slice(this.head);
-      this.raw = this.raw.slice(this.head);
-      this.head = 0;
-    }
   }
 }
 
@@ -165,8 +185,8 @@ export class UrlDecoder implements Sink {
     this.pending = Buffer.alloc(0);
     const map = this.map;
     const n = buf.length;
-    let pct = buf.indexOf(0x25 /* % */);
-    let plus = this.plusIsSpace ? buf.indexOf(0x2b /* + */) : -1;
+    const pct = buf.indexOf(0x25 /* % */);
+    const plus = this.plusIsSpace ? buf.indexOf(0x2b /* + */) : -1;
     if (pct < 0 && plus < 0) {
       // Nothing to undo: the chunk is its own decoding.
       this.consumed += n;
@@ -174,45 +194,41 @@ export class UrlDecoder implements Sink {
       if (n > 0) this.next.write(buf);
       return;
     }
+    // Escapes are dense in form text (every space is `+`, punctuation `%XX`): one pass
+    // over the bytes, not a search for the next escape from each one.
+    const plusIsSpace = this.plusIsSpace;
     const out = Buffer.allocUnsafe(n);
     let o = 0;
     let i = 0;
-    for (;;) {
-      const j = pct < 0 ? plus : plus < 0 ? pct : Math.min(pct, plus);
-      if (j < 0) break;
-      // The text before the escape, as it is (a call to copy costs more than a short loop).
-      if (j - i > 32) o += buf.copy(out, o, i, j);
-      else for (let k = i; k < j; k++) out[o++] = buf[k] as number;
-      if (j === plus) {
+    while (i < n) {
+      const b = buf[i] as number;
+      if (b === 0x2b /* + */ && plusIsSpace) {
         out[o++] = 0x20;
-        i = j + 1;
+        i++;
         this.changed = true;
         map?.mark(this.produced + o, this.consumed + i);
-        plus = buf.indexOf(0x2b, i);
-        continue;
-      }
-      if (j + 2 >= n && !final) {
+      } else if (b !== 0x25 /* % */) {
+        out[o++] = b;
+        i++;
+      } else if (i + 2 >= n && !final) {
         // Possibly an escape cut by the chunk boundary: hold it back.
-        this.pending = Buffer.from(buf.subarray(j));
-        i = n;
+        this.pending = Buffer.from(buf.subarray(i));
         break;
-      }
-      const hi = hexValue(buf[j + 1]);
-      const lo = hexValue(buf[j + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out[o++] = hi * 16 + lo;
-        i = j + 3;
-        this.changed = true;
-        map?.mark(this.produced + o, this.consumed + i);
       } else {
-        // Not an escape: the `%` as it is.
-        out[o++] = 0x25;
-        i = j + 1;
+        const hi = hexValue(buf[i + 1]);
+        const lo = hexValue(buf[i + 2]);
+        if (hi >= 0 && lo >= 0) {
+          out[o++] = hi * 16 + lo;
+          i += 3;
+          this.changed = true;
+          map?.mark(this.produced + o, this.consumed + i);
+        } else {
+          // Not an escape: the `%` as it is.
+          out[o++] = 0x25;
+          i++;
+        }
       }
-      pct = buf.indexOf(0x25, i);
-      if (plus >= 0 && plus < i) plus = buf.indexOf(0x2b, i);
     }
-    if (i < n) o += buf.copy(out, o, i, n);
     this.consumed += buf.length - this.pending.length;
     this.produced += o;
     if (o > 0) this.next.write(out.subarray(0, o));
@@ -311,13 +327,20 @@ export class JsonUnescaper implements Sink {
       return;
     }
     const map = this.map;
+    // The chunk is copied whole (one native copy); the text between escapes then moves
+    // down in place over the bytes the escapes gave up. Output never outruns input
+    // (o <= last), so out[last..] still holds the chunk as sent when it is moved.
     const out = Buffer.allocUnsafe(n);
+    out.set(buf);
     let o = 0;
     let last = 0;
     while (j >= 0) {
-      // The text before the escape, as it is (a call to copy costs more than a short loop).
-      if (j - last > 32) o += buf.copy(out, o, last, j);
-      else for (let k = last; k < j; k++) out[o++] = buf[k] as number;
+      // The text before the escape, as it is (short runs a byte at a time: a call costs more).
+      if (o !== last) {
+        if (j - last > SHORT_RUN) out.copyWithin(o, last, j);
+        else for (let k = last; k < j; k++) out[o + k - last] = buf[k] as number;
+      }
+      o += j - last;
       last = j;
       if (j + 1 >= n) {
         if (!final) {
@@ -370,7 +393,10 @@ export class JsonUnescaper implements Sink {
       }
       j = last < n ? buf.indexOf(0x5c, last) : -1;
     }
-    if (this.pending.length === 0 && last < n) o += buf.copy(out, o, last, n);
+    if (this.pending.length === 0 && last < n) {
+      if (o !== last) out.copyWithin(o, last, n);
+      o += n - last;
+    }
     this.consumed += n - this.pending.length;
     this.produced += o;
     if (o > 0) this.next.write(out.subarray(0, o));

@@ -213,6 +213,35 @@ describe('job streams', () => {
     expect(found.map((f) => f.line)).toEqual([40]);
   });
 
+  test('records held and scanned together report the line of their own record, multi-line and skipped records included', () => {
+    // 3000 records (several batches), every 7th with a line break inside, every 11th
+    // skipped (malformed: its record number is not written), a token in a few.
+    const records: Array<{ line: number; text: string }> = [];
+    const tokenAt = new Set([5, 700, 1401, 2222, 2999]);
+    for (let n = 1; n <= 3000; n++) {
+      if (n % 11 === 0 && !tokenAt.has(n)) continue;
+      const body = tokenAt.has(n) ? `step ${n} export TOKEN=${token}` : `step ${n} \x1b[32mok\x1b[0m compiling module-${n}.ts`;
+      records.push({ line: n, text: n % 7 === 0 ? `${body}\ncontinued ${n}` : body });
+    }
+    const one: FindingEvent[] = [];
+    const alone = streamsWith(one).open('alone', labels);
+    for (const r of records) {
+      alone?.alignNextLine(r.line);
+      alone?.write(Buffer.from(r.text + '\n'));
+    }
+    alone?.end();
+    const held: FindingEvent[] = [];
+    const together = streamsWith(held).open('together', labels);
+    records.forEach((r, i) => {
+      together?.writeRecord(r.line, r.text);
+      if (i % 500 === 499) together?.flushRecords();
+    });
+    together?.end();
+    // Job line numbers: a record's own, and 1 further for the second line of a multi-line one.
+    expect(one.map((f) => f.line)).toEqual([5, 700, 1401, 2222, 2999]);
+    expect(held.map((f) => [f.rule, f.line, f.fingerprint])).toEqual(one.map((f) => [f.rule, f.line, f.fingerprint]));
+  });
+
   test('open streams are bounded; idle ones expire', () => {
     let now = 0;
     const found: FindingEvent[] = [];

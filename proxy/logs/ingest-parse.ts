@@ -82,7 +82,8 @@ export function recordMessage(line: string): string | undefined {
 /**
  * Splits a byte stream into lines (without the `\n`; a trailing `\r` is dropped). A line
  * longer than `maxLineBytes` is not held: it is skipped to its end, counted, and given as
- * `null` (so callers still count it as a line).
+ * `null` (so callers still count it as a line). A line may be a view of the chunk
+ * written: read the lines before writing again.
  */
 export class LineSplitter {
   private parts: Buffer[] = [];
@@ -96,8 +97,14 @@ export class LineSplitter {
     const lines: Array<Buffer | null> = [];
     let start = 0;
     for (let nl = chunk.indexOf(0x0a); nl >= 0; nl = chunk.indexOf(0x0a, start)) {
-      this.take(chunk.subarray(start, nl));
-      lines.push(this.finish());
+      if (this.size === 0 && !this.skipping && nl - start <= this.maxLineBytes) {
+        // A whole line inside the chunk: a view of it, not a copy (lines are read before
+        // the next write).
+        lines.push(trimCr(chunk.subarray(start, nl)));
+      } else {
+        this.take(chunk.subarray(start, nl));
+        lines.push(this.finish());
+      }
       start = nl + 1;
     }
     this.take(chunk.subarray(start));
@@ -127,10 +134,13 @@ export class LineSplitter {
       this.overlong++;
       return null;
     }
-    let line = this.parts.length === 1 ? (this.parts[0] as Buffer) : Buffer.concat(this.parts);
+    const line = this.parts.length === 1 ? (this.parts[0] as Buffer) : Buffer.concat(this.parts);
     this.parts = [];
     this.size = 0;
-    if (line[line.length - 1] === 0x0d) line = line.subarray(0, line.length - 1);
-    return line;
+    return trimCr(line);
   }
+}
+
+function trimCr(line: Buffer): Buffer {
+  return line[line.length - 1] === 0x0d ? line.subarray(0, line.length - 1) : line;
 }

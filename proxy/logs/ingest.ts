@@ -153,14 +153,14 @@ async function handle(options: IngestOptions, req: IncomingMessage, res: ServerR
       malformed++;
       return;
     }
-    stream.alignNextLine(records);
-    stream.write(Buffer.from(message.endsWith('\n') ? message : message + '\n'));
+    stream.writeRecord(records, message);
   };
 
   const ok = await new Promise<boolean>((resolve) => {
     body.on('data', (chunk: Buffer) => {
-      if (!ndjson) stream.write(chunk);
-      else for (const line of splitter.write(chunk)) record(line);
+      if (!ndjson) return stream.write(chunk);
+      for (const line of splitter.write(chunk)) record(line);
+      stream.flushRecords();
     });
     body.once('end', () => resolve(true));
     body.once('error', () => resolve(false));
@@ -169,6 +169,7 @@ async function handle(options: IngestOptions, req: IncomingMessage, res: ServerR
   if (ndjson && ok) {
     const last = splitter.end();
     if (last !== undefined) record(last);
+    stream.flushRecords();
   }
   if (malformed > 0) options.streams.drop('malformed', malformed, streamLabels);
   stream.end();

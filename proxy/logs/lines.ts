@@ -15,16 +15,21 @@ export class LineMap {
 
   constructor(private readonly maxSegments = 256) {}
 
-  /** From scanner line `scannerLine` on, lines are the job's `jobLine`, `jobLine + 1`, ... */
-  align(scannerLine: number, jobLine: number): void {
+  /**
+   * From scanner line `scannerLine` on, lines are the job's `jobLine`, `jobLine + 1`, ...
+   * Returns true when that added a segment (false: it was so already, or the last segment
+   * was moved).
+   */
+  align(scannerLine: number, jobLine: number): boolean {
     const last = this.segments[this.segments.length - 1] as Segment;
-    if (last.jobLine + (scannerLine - last.scannerLine) === jobLine) return; // already so
+    if (last.jobLine + (scannerLine - last.scannerLine) === jobLine) return false; // already so
     if (last.scannerLine === scannerLine) {
       last.jobLine = jobLine;
-      return;
+      return false;
     }
     this.segments.push({ scannerLine, jobLine });
     if (this.segments.length > this.maxSegments) this.segments.shift();
+    return true;
   }
 
   jobLine(scannerLine: number): number {

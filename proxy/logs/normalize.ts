@@ -17,6 +17,8 @@ const BEL = 0x07;
 const SPACE = 0x20;
 /** An OSC longer than this is not a terminal title: stop hiding it. */
 const MAX_OSC = 4096;
+/** Text runs up to this long are moved a byte at a time (a call to copyWithin costs more). */
+const SHORT_RUN = 16;
 
 const State = {
   Text: 0,
@@ -45,68 +47,94 @@ export class AnsiNormalizer {
       for (let i = out.indexOf(CR); i >= 0; i = out.indexOf(CR, i + 1)) out[i] = SPACE;
       return out;
     }
-    const out = Buffer.allocUnsafe(chunk.length);
     const len = chunk.length;
+    // The chunk is copied whole (one native copy), then the text after each removed
+    // sequence is moved down over it in place. State in locals while the chunk is read
+    // (written back at the end): CI logs have an escape every few dozen bytes, so this
+    // loop is the normaliser's whole cost.
+    const out = Buffer.allocUnsafe(len);
+    chunk.copy(out, 0, 0, len);
+    let state: State = this.state;
+    let oscLength = this.oscLength;
     let n = 0;
     let i = 0;
     while (i < len) {
-      if (this.state === State.Text) {
-        // Text runs to the next ESC: copied whole (its CRs are turned into spaces below).
+      if (state === State.Text) {
+        // Text runs to the next ESC; it moves only once something before it was removed.
         const esc = chunk.indexOf(ESC, i);
         const end = esc < 0 ? len : esc;
-        if (end > i) n += chunk.copy(out, n, i, end);
+        if (n !== i) {
+          if (end - i > SHORT_RUN) out.copyWithin(n, i, end);
+          else for (let k = i; k < end; k++) out[n + k - i] = chunk[k] as number;
+        }
+        n += end - i;
         if (esc < 0) break;
-        this.state = State.Esc;
-        i = esc + 1;
+        i = esc;
+        // chunk[i] is ESC. The common sequence, a whole CSI (`ESC [ params final`), is
+        // skipped here; anything else goes through the state machine below.
+        let k = i + 1;
+        if (k < len && chunk[k] === 0x5b /* [ */) {
+          k++;
+          let c = 0;
+          while (k < len && (c = chunk[k] as number) >= 0x20 && c <= 0x3f) k++;
+          if (k < len && c >= 0x40 && c <= 0x7e) {
+            i = k + 1;
+            continue;
+          }
+        }
+        state = State.Esc;
+        i++;
         continue;
       }
       const b = chunk[i] as number;
       /** The byte ends a broken sequence and is read again as text. */
       let again = false;
-      switch (this.state) {
+      switch (state) {
         case State.Esc:
-          if (b === 0x5b /* [ */) this.state = State.Csi;
+          if (b === 0x5b /* [ */) state = State.Csi;
           else if (b === 0x5d /* ] */) {
-            this.state = State.Osc;
-            this.oscLength = 0;
-          } else if (b >= 0x20 && b <= 0x2f) this.state = State.EscInter;
-          else if (b >= 0x30 && b <= 0x7e) this.state = State.Text; // two-byte escape: dropped
+            state = State.Osc;
+            oscLength = 0;
+          } else if (b >= 0x20 && b <= 0x2f) state = State.EscInter;
+          else if (b >= 0x30 && b <= 0x7e) state = State.Text; // two-byte escape: dropped
           else {
             // ESC followed by a control or non-ASCII byte: not a sequence; keep the byte.
-            this.state = State.Text;
+            state = State.Text;
             again = true;
           }
           break;
         case State.Csi:
-          if (b >= 0x40 && b <= 0x7e) this.state = State.Text; // final byte
+          if (b >= 0x40 && b <= 0x7e) state = State.Text; // final byte
           else if (b < 0x20 || b > 0x7e) {
             // Broken sequence: end it and treat the byte as text.
-            this.state = State.Text;
+            state = State.Text;
             again = true;
           }
           break;
         case State.Osc:
-          if (b === BEL) this.state = State.Text;
-          else if (b === ESC) this.state = State.OscEsc;
-          else if (++this.oscLength > MAX_OSC || b === 0x0a) {
-            this.state = State.Text;
+          if (b === BEL) state = State.Text;
+          else if (b === ESC) state = State.OscEsc;
+          else if (++oscLength > MAX_OSC || b === 0x0a) {
+            state = State.Text;
             again = true;
           }
           break;
         case State.EscInter:
-          if (b >= 0x30 && b <= 0x7e) this.state = State.Text;
+          if (b >= 0x30 && b <= 0x7e) state = State.Text;
           else if (b < 0x20 || b > 0x7e) {
-            this.state = State.Text;
+            state = State.Text;
             again = true;
           }
           break;
         case State.OscEsc:
-          this.state = State.Text;
+          state = State.Text;
           if (b !== 0x5c /* \ */) again = true;
           break;
       }
       if (!again) i++;
     }
+    this.state = state;
+    this.oscLength = oscLength;
     // Only text was copied (sequence bytes never are), so every CR left is the text's.
     const kept = out.subarray(0, n);
     for (let k = kept.indexOf(CR); k >= 0; k = kept.indexOf(CR, k + 1)) kept[k] = SPACE;

@@ -90,6 +90,10 @@ export interface LogStreamsOptions {
 
 /** Largest piece handed to a scanner at once: its buffer stays near carry-over + this. */
 const FEED_SLICE = 64 * 1024;
+/** writeRecord holds records up to about this many characters before scanning them. */
+const RECORD_BATCH = 64 * 1024;
+/** ...and at most this many that each start a new segment of the line map (it keeps 256). */
+const RECORD_ALIGNS = 64;
 /** Scanned bytes are reported in `scan` events about this often (and at the end). */
 const SCAN_REPORT_BYTES = 1024 * 1024;
 
@@ -103,6 +107,11 @@ export class JobStream {
   /** Did the last byte fed end a line? */
   private atLineStart = true;
   private unreported = 0;
+  /** writeRecord: records held, their characters, line feeds, and line map alignments they made. */
+  private records: string[] = [];
+  private recordChars = 0;
+  private recordNewlines = 0;
+  private recordAligns = 0;
   /** writeLines: the job line the next batch should start at. */
   private nextJobLine = 1;
   lastActive: number;
@@ -135,6 +144,7 @@ export class JobStream {
   /** The next bytes of the log, in order. */
   write(chunk: Buffer): void {
     if (this.closed || chunk.length === 0) return;
+    this.flushRecords();
     this.touch();
     this.feed(this.normalizer.write(chunk));
   }
@@ -147,6 +157,7 @@ export class JobStream {
   /** Bytes at an absolute offset of an upload in ranges: reassembled, each byte scanned once. */
   writeAt(offset: number, chunk: Buffer): void {
     if (this.closed || chunk.length === 0) return;
+    this.flushRecords();
     this.touch();
     const r = (this.reassembler ??= new RangeReassembler(this.owner.maxHeldBytes));
     const result = r.push(offset, chunk);
@@ -161,6 +172,7 @@ export class JobStream {
    */
   writeLines(input: readonly string[], startLine?: number): void {
     if (this.closed || input.length === 0) return;
+    this.flushRecords();
     this.touch();
     let lines = input;
     let first = this.nextJobLine;
@@ -191,13 +203,46 @@ export class JobStream {
 
   /** The next record starts at the job's line `jobLine` (NDJSON: a record is a line). */
   alignNextLine(jobLine: number): void {
+    this.flushRecords();
     if (!this.atLineStart) this.feed(Buffer.from('\n'));
     this.lines.align(this.fedNewlines + 1, jobLine);
+  }
+
+  /**
+   * One record (an NDJSON line's message) at the job's line `jobLine`: the same as
+   * alignNextLine(jobLine) and write(text + newline), but records are held and scanned
+   * together (one scanner call per record costs far more than its bytes) until
+   * flushRecords(), RECORD_BATCH bytes, or any other input. Call flushRecords() before
+   * going back to the event loop.
+   */
+  writeRecord(jobLine: number, text: string): void {
+    if (this.closed) return;
+    if (this.records.length === 0 && !this.atLineStart) this.feed(Buffer.from('\n'));
+    // Where the record starts once the held records before it are fed.
+    if (this.lines.align(this.fedNewlines + this.recordNewlines + 1, jobLine)) this.recordAligns++;
+    const line = text.endsWith('\n') ? text : text + '\n';
+    this.records.push(line);
+    this.recordChars += line.length;
+    for (let i = line.indexOf('\n'); i >= 0; i = line.indexOf('\n', i + 1)) this.recordNewlines++;
+    // The line map keeps a bounded history: a batch adds only part of it.
+    if (this.recordChars >= RECORD_BATCH || this.recordAligns >= RECORD_ALIGNS) this.flushRecords();
+  }
+
+  /** Scan the records writeRecord holds. */
+  flushRecords(): void {
+    if (this.records.length === 0) return;
+    const text = this.records.length === 1 ? (this.records[0] as string) : this.records.join('');
+    this.records = [];
+    this.recordChars = 0;
+    this.recordNewlines = 0;
+    this.recordAligns = 0;
+    this.write(Buffer.from(text));
   }
 
   /** No more input: flush held pieces and the scanner. Idempotent. */
   end(): void {
     if (this.closed) return;
+    this.flushRecords();
     if (this.reassembler) {
       const result = this.reassembler.end();
       this.deliver(result.deliver, result.gaps);
@@ -271,6 +316,7 @@ export class JobStream {
 
   /** Report now what the end of the stream would report (the stream goes on). */
   flush(): void {
+    this.flushRecords();
     this.pendingFlush = false;
     const scanner = this.scanner;
     if (this.closed || !scanner) return;
