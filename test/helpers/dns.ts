@@ -37,15 +37,8 @@ export async function startUpstream(zone: Zone, options: { silent?: readonly str
     return dnsPacket.encode(packet);
   };
 
-  const udp = dgram.createSocket('udp4');
-  udp.on('message', (msg, rinfo) => {
-    const out = respond(msg, true);
-    if (out) udp.send(out, rinfo.port, rinfo.address);
-  });
-  await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', () => resolve()));
-  const port = udp.address().port;
   const sockets = new Set<net.Socket>();
-  const tcp = net.createServer((socket) => {
+  const tcpServer = (): net.Server => net.createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
@@ -64,19 +57,41 @@ export async function startUpstream(zone: Zone, options: { silent?: readonly str
       }
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    tcp.once('error', reject);
-    tcp.listen(port, '127.0.0.1', () => resolve());
-  });
-  return {
-    port,
-    queries,
-    async close() {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => udp.close(() => resolve()));
-      await new Promise<void>((resolve) => tcp.close(() => resolve()));
-    },
-  };
+  // UDP takes a free port and TCP the same number, which an outgoing connection on a busy
+  // machine may hold already: then both try again on another (as the proxy's listener does).
+  for (let attempt = 0; ; attempt++) {
+    const udp = dgram.createSocket('udp4');
+    udp.on('message', (msg, rinfo) => {
+      const out = respond(msg, true);
+      if (out) udp.send(out, rinfo.port, rinfo.address);
+    });
+    await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', () => resolve()));
+    const port = udp.address().port;
+    const tcp = tcpServer();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen(port, '127.0.0.1', () => resolve());
+      });
+    } catch (err) {
+      udp.close();
+      if (attempt < 5) continue;
+      throw err;
+    }
+    return upstream(port, udp, tcp);
+  }
+
+  function upstream(port: number, udp: dgram.Socket, tcp: net.Server): Upstream {
+    return {
+      port,
+      queries,
+      async close() {
+        for (const s of sockets) s.destroy();
+        await new Promise<void>((resolve) => udp.close(() => resolve()));
+        await new Promise<void>((resolve) => tcp.close(() => resolve()));
+      },
+    };
+  }
 }
 
 /** A decoded reply as dns-packet gives it (its types leave out rcode, and OPT records have no data). */
