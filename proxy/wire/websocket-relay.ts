@@ -22,7 +22,10 @@ export interface RelayOptions {
   oversize: 'block' | 'stream';
   /** Inflate one compressed message's payload (the 00 00 ff ff tail is added here); undefined: no permessage-deflate negotiated. Throws when over the bound. */
   inflate?: (payload: Buffer, maxBytes: number) => Buffer;
-  /** Judge a whole message (unmasked, inflated) before it is forwarded. */
+  /**
+   * Judge a whole message (unmasked, inflated) before it is forwarded. `data` is valid only
+   * during the call (it may be a shared scratch buffer): copy what must outlive it.
+   */
   judge: (data: Buffer, kind: 'text' | 'binary') => MessageVerdict;
 }
 
@@ -40,6 +43,25 @@ const OP_TEXT = 0x1;
 const OP_BINARY = 0x2;
 const OP_CLOSE = 0x8;
 const DEFLATE_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+/** The shared unmask scratch is kept up to this size between messages (larger ones are let go). */
+const SCRATCH_KEEP = 1024 * 1024;
+
+/**
+ * Where a message that arrived whole in one chunk is unmasked for its judge: one buffer for
+ * every relay of the process (judging is synchronous, so no two messages use it at once).
+ */
+let scratch = Buffer.allocUnsafeSlow(64 * 1024);
+
+/**
+ * Append a view to a list of views, extending the last one when the new one follows it in
+ * the same memory (the frames of one chunk): fewer pieces to write.
+ */
+function appendView(list: Buffer[], piece: Buffer): void {
+  const last = list[list.length - 1];
+  if (last !== undefined && last.buffer === piece.buffer && last.byteOffset + last.length === piece.byteOffset) {
+    list[list.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + piece.length);
+  } else list.push(piece);
+}
 
 export class WebSocketRelay {
   private head = Buffer.alloc(14);
@@ -80,7 +102,12 @@ export class WebSocketRelay {
     let i = 0;
     while (i < chunk.length && this.state === 'open' && out.close === undefined) {
       if (!this.inFrame) {
+        // A header that began in an earlier chunk is not all in this one: no fast path.
+        const at = this.headLen === 0 ? i : -1;
         i = this.readHeader(chunk, i, out);
+        if (at >= 0 && this.inFrame && this.wholeInChunk(chunk, i)) {
+          i = this.wholeMessage(chunk, at, i, out);
+        }
         continue;
       }
       const take = Math.min(this.remaining, chunk.length - i);
@@ -94,6 +121,35 @@ export class WebSocketRelay {
     if (out.close !== undefined) this.fail();
     else if ((this.state as string) === 'passthrough' && i < chunk.length) out.forward.push(chunk.subarray(i));
     return out;
+  }
+
+  /** Whether the frame whose header ended at `i` is a whole message (one final data frame, not held for) with its payload in `chunk`. */
+  private wholeInChunk(chunk: Buffer, i: number): boolean {
+    const m = this.message;
+    return this.frameFin && this.frameOp !== OP_CONT && this.frameOp < 0x8 && m !== undefined && m.bytes === 0 && this.held.length === 1 && chunk.length - i >= this.remaining && this.remaining <= this.options.maxMessageBytes;
+  }
+
+  /**
+   * The fast path: a message whose one frame (header from `at`, payload from `i`) is all in
+   * `chunk`. Unmasked into the shared scratch and judged at once; forwarded as one view of
+   * `chunk`. Returns the offset after the frame.
+   */
+  private wholeMessage(chunk: Buffer, at: number, i: number, out: RelayOutput): number {
+    const m = this.message as NonNullable<WebSocketRelay['message']>;
+    const end = i + this.remaining;
+    const length = this.remaining;
+    if (scratch.length < length) scratch = Buffer.allocUnsafeSlow(Math.max(length, scratch.length * 2));
+    const data = unmaskInto(chunk.subarray(i, end), this.mask, 0, scratch);
+    // The header was held as a copy (readHeader); the frame goes on as one view of the chunk.
+    this.held = [];
+    this.heldBytes = 0;
+    this.inFrame = false;
+    this.remaining = 0;
+    this.message = undefined;
+    const pass = this.judgeMessage(m, data, out);
+    if (scratch.length > SCRATCH_KEEP) scratch = Buffer.allocUnsafeSlow(64 * 1024);
+    if (pass) appendView(out.forward, chunk.subarray(at, end));
+    return end;
   }
 
   private fail(): void {
@@ -212,7 +268,20 @@ export class WebSocketRelay {
     const m = this.message;
     this.message = undefined;
     if (!m || m.passing) return;
-    let data = m.parts.length === 1 ? (m.parts[0] as Buffer) : Buffer.concat(m.parts);
+    const data = m.parts.length === 1 ? (m.parts[0] as Buffer) : Buffer.concat(m.parts);
+    if (!this.judgeMessage(m, data, out)) return;
+    out.forward.push(...this.held);
+    this.held = [];
+    this.heldBytes = 0;
+  }
+
+  /**
+   * Inflate (when compressed) and judge a whole message. True: its raw bytes go on (read and
+   * let through, or, inflated over the bound with oversize `stream`, unread and the rest of
+   * the connection after it). False: `out.close` says why not.
+   */
+  private judgeMessage(m: { kind: 'text' | 'binary'; compressed: boolean }, unmasked: Buffer, out: RelayOutput): boolean {
+    let data = unmasked;
     if (m.compressed && this.options.inflate) {
       try {
         data = this.options.inflate(Buffer.concat([data, DEFLATE_TAIL]), this.options.maxMessageBytes);
@@ -220,38 +289,38 @@ export class WebSocketRelay {
         if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) {
           if (this.options.oversize === 'block') {
             out.close = 1009;
-            return;
+            return false;
           }
           // Inflated over the bound: forwarded unread. The inflate context is lost, so the
           // rest of the connection passes unread too.
           out.unscanned++;
-          out.forward.push(...this.held);
-          this.held = [];
-          this.heldBytes = 0;
           this.state = 'passthrough';
-          return;
+          return true;
         }
         out.close = 1002;
-        return;
+        return false;
       }
     }
-    const verdict = this.options.judge(data, m.kind);
-    if (verdict === 'block') {
+    if (this.options.judge(data, m.kind) === 'block') {
       out.close = 1008;
-      return;
+      return false;
     }
-    out.forward.push(...this.held);
-    this.held = [];
-    this.heldBytes = 0;
+    return true;
   }
 }
 
-/**
- * A copy of `raw` unmasked, the mask starting at byte `pos` of `mask`: four bytes at a time
- * through a word view of a fresh (so aligned) buffer, the tail byte by byte.
- */
+/** A copy of `raw` unmasked, the mask starting at byte `pos` of `mask`. */
 export function unmask(raw: Buffer, mask: Buffer, pos: number): Buffer {
-  const out = Buffer.allocUnsafeSlow(raw.length);
+  return unmaskInto(raw, mask, pos, Buffer.allocUnsafeSlow(raw.length));
+}
+
+/**
+ * `raw` unmasked into the start of `target` (at least as long; its byteOffset a multiple of
+ * 4), the mask starting at byte `pos` of `mask`: four bytes at a time through a word view,
+ * the tail byte by byte. Returns the unmasked view of `target`.
+ */
+export function unmaskInto(raw: Buffer, mask: Buffer, pos: number, target: Buffer): Buffer {
+  const out = target.subarray(0, raw.length);
   raw.copy(out);
   const words = raw.length >>> 2;
   if (words > 0) {

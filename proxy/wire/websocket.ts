@@ -193,8 +193,13 @@ export function relayWebSocket(o: WebSocketRelayOptions): void {
 function startMessages(o: WebSocketRelayOptions, deflate: boolean, early: Buffer[]): void {
   const { ctx, ex, client, upstream, tap } = o;
   const send = (pieces: readonly Buffer[]): void => {
+    if (pieces.length === 0) return;
     let full = false;
+    // Corked, so the pieces of one read go out in one write (writev), not one each.
+    const corked = pieces.length > 1;
+    if (corked) upstream.cork();
     for (const piece of pieces) full = !upstream.write(piece) || full;
+    if (corked) upstream.uncork();
     if (full) {
       client.pause();
       upstream.once('drain', () => client.resume());
