@@ -102,6 +102,34 @@ describe('WebSocketRelay', () => {
     expect(relay().r.push(frame(1, Buffer.from('x'), { rsv1: true })).close).toBe(1002);
   });
 
+  test('settle: a read is settled once after its messages are judged; a late block forwards none of that read', () => {
+    let settles = 0;
+    let blockNext = false;
+    const { r, seen } = relay({
+      settle: () => {
+        settles++;
+        return blockNext;
+      },
+    });
+    const two = Buffer.concat([frame(1, Buffer.from('one')), frame(1, Buffer.from('two'))]);
+    const clean = r.push(two);
+    expect(clean.close).toBeUndefined();
+    expect(Buffer.concat(clean.forward).equals(two)).toBe(true);
+    expect(settles).toBe(1);
+    // A read that ends no message judges nothing and settles nothing.
+    const partial = frame(1, Buffer.from('three'));
+    expect(r.push(partial.subarray(0, 4)).forward).toEqual([]);
+    expect(settles).toBe(1);
+    // The caller's scan of the whole read says block (a token over its last message's end, say).
+    blockNext = true;
+    const late = r.push(Buffer.concat([partial.subarray(4), frame(1, Buffer.from('four'))]));
+    expect(settles).toBe(2);
+    expect(late.close).toBe(1008);
+    expect(late.forward).toEqual([]);
+    expect(seen).toEqual(['one', 'two', 'three', 'four']);
+    expect(r.push(frame(1, Buffer.from('after'))).forward).toEqual([]);
+  });
+
   test('permessage-deflate with context takeover: the second message refers back into the first and is read whole', () => {
     const { r, seen } = relay({ inflate: contextInflater() });
     const text1 = 'export TOKEN_NAME=value-one; '.repeat(4);

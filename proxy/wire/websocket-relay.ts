@@ -27,6 +27,13 @@ export interface RelayOptions {
    * during the call (it may be a shared scratch buffer): copy what must outlive it.
    */
   judge: (data: Buffer, kind: 'text' | 'binary') => MessageVerdict;
+  /**
+   * Called once at the end of each `push` in which `judge` was called: whether to block after
+   * all. With it a caller can scan a read's messages as one stream and settle them once (one
+   * flush per read, not one per message). Block: nothing of this push is forwarded and the
+   * client is closed with 1008, as when `judge` blocks.
+   */
+  settle?: () => boolean;
 }
 
 export interface RelayOutput {
@@ -80,6 +87,8 @@ export class WebSocketRelay {
   private message: { kind: 'text' | 'binary'; compressed: boolean; parts: Buffer[]; bytes: number; passing: boolean } | undefined;
   /** After a close frame, or a fatal close: bytes pass (or are dropped) unread. */
   private state: 'open' | 'passthrough' | 'closed' = 'open';
+  /** Whether `judge` was called in the current push (so `settle` is due). */
+  private judged = false;
 
   constructor(private readonly options: RelayOptions) {}
 
@@ -118,8 +127,15 @@ export class WebSocketRelay {
       i += take;
       if (this.remaining === 0 && out.close === undefined) this.endFrame(out);
     }
+    if (out.close === undefined && (this.state as string) === 'passthrough' && i < chunk.length) out.forward.push(chunk.subarray(i));
+    if (this.judged) {
+      this.judged = false;
+      if (this.options.settle?.() === true) {
+        out.close = 1008;
+        out.forward.length = 0;
+      }
+    }
     if (out.close !== undefined) this.fail();
-    else if ((this.state as string) === 'passthrough' && i < chunk.length) out.forward.push(chunk.subarray(i));
     return out;
   }
 
@@ -301,6 +317,7 @@ export class WebSocketRelay {
         return false;
       }
     }
+    this.judged = true;
     if (this.options.judge(data, m.kind) === 'block') {
       out.close = 1008;
       return false;

@@ -5,8 +5,11 @@
 // - Client to server: a WebSocketRelay (websocket-relay.ts) cuts the bytes into messages
 //   (unmasked, fragments joined, permessage-deflate inflated); each message goes through
 //   one stream scanner per connection, so a token split across messages is found, and is
-//   judged as a body finding is (exchange-judge.ts, source `websocket`). Block: the client
-//   gets close 1008 and the origin never gets the message; alert: forwarded and recorded.
+//   judged as a body finding is (exchange-judge.ts, source `websocket`). The messages of
+//   one read from the client are settled together (one flush of the scanner per read, so
+//   small messages do not each pay for a final step) before any of them is written. Block:
+//   the client gets close 1008 and the origin gets none of that read; alert: forwarded and
+//   recorded.
 // - A CI log tap (GitHub Actions' live console recogniser) sees every client byte; once it
 //   reads the connection as a job's log, its messages are left to it (source `log`).
 // - Server to client: relayed, not scanned.
@@ -208,6 +211,12 @@ function startMessages(o: WebSocketRelayOptions, deflate: boolean, early: Buffer
 
   const { judge } = o;
   const scanner = ctx.engine.stream();
+  // The messages of one read are scanned as one stream and settled once, at the read's end
+  // (one flush per read, not per message); none of them is forwarded before that.
+  let blocks = false;
+  const note = (found: Finding[]): void => {
+    if (found.length > 0 && judge.blocking(judge.record(found, 'websocket')) !== undefined) blocks = true;
+  };
   const relay = new WebSocketRelay({
     maxMessageBytes: ctx.config.scan.maxBufferBytes,
     oversize: ctx.config.scan.oversize,
@@ -216,17 +225,25 @@ function startMessages(o: WebSocketRelayOptions, deflate: boolean, early: Buffer
       // Messages the CI log tap reads as a job's log are its own (source log, verdict leak).
       if (tap?.readsAsLog?.()) return 'forward';
       noteScanned(ex, 'websocket', data.length);
-      let found: Finding[];
       try {
-        // write() settles what later bytes cannot change; flush() reports the rest of this message now.
-        found = scanner.write(data);
-        found.push(...scanner.flush());
+        // write() settles what later bytes cannot change; the read's flush (settle) the rest.
+        note(scanner.write(data));
       } catch {
         noteScanSkipped(ex, 'undecodable-encoding');
         return ctx.config.scan.onError === 'block' ? 'block' : 'forward';
       }
-      if (found.length === 0) return 'forward';
-      return judge.blocking(judge.record(found, 'websocket')) ? 'block' : 'forward';
+      return blocks ? 'block' : 'forward';
+    },
+    settle: () => {
+      try {
+        note(scanner.flush());
+      } catch {
+        noteScanSkipped(ex, 'undecodable-encoding');
+        if (ctx.config.scan.onError === 'block') blocks = true;
+      }
+      const out = blocks;
+      blocks = false;
+      return out;
     },
   });
 
