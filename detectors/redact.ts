@@ -2,6 +2,7 @@
 // characters and the length) and a keyed fingerprint, so the same secret seen
 // twice correlates without the value ever being written down.
 import { createHmac } from 'node:crypto';
+import type { Finding } from './types.js';
 
 /**
  * `ghp_…(40)`: the first 4 characters, an ellipsis and the byte length. Secrets shorter
@@ -16,4 +17,26 @@ export function redactedPreview(secret: string, byteLength: number): string {
 /** First 16 hex characters of HMAC-SHA-256(key, secret). */
 export function fingerprint(key: Buffer, secret: Uint8Array): string {
   return createHmac('sha256', key).update(secret).digest('hex').slice(0, 16);
+}
+
+/**
+ * `text` (what was scanned) with each finding's bytes replaced by its redacted preview, for
+ * a log line that shows the text itself (a request's path). A finding in a decoded form of
+ * the text (`decodedFrom`: its offsets are not the text's) cannot be placed: then none of
+ * the text is shown.
+ */
+export function redactFindings(text: string, findings: readonly Pick<Finding, 'offset' | 'length' | 'redacted' | 'decodedFrom'>[]): string {
+  if (findings.length === 0) return text;
+  if (findings.some((f) => f.decodedFrom !== undefined)) return '[redacted]';
+  const bytes = Buffer.from(text, 'utf8');
+  const spans = [...findings].sort((a, b) => a.offset - b.offset);
+  let out = '';
+  let at = 0;
+  for (const f of spans) {
+    const end = Math.min(bytes.length, f.offset + f.length);
+    if (end <= at) continue;
+    out += bytes.subarray(at, Math.max(at, f.offset)).toString('utf8') + `[${f.redacted}]`;
+    at = end;
+  }
+  return out + bytes.subarray(at).toString('utf8');
 }

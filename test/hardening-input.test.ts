@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import fc from 'fast-check';
 import { Engine } from '../detectors/index.js';
 import { defaultRules } from '../detectors/rules/index.js';
+import { generators } from './corpus/gen/github.js';
+import { createRng } from './corpus/rng.js';
 import { createTestCa, type TestCa } from './helpers/certs.js';
 import { basicAuth, curl, openTunnel, rawRequest, writeCa } from './helpers/clients.js';
 import { startHttpOrigin, startHttpsOrigin, type Origin } from './helpers/origin.js';
@@ -19,6 +21,8 @@ const STRICT = basicAuth('strict', 'strict-token-0123456789');
 const INTERCEPT = basicAuth('opener', 'opener-token-0123456789');
 // A credential-shaped value planted in requests: it must never come back out in a log line.
 const PLANTED = 'ghp_' + 'R4nd0mTokenValueForHardening0123456789';
+/** A token the detectors find (valid checksum), for where a log shows the text it was in. */
+const FOUND = generators['github-pat-classic']?.(createRng(19)) ?? '';
 
 let origin: Origin;
 let tlsOrigin: Origin;
@@ -527,12 +531,17 @@ describe('fuzz', () => {
 describe('never leaks', () => {
   test('credentials sent in requests never appear in the log, and the log scans clean with our own detectors', async () => {
     await raw(`GET http://${o()}/?token=${PLANTED} HTTP/1.1\r\nHost: ${o()}\r\nAuthorization: Bearer ${PLANTED}\r\nConnection: close\r\n\r\n`);
+    // In the path itself (the egress line shows the path: with the finding's preview in its place).
+    await raw(`GET http://${o()}/repos/${FOUND}/contents HTTP/1.1\r\nHost: ${o()}\r\nConnection: close\r\n\r\n`);
     await raw(`POST http://${o()}/ HTTP/1.1\r\nHost: ${o()}\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\nX-Secret: ${PLANTED}\r\n\r\n`);
     await raw(`GET http://${o()}/ HTTP/1.1\r\nHost: ${o()}\r\nX-Secret: ${PLANTED}\r\nBad Header: ${PLANTED}\r\n\r\n`);
     await raw(`GET http://${o()}/ HTTP/1.1\r\nProxy-Authorization: ${STRICT}\r\nX-Big: ${PLANTED.repeat(300)}\r\n\r\n`);
     await new Promise((r) => setTimeout(r, 100));
     const log = proxy.rawLog();
     expect(log).not.toContain(PLANTED);
+    expect(FOUND).toMatch(/^ghp_/);
+    expect(log).not.toContain(FOUND);
+    expect(proxy.egress().map((l) => l.path)).toContainEqual(expect.stringMatching(/^\/repos\/\[ghp_…\(40\)\]\/contents$/));
     expect(log).not.toContain('strict-token-0123456789');
     expect(log).not.toContain(STRICT.slice(6));
     const engine = new Engine({ rules: defaultRules, fingerprintKey: Buffer.alloc(32, 7) });

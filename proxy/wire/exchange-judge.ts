@@ -6,6 +6,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { Config } from '../../config/index.js';
 import type { ContentScanResult } from '../../detectors/decode.js';
 import type { Engine, Finding } from '../../detectors/index.js';
+import { redactFindings } from '../../detectors/redact.js';
 import type { FindingSource } from '../decide/judge.js';
 import type { PoolRuntime } from '../decide/runtime.js';
 import { bodyVerdict, findingsVerdict, judgeFindings, type ContentVerdict, type Judged } from '../decide/verdict.js';
@@ -93,6 +94,8 @@ export function exchangeJudge(ctx: JudgeContext, ex: Exchange, host: string): Ex
     head(path, headers) {
       // One memory for the whole head in front of the per-line ones (scan-cache.ts).
       const found = scanHeadCached(ctx.engine, path, headers as Record<string, string | string[] | undefined>);
+      // The egress line shows the path: never with the secret in it.
+      if (found.url.length > 0 && ex.path !== undefined) ex.path = redactFindings(path, found.url).split('?', 1)[0] ?? '/';
       const judged = record(found.url, 'url');
       noteScanned(ex, 'header', found.headerBytes);
       for (const f of found.headers) judged.push(...record([f], 'header', f.header));
