@@ -80,6 +80,48 @@ function compileConfirm(rule: RuleSpec, c: RuleConfirm): CompiledConfirm {
   return { contains, stop, within: c.within };
 }
 
+/** Longest gap a confirm test may leave between its keyword and `contains` to be folded into the keyword alternation. */
+export const MAX_GUARD_GAP = 64;
+
+/** A confirm test as an RE2 pattern that follows its keyword in the prefilter's alternation. */
+export interface ConfirmGuard {
+  pattern: string;
+  /** Most bytes the pattern can match (each character of the gap counted as up to 4 bytes of UTF-8). */
+  maxBytes: number;
+}
+
+/**
+ * The confirm test of a keyword as a pattern for the alternation to match right after the
+ * keyword (prefilter.ts), so that a hit the test would turn away is never reported: the gap
+ * of up to `within - keyword - contains` characters outside `until`, then `contains`
+ * (ASCII case-folded). It matches at least every byte string the test passes (a character
+ * of the gap is one or more bytes; an invalid byte is one character to RE2), so the hits it
+ * lets through are a superset and ScanState's own test stays the one that decides.
+ * Undefined where the test cannot be folded: `contains` could start inside the keyword (the
+ * test would pass there without anything after it), the gap could not hold it, or the gap is
+ * longer than MAX_GUARD_GAP (the alternation's DFA and the bytes a stream waits for grow with it).
+ */
+export function confirmGuard(keyword: string, c: CompiledConfirm): ConfirmGuard | undefined {
+  const kw = Buffer.from(keyword.toLowerCase(), 'latin1');
+  const want = c.contains;
+  for (let i = 0; i < kw.length; i++) {
+    let overlaps = true;
+    for (let k = 0; i + k < kw.length && k < want.length; k++) if (kw[i + k] !== want[k]) overlaps = false;
+    if (overlaps) return undefined;
+  }
+  const gap = c.within - kw.length - want.length;
+  if (gap < 0 || gap > MAX_GUARD_GAP) return undefined;
+  let stops = '';
+  for (let b = 0; b < 0x80; b++) if (c.stop[b] === 1) stops += `\\x${b.toString(16).padStart(2, '0')}`;
+  let contains = '';
+  for (const b of want) {
+    const ch = String.fromCharCode(b);
+    contains += /[a-z]/.test(ch) ? `[${ch.toUpperCase()}${ch}]` : `\\x${b.toString(16).padStart(2, '0')}`;
+  }
+  const cls = stops === '' ? '(?s:.)' : `[^${stops}]`;
+  return { pattern: `${cls}{0,${gap}}${contains}`, maxBytes: 4 * gap + want.length };
+}
+
 /**
  * The allowlist regexes (RE2 over the secret) as one alternation. Each alternative is its own
  * group, so its inline flags (`(?i)`) and anchors stay its own. Each is compiled alone first,

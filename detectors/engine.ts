@@ -3,7 +3,7 @@
 // Two tiers: one RE2 keyword prefilter pass over the input, then each rule's exact
 // regex only in windows around its own keywords (see scan-state.ts).
 import { checkedPrefixes } from './checked-prefixes.js';
-import { compileRule, DEFAULT_MAX_LENGTH, RuleError, type CompiledRule } from './compile.js';
+import { compileRule, confirmGuard, DEFAULT_MAX_LENGTH, RuleError, type CompiledRule, type ConfirmGuard } from './compile.js';
 import { knownForms, type KnownSecret } from './known.js';
 import { Prefilter, type LiteralTarget } from './prefilter.js';
 import { ScanState, type EngineCore } from './scan-state.js';
@@ -63,6 +63,21 @@ export class Engine {
       }
     }
     forms.forEach((f, i) => target(f.text, false).knownForms.push(i));
+    // A keyword whose every rule has a foldable confirm test carries the tests into the
+    // alternation: its hits the tests would turn away are not reported at all.
+    for (const t of targets.values()) {
+      if (t.rules.length === 0 || t.knownForms.length > 0) continue;
+      const guards = t.rules.map((r) => {
+        const c = (rules[r] as CompiledRule).confirm;
+        return c === undefined ? undefined : confirmGuard(t.text, c);
+      });
+      if (guards.some((g) => g === undefined)) continue;
+      const distinct = [...new Set((guards as ConfirmGuard[]).map((g) => g.pattern))];
+      t.guard = {
+        pattern: distinct.length === 1 ? (distinct[0] as string) : `(?:${distinct.join('|')})`,
+        maxBytes: Math.max(...(guards as ConfirmGuard[]).map((g) => g.maxBytes)),
+      };
+    }
 
     const maxReach = rules.reduce((m, r) => Math.max(m, r.reach), 0);
     const prefilter = new Prefilter([...targets.values()]);

@@ -18,6 +18,12 @@ export interface LiteralTarget {
   knownForms: number[];
   /** Bytes from a hit that its rules' confirm tests read (the largest `confirm.within`; 0: none). */
   confirmBytes: number;
+  /**
+   * Its rules' confirm tests as a pattern the alternation matches after the literal
+   * (compile.ts confirmGuard): set when every rule of the literal has a foldable test, so a
+   * hit they would all turn away is not reported. Such a literal is never an indexOf one.
+   */
+  guard?: { pattern: string; maxBytes: number };
 }
 
 interface Entry {
@@ -112,9 +118,10 @@ export class Prefilter {
       const bytes = Buffer.from(target.text, 'utf8');
       return { target, bytes, checkBytes: !target.caseInsensitive || bytes.some((b) => b >= 0x80) };
     });
-    this.maxLiteralBytes = all.reduce((m, e) => Math.max(m, e.bytes.length), 0);
+    // A hit is settled once this many bytes follow it: the longest literal, or a guarded one with its guard.
+    this.maxLiteralBytes = all.reduce((m, e) => Math.max(m, e.bytes.length + (e.target.guard?.maxBytes ?? 0)), 0);
     const direct = all
-      .filter((e) => e.bytes.length > 0 && e.bytes.length <= DIRECT_MAX_BYTES && !/[A-Za-z]/.test(e.target.text))
+      .filter((e) => e.target.guard === undefined && e.bytes.length > 0 && e.bytes.length <= DIRECT_MAX_BYTES && !/[A-Za-z]/.test(e.target.text))
       .slice(0, DIRECT_MAX);
     this.direct = direct.map((e) => ({ bytes: e.bytes, target: e.target }));
     const entries = all.filter((e) => !direct.includes(e));
@@ -132,7 +139,8 @@ export class Prefilter {
       }
       node.entries.push(e);
     }
-    this.re = entries.length === 0 ? undefined : new RE2(entries.map((e) => literalPattern(e.target.text, e.target.caseInsensitive)).join('|'));
+    const pattern = (t: LiteralTarget): string => literalPattern(t.text, t.caseInsensitive) + (t.guard ? `(?:${t.guard.pattern})` : '');
+    this.re = entries.length === 0 ? undefined : new RE2(entries.map((e) => pattern(e.target)).join('|'));
   }
 
   /**

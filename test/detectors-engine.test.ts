@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import RE2 from 're2';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { tokenChecksum } from '../detectors/checksum.js';
+import { compileRule, confirmGuard, type CompiledConfirm } from '../detectors/compile.js';
 import { Engine, KnownSecretError, RuleError, utf8SafeEnd, type Finding, type RuleSpec } from '../detectors/index.js';
 import { ALPHA_NUM, createRng } from './corpus/rng.js';
 
@@ -377,6 +378,69 @@ describe('confirm: a cheap test of each keyword hit before the regex runs (issue
         expect(shape(streamed)).toEqual(shape(whole));
       }),
       { numRuns: 300, seed: 1907 },
+    );
+    expect(withFindings).toBeGreaterThan(50);
+  });
+
+  // A keyword all of whose rules have a confirm test with a short gap carries the test into the
+  // alternation (compile.ts confirmGuard): the hits it turns away are never reported at all.
+  const mavenRule = rule({
+    id: 'mvn-pw', regex: '(?i:maven)[\\w.-]{0,20}?(?i:pass(?:word)?)[=:]([A-Za-z0-9]{12,40})', secretGroup: 1,
+    keywords: ['maven'], confirm: { contains: 'pass', until: '[^\\w.-]', within: 40 },
+  });
+
+  test('a folded test: the keyword hits it turns away are not reported by the alternation, the findings stay', () => {
+    const urls = 'Downloading from central: https://repo.maven.apache.org/maven2/org/x/1.0/x-1.0.jar\n'.repeat(20);
+    const text = Buffer.from(`${urls}MAVEN_REPO_PASSWORD=${pw()}\nmaven.pass:${pw()}\n`);
+    const folded = engine([mavenRule]);
+    const plain = engine([{ ...mavenRule, confirm: undefined }]);
+    expect(plain.keywordHits(text)).toBe(42);
+    expect(folded.keywordHits(text)).toBe(2);
+    expect(ids(folded.scan(text))).toEqual(['mvn-pw', 'mvn-pw']);
+    expect(folded.scan(text)).toEqual(plain.scan(text));
+  });
+
+  test('a test is folded only where it can be: not when `contains` could begin inside the keyword, not over a long gap', () => {
+    const confirmOf = (r: RuleSpec): CompiledConfirm => compileRule(r, 0).confirm as CompiledConfirm;
+    const maven = confirmOf(mavenRule);
+    expect(confirmGuard('maven', maven)).toEqual({ pattern: expect.stringContaining('{0,31}[Pp][Aa][Ss][Ss]'), maxBytes: 4 * 31 + 4 });
+    // `<password>` holds `pass`: the test passes on the keyword alone, so the alternation must report every hit.
+    expect(confirmGuard('<password>', maven)).toBeUndefined();
+    expect(confirmGuard('xpas', maven)).toBeUndefined();
+    // A gap of 136 bytes (140 here, url-credentials' 400) would swell the alternation and what a stream waits for.
+    expect(confirmGuard('://', confirmOf(confirmed))).toBeUndefined();
+    expect(confirmGuard('://', confirmOf({ ...urlRule, confirm: { contains: '@', until: '[\\s]', within: 40 } }))).toEqual({ pattern: '[^\\x09\\x0a\\x0c\\x0d\\x20]{0,36}\\x40', maxBytes: 4 * 36 + 1 });
+  });
+
+  // Pieces are drawn as indices: keyword-ish bytes, gap bytes, stop bytes, non-ASCII and invalid UTF-8.
+  const mavenPieces: Buffer[] = [
+    'maven', 'MAVEN', 'Maven', '_', '.', '-', 'repo', 'x1', 'pass', 'PASS', 'word', '=', ':', ' ', '\n', '/', 'é', 'pa', 'ss',
+    `pass=${pw()}`, `_PASSWORD=${pw()}`, pw(), `maven_pass=${pw()}`, `MAVEN_REPO_PASSWORD:${pw()}`,
+  ].map((t) => Buffer.from(t));
+  mavenPieces.push(Buffer.from([0xff]), Buffer.from([0xc3]));
+  const mavenInput = fc
+    .array(fc.integer({ min: 0, max: mavenPieces.length - 1 }), { minLength: 1, maxLength: 70 })
+    .map((p) => Buffer.concat(p.map((i) => mavenPieces[i] as Buffer)));
+
+  test('a folded test changes no finding, whole or streamed at any split (property)', () => {
+    const plain = engine([{ ...mavenRule, confirm: undefined }]);
+    const folded = engine([mavenRule]);
+    const shape = (fs: Finding[]): unknown[] => fs.map((f) => [f.offset, f.length, f.line, f.column, f.fingerprint]);
+    let withFindings = 0;
+    fc.assert(
+      fc.property(mavenInput, fc.array(fc.integer({ min: 1, max: 90 }), { minLength: 1, maxLength: 8 }), (buf, sizes) => {
+        const whole = folded.scan(buf);
+        expect(shape(whole)).toEqual(shape(plain.scan(buf)));
+        if (whole.length > 0) withFindings++;
+        const s = folded.stream();
+        const streamed: Finding[] = [];
+        for (let at = 0, i = 0; at < buf.length; at += sizes[i++ % sizes.length] as number) {
+          streamed.push(...s.write(buf.subarray(at, at + (sizes[i % sizes.length] as number))));
+        }
+        streamed.push(...s.end());
+        expect(shape(streamed)).toEqual(shape(whole));
+      }),
+      { numRuns: 400, seed: 1908 },
     );
     expect(withFindings).toBeGreaterThan(50);
   });
