@@ -31,12 +31,33 @@ export class StreamScanner {
     this.buf = Buffer.allocUnsafe(Math.max(4096, carryOver * 4));
   }
 
+  /** Bytes fed since the last step (feed without a step yet). */
+  private unstepped = false;
+
   /** Feed the next chunk; returns the findings that are complete so far. */
   write(chunk: Buffer): Finding[] {
+    this.feed(chunk);
+    return this.settle();
+  }
+
+  /**
+   * Hold the next chunk (copied) without scanning it yet: the next `settle`, `write`, `flush`
+   * or `end` scans everything fed, in one step. Several small chunks fed and then settled
+   * cost one step, not one each (a WebSocket read of many small messages); the findings are
+   * the same either way.
+   */
+  feed(chunk: Buffer): void {
     if (this.ended) throw new Error('StreamScanner.write after end()');
-    if (chunk.length === 0) return [];
+    if (chunk.length === 0) return;
     this.append(chunk);
     this.dirty = true;
+    this.unstepped = true;
+  }
+
+  /** Scan what was fed since the last step; returns the findings that are complete so far. */
+  settle(): Finding[] {
+    if (this.ended || !this.unstepped) return [];
+    this.unstepped = false;
     return this.unflushed(this.state.step(this.buf.subarray(0, this.len), this.base, false));
   }
 

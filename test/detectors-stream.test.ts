@@ -117,6 +117,44 @@ describe('stream findings equal whole-input findings', () => {
     for (let n = 1; n <= 64; n++) expect(shape(streamScan(input, [n]))).toEqual(shape(whole));
   });
 
+  test('chunks fed and settled in groups (feed, then one settle) report what whole-input scan reports (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(piece, { minLength: 1, maxLength: 30 }),
+        fc.array(fc.integer({ min: 1, max: 200 }), { minLength: 1, maxLength: 12 }),
+        fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 6 }),
+        (picked, sizes, groups) => {
+          const input = Buffer.from(picked.map((i) => pieces[i]).join(''));
+          const s = engine.stream();
+          const found: Finding[] = [];
+          let at = 0;
+          for (let i = 0, fed = 0; at < input.length; i++) {
+            const n = sizes[i % sizes.length] as number;
+            s.feed(input.subarray(at, at + n));
+            at += n;
+            // Nothing is scanned until a settle: a feed reports nothing.
+            if (++fed >= (groups[i % groups.length] as number)) {
+              found.push(...s.settle());
+              fed = 0;
+            }
+          }
+          found.push(...s.end());
+          expect(shape(found)).toEqual(shape(engine.scan(input)));
+        },
+      ),
+      { numRuns: 200, seed: 20261207 },
+    );
+    // Settled as write() settles it: a token near the end waits for more bytes (or end, or flush).
+    const text = Buffer.from(`export GH=${ghToken()}\n${'step ok\n'.repeat(2000)}`);
+    const [fed, written] = [engine.stream(), engine.stream()];
+    fed.feed(text.subarray(0, 40));
+    fed.feed(text.subarray(40));
+    const settled = fed.settle();
+    expect(settled.map((f) => f.ruleId)).toEqual(['github-pat']);
+    expect(shape(settled)).toEqual(shape([...written.write(text.subarray(0, 40)), ...written.write(text.subarray(40))]));
+    expect(fed.settle()).toEqual([]);
+  });
+
   test('one byte at a time, through a 4096-bit RSA key and multi-byte text', () => {
     const input = Buffer.from(`é€𝄞 line\n${' 日本 '.repeat(50)}\n${rsa4096}\ntoken = ${ghToken()} €\n${canary}\n`);
     const whole = engine.scan(input);

@@ -6,7 +6,7 @@
 //   (unmasked, fragments joined, permessage-deflate inflated); each message goes through
 //   one stream scanner per connection, so a token split across messages is found, and is
 //   judged as a body finding is (exchange-judge.ts, source `websocket`). The messages of
-//   one read from the client are settled together (one flush of the scanner per read, so
+//   one read from the client are settled together (one scan step and one flush per read, so
 //   small messages do not each pay for a final step) before any of them is written. Block:
 //   the client gets close 1008 and the origin gets none of that read; alert: forwarded and
 //   recorded.
@@ -212,7 +212,8 @@ function startMessages(o: WebSocketRelayOptions, deflate: boolean, early: Buffer
   const { judge } = o;
   const scanner = ctx.engine.stream();
   // The messages of one read are scanned as one stream and settled once, at the read's end
-  // (one flush per read, not per message); none of them is forwarded before that.
+  // (one scan step and one flush per read, not one each per message); none of them is
+  // forwarded before that.
   let blocks = false;
   const note = (found: Finding[]): void => {
     if (found.length > 0 && judge.blocking(judge.record(found, 'websocket')) !== undefined) blocks = true;
@@ -225,17 +226,14 @@ function startMessages(o: WebSocketRelayOptions, deflate: boolean, early: Buffer
       // Messages the CI log tap reads as a job's log are its own (source log, verdict leak).
       if (tap?.readsAsLog?.()) return 'forward';
       noteScanned(ex, 'websocket', data.length);
-      try {
-        // write() settles what later bytes cannot change; the read's flush (settle) the rest.
-        note(scanner.write(data));
-      } catch {
-        noteScanSkipped(ex, 'undecodable-encoding');
-        return ctx.config.scan.onError === 'block' ? 'block' : 'forward';
-      }
-      return blocks ? 'block' : 'forward';
+      // Held (copied) for the read's one step: `data` may be the relay's scratch.
+      scanner.feed(data);
+      return 'forward';
     },
     settle: () => {
       try {
+        // settle() reports what later bytes cannot change, flush() the rest of what arrived.
+        note(scanner.settle());
         note(scanner.flush());
       } catch {
         noteScanSkipped(ex, 'undecodable-encoding');
