@@ -239,6 +239,7 @@ function scanInput(qname: string, joined: string): { input: Buffer; segments: Se
 }
 
 const NEWLINE = Buffer.from('\n');
+const NO_FINDINGS: readonly Finding[] = Object.freeze([]);
 
 // ---- the reader ---------------------------------------------------------------------
 
@@ -297,6 +298,18 @@ export class DnsNameReader {
     const out = [...reading.secrets];
     if (tunnel) out.push(tunnel);
     return out;
+  }
+
+  /**
+   * The secrets in a name alone (the engine's findings on it, its joined labels and their
+   * decodings), without the tunnelling readings: what the proxy listener asks of the host
+   * of a request or tunnel. Read as `read` reads a query name, from the same memory of
+   * names, so a host seen before costs a lookup. Case as sent is best (base64url).
+   */
+  secretsIn(name: string): readonly Finding[] {
+    const bare = name.endsWith('.') ? name.slice(0, -1) : name;
+    if (bare.length === 0) return NO_FINDINGS;
+    return (this.scanned.get(bare) ?? this.readName(bare)).secrets;
   }
 
   /** Everything of a name that does not depend on the query: kept for the next query of it. */

@@ -40,3 +40,19 @@ export function redactFindings(text: string, findings: readonly Pick<Finding, 'o
   }
   return out + bytes.subarray(at).toString('utf8');
 }
+
+/**
+ * A host or query name holding a finding, as logs may show it: the labels before the last
+ * two replaced by their length (`[redacted 40].attacker.example`), the registrable parent
+ * kept so that an operator sees where it went. When the kept labels hold a finding of
+ * their own (`suffixHolds`, the caller's reader asked of them: `x.<token>.example`), none
+ * of the name is shown (`[redacted 52]`). The DNS listener and the proxy listener both
+ * show names so.
+ */
+export function redactedName(name: string, suffixHolds: (suffix: string) => boolean = () => false): string {
+  const labels = name.split('.');
+  if (labels.length <= 2) return `[redacted ${name.length}]`;
+  const kept = labels.slice(-2).join('.');
+  if (suffixHolds(kept)) return `[redacted ${name.length}]`;
+  return `[redacted ${name.length - kept.length - 1}].${kept}`;
+}

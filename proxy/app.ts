@@ -79,7 +79,10 @@ export async function startApp(options: AppOptions): Promise<App> {
   }
 
   const bus = new EventBus();
-  const proxy = new ProxyServer({ config, bus, engine: detection.engine, ...(issuer ? { issuer } : {}), ...(options.resolve ? { resolve: options.resolve } : {}) });
+  // One reader of names for secrets (detectors/dns-names.ts, remembered per name): the proxy
+  // reads the hosts of requests and tunnels with it, the DNS listener its query names.
+  const names = new DnsNameReader({ engine: detection.engine, fingerprintKey });
+  const proxy = new ProxyServer({ config, bus, engine: detection.engine, names, ...(issuer ? { issuer } : {}), ...(options.resolve ? { resolve: options.resolve } : {}) });
   // CI log streams: recognised uploads in traffic (taps) and the ingest listener.
   const logs = createLogScanning({ config, engine: detection.engine, bus, pools: () => proxy.config.pools.map((p) => p.name) });
   proxy.taps = logs.taps;
@@ -108,7 +111,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   // The DNS listener binds after the proxy: with workers, the primary's first `listening`
   // is the proxy port (cluster.ts), and every worker shares the DNS sockets as it does the proxy's.
   // Query names are read by the DNS name reader (secrets in encoded labels, tunnelling) unless a caller gives its own.
-  const nameReader = config.dns.listen !== undefined && !options.dnsReadName ? new DnsNameReader({ engine: detection.engine, fingerprintKey }) : undefined;
+  const nameReader = config.dns.listen !== undefined && !options.dnsReadName ? names : undefined;
   const readName = options.dnsReadName ?? nameReader?.reader;
   const onEngine = options.dnsOnEngine ?? (nameReader ? (e: Engine) => nameReader.setEngine(e) : undefined);
   const dns = config.dns.listen !== undefined ? new DnsListener({ config, engine: detection.engine, bus, ...(readName ? { readName } : {}), ...(onEngine ? { onEngine } : {}) }) : undefined;

@@ -1,5 +1,6 @@
 // The gate every request and tunnel passes: identify the pool, decide by name, resolve,
 // decide by address. It returns what to do; the listeners do it.
+import type { Finding } from '../../detectors/index.js';
 import type { Verdict } from './policy.js';
 import { decide } from './policy.js';
 import type { Reason } from './reasons.js';
@@ -55,6 +56,8 @@ export type Admission =
       reason: Reason;
       destination: string;
       address?: string;
+      /** A refusal for a secret (in the host name, judged before any lookup): the finding, named in the answer. */
+      finding?: Finding;
     };
 
 export interface GateContext {

@@ -5,8 +5,8 @@ import { parseEntry, type HostMatch } from '../../config/index.js';
 import type { Finding } from '../../detectors/index.js';
 import { hostMatches } from './policy.js';
 
-/** `dns`: a query name (the DNS listener). */
-export type FindingSource = 'url' | 'header' | 'body' | 'log' | 'dns' | 'websocket';
+/** `dns`: a query name (the DNS listener); `host`: the host name a request or tunnel is for (the proxy listener). */
+export type FindingSource = 'url' | 'header' | 'body' | 'log' | 'dns' | 'websocket' | 'host';
 /** credential-use: bound for where it belongs; exfiltration: anywhere else; leak: in a log. */
 export type FindingVerdict = 'credential-use' | 'exfiltration' | 'leak';
 /** none: not alerted (credential use); alert: forwarded and recorded; block: refused. */
@@ -46,8 +46,10 @@ export function boundFor(finding: Pick<Finding, 'destinations' | 'known'>, host:
 
 export function judge(finding: Pick<Finding, 'destinations' | 'known'>, source: FindingSource, host: string, pool: Pick<PoolConfig, 'secrets'>): Judgement {
   if (source === 'log') return { verdict: 'leak', action: 'alert' };
-  // A credential never belongs in a DNS name: wherever the name points, it left in the lookup.
-  if (source === 'dns') return { verdict: 'exfiltration', action: pool.secrets.action };
+  // A credential never belongs in a name (a DNS query's, or the host a request or tunnel
+  // names): wherever the name points, it leaves in the lookup of it, and the name is no
+  // destination it could be bound for, even one of its own rule's (`<token>.github.com`).
+  if (source === 'dns' || source === 'host') return { verdict: 'exfiltration', action: pool.secrets.action };
   if (boundFor(finding, host)) return { verdict: 'credential-use', action: 'none' };
   return { verdict: 'exfiltration', action: pool.secrets.action };
 }

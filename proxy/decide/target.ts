@@ -189,3 +189,18 @@ export function stripPort(authority: string): string {
   const colon = authority.lastIndexOf(':');
   return colon < 0 ? authority : authority.slice(0, colon);
 }
+
+/**
+ * The host as the client wrote it (without a trailing dot) when it is the target's name in
+ * another letter case, else the normalised name (an IDN's punycode, say): what the
+ * secret reader reads of a host (base64url is case-sensitive; the policy reads `host`).
+ */
+export function asWritten(written: string, host: string): string {
+  const bare = written.endsWith('.') ? written.slice(0, -1) : written;
+  if (bare.length !== host.length) return host;
+  for (let i = 0; i < bare.length; i++) {
+    const c = bare.charCodeAt(i);
+    if (c !== host.charCodeAt(i) && !(c >= 0x41 && c <= 0x5a && c + 0x20 === host.charCodeAt(i))) return host;
+  }
+  return bare;
+}

@@ -91,7 +91,7 @@ export const METRICS = {
   deniedDestinations: counter('chokepoint_denied_destinations_total', 'Denied requests and tunnels (decision deny) by pool and destination host: the first 100 hosts each pool was denied since start or the last reload, every later one as host="other".', ['pool', 'host']),
   tunnelsActive: gauge('chokepoint_tunnels_active', 'Open CONNECT tunnels by pool.', ['pool'], 'sum'),
   logStreamsActive: gauge('chokepoint_log_streams_active', 'Open CI log streams being scanned.', [], 'sum'),
-  findings: counter('chokepoint_secret_findings_total', 'Credentials found in what leaves (url, header, body) or in CI logs, by rule and verdict.', ['pool', 'source', 'rule', 'severity', 'verdict', 'action']),
+  findings: counter('chokepoint_secret_findings_total', 'Credentials found in what leaves (url, header, body, websocket, host names, DNS query names) or in CI logs, by rule and verdict.', ['pool', 'source', 'rule', 'severity', 'verdict', 'action']),
   canaries: counter('chokepoint_canary_triggers_total', 'Sightings of a canary value: always an incident.', ['pool']),
   scanBytes: counter('chokepoint_scan_bytes_total', 'Bytes the secret scanner read, by source (url, header, body, log).', ['source']),
   scanSkipped: counter('chokepoint_scan_skipped_total', 'Content not (wholly) scanned, by reason (oversize, undecodable or unknown encoding, decoded too large, depth limit).', ['reason']),

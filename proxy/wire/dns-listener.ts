@@ -18,6 +18,7 @@ import { LRUCache } from 'lru-cache';
 import type { Config } from '../../config/index.js';
 import { parseEntry, parseListen, type HostMatch } from '../../config/index.js';
 import type { Engine, Finding } from '../../detectors/index.js';
+import { redactedName } from '../../detectors/redact.js';
 import {
   DENIED_RCODE,
   NO_POOL_RCODE,
@@ -270,14 +271,6 @@ function qtypeName(type: string): string {
   if (type === 'UNKNOWN_64') return 'SVCB';
   if (type.startsWith('UNKNOWN_')) return `TYPE${type.slice(8)}`;
   return type;
-}
-
-/** A name holding a finding, as logs may show it: the labels before the last two redacted. */
-export function redactedName(qname: string): string {
-  const labels = qname.split('.');
-  if (labels.length <= 2) return `[redacted ${qname.length}]`;
-  const kept = labels.slice(-2).join('.');
-  return `[redacted ${qname.length - kept.length - 1}].${kept}`;
 }
 
 export class DnsListener {
@@ -721,7 +714,8 @@ export class DnsListener {
     }
     if (found.length === 0) return false;
     ev.findings = found.length;
-    ev.host = redactedName(qname);
+    // The kept parent is shown only when it holds no secret of its own (`x.<token>.example`).
+    ev.host = redactedName(qname, (kept) => this.engine.scan(Buffer.from(kept, 'latin1')).length > 0);
     const secrets = pool?.config.secrets ?? { action: 'alert' as const };
     let blocks = false;
     for (const finding of found) {

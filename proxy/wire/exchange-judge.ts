@@ -38,10 +38,32 @@ export interface ExchangeJudge {
   body(result: ContentScanResult, source?: FindingSource): Refusal | undefined;
 }
 
+/**
+ * The secrets found in an exchange's host name (source `host`, recorded by the proxy
+ * listener's gate), by rule and fingerprint. A plain request's Host header is that same
+ * name (the proxy sets it from the absolute URI): the header scan finding it again is not
+ * a second finding.
+ */
+const hostSecrets = new WeakMap<Exchange, Set<string>>();
+const secretKey = (f: Finding): string => `${f.ruleId}\0${f.fingerprint}`;
+
+/**
+ * `host` is the destination findings are judged for; the finding events show the host as
+ * the exchange does (`ex.host`: redacted when the name itself held a secret).
+ */
 export function exchangeJudge(ctx: JudgeContext, ex: Exchange, host: string): ExchangeJudge {
   const pool = ctx.pool.config;
 
-  const record = (found: readonly Finding[], source: FindingSource, header?: string, partial = false): Judged[] => {
+  const record = (all: readonly Finding[], source: FindingSource, header?: string, partial = false): Judged[] => {
+    let found = all;
+    if (source === 'host') {
+      let keys = hostSecrets.get(ex);
+      if (!keys) hostSecrets.set(ex, (keys = new Set()));
+      for (const f of all) keys.add(secretKey(f));
+    } else if (source === 'header' && header === 'host') {
+      const keys = hostSecrets.get(ex);
+      if (keys) found = all.filter((f) => !keys.has(secretKey(f)));
+    }
     const judged = judgeFindings(found, source, host, pool, header);
     for (const { finding, judgement } of judged) {
       ex.findings++;
@@ -49,7 +71,7 @@ export function exchangeJudge(ctx: JudgeContext, ex: Exchange, host: string): Ex
         type: 'finding',
         pool: pool.name,
         client: ex.client,
-        host,
+        host: ex.host !== '' ? ex.host : host,
         kind: ex.kind,
         source,
         ...(header ? { header } : {}),

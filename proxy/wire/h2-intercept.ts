@@ -24,6 +24,8 @@ export interface H2TunnelInfo {
   target: Target;
   admission: Extract<Admission, { ok: true }>;
   client: string;
+  /** The tunnel's exchange: its host as lines show it (redacted when the name held a secret). */
+  connect: Pick<Exchange, 'host'>;
 }
 
 /** What the h2 side needs of the proxy (ProxyServer, through the Interceptor). */
@@ -92,7 +94,7 @@ export class H2Interceptor {
     const grpc = String(headers['content-type'] ?? '').startsWith('application/grpc');
     if (!info) return refuseStream(stream, ex, { status: 500, reason: 'internal-error' }, grpc);
     const { target, admission } = info;
-    ex.host = target.host;
+    ex.host = info.connect.host; // the tunnel's, as its line shows it
     ex.port = target.port;
     recordAdmission(ex, admission); // the tunnel's
     const path = String(headers[':path'] ?? '');

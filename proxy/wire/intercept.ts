@@ -100,7 +100,7 @@ export class Interceptor {
     });
     if (!info) return this.proxy.refuseResponse(res, ex, { status: 500, reason: 'internal-error' });
     const { target, admission } = info;
-    ex.host = target.host;
+    ex.host = info.connect.host; // the tunnel's, as its line shows it (redacted when the name held a secret)
     ex.port = target.port;
     recordAdmission(ex, admission); // the tunnel's
     const path = req.url ?? '/';
@@ -133,7 +133,7 @@ export class Interceptor {
     const info = this.info(req);
     if (!info) return void socket.destroy();
     const ex = newExchange(req, 'websocket', info.client);
-    ex.host = info.target.host;
+    ex.host = info.connect.host; // the tunnel's, as its line shows it
     ex.port = info.target.port;
     recordAdmission(ex, info.admission);
     const path = req.url ?? '/';
@@ -146,7 +146,7 @@ export class Interceptor {
     const named = req.headers.host === undefined ? undefined : normalizeHost(stripPort(req.headers.host));
     if (!path.startsWith('/') || !named || named.host !== info.target.host) return refuseRaw(socket, ex, 403, 'host-mismatch');
     const ctx = this.proxy.exchangeContext(info.admission.pool);
-    const prepared = prepareWebSocket(ctx, ex, req, path, this.proxy.taps);
+    const prepared = prepareWebSocket(ctx, ex, req, path, this.proxy.taps, info.target.host);
     if ('refusal' in prepared) return refuseRaw(socket, ex, prepared.refusal.status, prepared.refusal.reason);
     const upstream = tls.connect({ host: info.admission.address, port: info.target.port, ...serverName(info.target.host), ALPNProtocols: ['http/1.1'], ...this.proxy.upstreamTlsOptions() });
     pairWithUpstream(socket, upstream, ex);

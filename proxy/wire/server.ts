@@ -12,7 +12,10 @@ import type { SecureContext } from 'node:tls';
 import net from 'node:net';
 import type { Config } from '../../config/index.js';
 import { parseListen } from '../../config/index.js';
-import type { Engine } from '../../detectors/index.js';
+import { randomBytes } from 'node:crypto';
+import type { Engine, Finding } from '../../detectors/index.js';
+import { DnsNameReader } from '../../detectors/dns-names.js';
+import { redactedName } from '../../detectors/redact.js';
 import type { LeafIssuer } from './ca.js';
 import { EventBus, type EgressKind } from '../events/events.js';
 import { Forwarder, upstreamTrust } from './forward.js';
@@ -23,9 +26,12 @@ import { admit, identifyPool, type Admission, type GateContext } from '../decide
 import { systemResolver } from './resolve.js';
 import type { Resolve } from '../decide/gate.js';
 import { compileRuntime, type PoolRuntime, type Runtime } from '../decide/runtime.js';
-import { parseAbsoluteUri, type Target } from '../decide/target.js';
+import { asWritten, parseAbsoluteUri, stripPort, type Target } from '../decide/target.js';
+import { decide } from '../decide/policy.js';
+import { findingsVerdict } from '../decide/verdict.js';
+import { exchangeJudge } from './exchange-judge.js';
 import { handleConnect, type TunnelContext } from './tunnel.js';
-import { type Exchange, egressEvent, newExchange, recordAdmission } from './exchange.js';
+import { type Exchange, egressEvent, newExchange, recordAdmission, recordVerdict } from './exchange.js';
 import { createListener, headerProblem } from './listener.js';
 import { pairWithUpstream, refuseHttp, refuseRaw, type Refusal } from './refusal.js';
 import { isH2cUpgrade, isH2Preface, refuseH2Preface } from './h2c.js';
@@ -40,7 +46,15 @@ export interface ProxyServerOptions {
   bus?: EventBus;
   /** Name resolution; tests pass one they control. Default: the system resolver or config dns.servers. */
   resolve?: Resolve;
+  /**
+   * Reads the host names of requests and tunnels for secrets, as the DNS listener reads
+   * query names (the app passes the one it gives the DNS listener: one memory of names).
+   * Default: a reader of its own with the engine.
+   */
+  names?: DnsNameReader;
 }
+
+const NO_FINDINGS: readonly Finding[] = Object.freeze([]);
 
 export class ProxyServer implements TunnelContext, InterceptContext {
   readonly bus: EventBus;
@@ -54,6 +68,8 @@ export class ProxyServer implements TunnelContext, InterceptContext {
   /** The upstream trust the forwarder was built with (to tell whether a reload changes it). */
   private trustKey: string;
   private engine: Engine;
+  /** Secrets in host names (detectors/dns-names.ts), remembered per name. */
+  private readonly names: DnsNameReader;
   private readonly buffers: BufferBudget;
   readonly interceptor: Interceptor | undefined;
   private readonly sockets = new Set<Socket>();
@@ -70,6 +86,8 @@ export class ProxyServer implements TunnelContext, InterceptContext {
     this.resolveGiven = options.resolve !== undefined;
     const { timeouts } = options.config;
     this.engine = options.engine;
+    // The key fingerprints only the reader's tunnelling findings, which hosts are not read for.
+    this.names = options.names ?? new DnsNameReader({ engine: options.engine, fingerprintKey: randomBytes(32) });
     const trust = upstreamTrust(options.config.tls.upstreamCAs);
     this.trustKey = trust?.join('\n') ?? '';
     this.forwarder = new Forwarder(timeouts, trust);
@@ -96,6 +114,7 @@ export class ProxyServer implements TunnelContext, InterceptContext {
     const previous = this.runtime.config;
     this.runtime = compileRuntime(config);
     this.engine = engine;
+    this.names.setEngine(engine);
     // Other DNS servers or cache lifetime: a new resolver (and an empty cache) from now on.
     const dnsChanged = previous.dns.cacheTtl !== config.dns.cacheTtl || (previous.dns.servers ?? []).join(',') !== (config.dns.servers ?? []).join(',');
     if (dnsChanged && !this.resolveGiven) this.resolve = systemResolver(config.dns.servers, config.dns.cacheTtl);
@@ -213,11 +232,11 @@ export class ProxyServer implements TunnelContext, InterceptContext {
       if (malformed) return this.refuseResponse(res, ex, { status: malformed, reason: 'bad-request' });
       const parsed = parseAbsoluteUri(req.url ?? '');
       if (!parsed) return this.refuseResponse(res, ex, { status: 400, reason: 'bad-request' });
-      ex.host = parsed.target.host;
+      const hostFindings = this.showHost(ex, parsed.target, stripPort(parsed.authority));
       ex.port = parsed.target.port;
       ex.path = parsed.path.split('?', 1)[0] ?? '/';
 
-      const admission = this.gate(req, parsed.target, ex);
+      const admission = this.gate(req, parsed.target, ex, hostFindings);
       if (admission instanceof Promise) {
         admission.then(
           (a) => this.forwardAdmitted(req, res, ex, parsed, a),
@@ -265,14 +284,14 @@ export class ProxyServer implements TunnelContext, InterceptContext {
       if (malformed) return refuseRaw(socket, ex, malformed, 'bad-request');
       const parsed = parseAbsoluteUri(req.url ?? '');
       if (!parsed) return refuseRaw(socket, ex, 400, 'bad-request');
-      ex.host = parsed.target.host;
+      const hostFindings = this.showHost(ex, parsed.target, stripPort(parsed.authority));
       ex.port = parsed.target.port;
       ex.path = parsed.path.split('?', 1)[0] ?? '/';
       if (isH2cUpgrade(req)) return refuseRaw(socket, ex, 400, 'h2c-not-supported');
-      const admission = await this.gate(req, parsed.target, ex);
+      const admission = await this.gate(req, parsed.target, ex, hostFindings);
       if (!admission.ok) return refuseRaw(socket, ex, admission.status, admission.reason);
       const ctx = this.exchangeContext(admission.pool);
-      const prepared = prepareWebSocket(ctx, ex, req, parsed.path, this.taps);
+      const prepared = prepareWebSocket(ctx, ex, req, parsed.path, this.taps, parsed.target.host);
       if ('refusal' in prepared) return refuseRaw(socket, ex, prepared.refusal.status, prepared.refusal.reason);
       // Connected to the address the gate checked, never a second lookup.
       const upstream = net.connect({ host: admission.address, port: ex.port });
@@ -286,23 +305,65 @@ export class ProxyServer implements TunnelContext, InterceptContext {
     }
   }
 
-  /** Identify and admit; records the answer on the exchange (exchange.ts recordAdmission). */
-  gate(req: IncomingMessage, target: Target, ex: Exchange): Admission | Promise<Admission> {
+  /**
+   * Set the exchange's host (what every line, refusal and metric of it shows) and read the
+   * name for secrets, as the DNS listener reads a query name (detectors/dns-names.ts, one
+   * memory of names: a host seen before costs a lookup). `written` is the host as the
+   * client wrote it: read in its own case (base64url is case-sensitive) when it is the
+   * target's name. A name holding a secret is shown redacted from here on. IP literals
+   * hold none. The findings are judged by `gate`, once the pool is known.
+   */
+  showHost(ex: Exchange, target: Target, written: string): readonly Finding[] {
+    ex.host = target.host;
+    if (target.ip) return NO_FINDINGS;
+    const name = asWritten(written, target.host);
+    const found = this.names.secretsIn(name);
+    if (found.length > 0) ex.host = redactedName(name, (kept) => this.names.secretsIn(kept).length > 0).toLowerCase();
+    return found;
+  }
+
+  /**
+   * Identify and admit; records the answer on the exchange (exchange.ts recordAdmission).
+   * Secrets in the host name (`hostFindings`, from showHost) are judged first, before
+   * admit() looks the name up: a blocking one refuses the request with no lookup and no
+   * connection (the secret would leave through the proxy's own resolver); in an audit pool
+   * whose action is block the admitted exchange is marked `audit`.
+   */
+  gate(req: IncomingMessage, target: Target, ex: Exchange, hostFindings: readonly Finding[] = NO_FINDINGS): Admission | Promise<Admission> {
     const ctx = this.gateContext();
     const pool = identifyPool(ctx.runtime, req.headers['proxy-authorization'], req.socket.remoteAddress);
     if (!pool) {
       return { ok: false, status: 407, verdict: 'deny', reason: 'unauthenticated', destination: 'unlisted' };
     }
     ex.pool = pool.config.name; // before the lookup: admit notes its time on the exchange
-    const admission = admit(ctx, pool, target, ex);
-    if (admission instanceof Promise) {
-      return admission.then((a) => {
-        recordAdmission(ex, a);
-        return a;
-      });
+    let audit = false;
+    if (hostFindings.length > 0) {
+      const judged = exchangeJudge(this.exchangeContext(pool), ex, target.host).record(hostFindings, 'host');
+      const verdict = findingsVerdict(judged, pool.config);
+      if (verdict.kind === 'refuse') {
+        const byName = decide({ pool: pool.policy, target, self: ctx.self });
+        const refused: Admission = {
+          ok: false,
+          pool,
+          status: 403,
+          verdict: 'deny',
+          reason: verdict.reason,
+          destination: byName === 'resolve' ? 'unlisted' : byName.destination,
+          ...(verdict.finding ? { finding: verdict.finding } : {}),
+        };
+        recordAdmission(ex, refused);
+        return refused;
+      }
+      audit = verdict.kind === 'audit';
     }
-    recordAdmission(ex, admission);
-    return admission;
+    const admitted = (a: Admission): Admission => {
+      recordAdmission(ex, a);
+      // After the policy's answer, which would overwrite it: what the host's secret would have done.
+      if (audit && a.ok) recordVerdict(ex, 'audit', 'secret-exfiltration');
+      return a;
+    };
+    const admission = admit(ctx, pool, target, ex);
+    return admission instanceof Promise ? admission.then(admitted) : admitted(admission);
   }
 
   /** Refuse an HTTP request (plain or intercepted), naming the finding that caused it if any (refusal.ts). */

@@ -6,13 +6,14 @@ import net, { type Socket } from 'node:net';
 import type { Interceptor } from './intercept.js';
 import { parseClientHello, type HelloResult } from '../decide/tls-hello.js';
 import type { Config } from '../../config/index.js';
+import type { Finding } from '../../detectors/index.js';
 import type { Admission } from '../decide/gate.js';
 import type { PoolRuntime } from '../decide/runtime.js';
 import type { Target } from '../decide/target.js';
 import { hasOutcome, newExchange, recordClose, recordFailure, recordVerdict, upstreamReason, type Exchange } from './exchange.js';
 import { headerProblem } from './listener.js';
 import { refuseRaw } from './refusal.js';
-import { normalizeHost, parseAuthority } from '../decide/target.js';
+import { normalizeHost, parseAuthority, stripPort } from '../decide/target.js';
 import { tunnelCloseReason, type TunnelEnding } from '../decide/close-reason.js';
 
 /**
@@ -26,7 +27,9 @@ export interface TunnelContext {
   readonly config: Config;
   readonly isDraining: boolean;
   readonly interceptor: Interceptor | undefined;
-  gate(req: IncomingMessage, target: Target, ex: Exchange): Admission | Promise<Admission>;
+  /** Set the exchange's host as lines show it; the secrets the name holds (judged by gate). */
+  showHost(ex: Exchange, target: Target, written: string): readonly Finding[];
+  gate(req: IncomingMessage, target: Target, ex: Exchange, hostFindings?: readonly Finding[]): Admission | Promise<Admission>;
   acquireTunnel(pool: PoolRuntime): boolean;
   releaseTunnel(pool: PoolRuntime): void;
   finish(ex: Exchange): void;
@@ -57,11 +60,12 @@ export async function handleConnect(proxy: TunnelContext, req: IncomingMessage, 
     if (malformed) return refuseRaw(client, ex, malformed, 'bad-request');
     const target = parseAuthority(req.url ?? '');
     if (!target) return refuseRaw(client, ex, 400, 'bad-request');
-    ex.host = target.host;
+    // The name as written is read for secrets (case kept: base64url); shown redacted if it holds one.
+    const hostFindings = proxy.showHost(ex, target, stripPort(req.url ?? ''));
     ex.port = target.port;
     if (proxy.isDraining) return refuseRaw(client, ex, 503, 'shutting-down');
 
-    const admission = await proxy.gate(req, target, ex);
+    const admission = await proxy.gate(req, target, ex, hostFindings);
     if (!admission.ok) return refuseRaw(client, ex, admission.status, admission.reason);
     const pool = admission.pool;
     if (!proxy.acquireTunnel(pool)) return refuseRaw(client, ex, 429, 'too-many-tunnels');
@@ -73,7 +77,7 @@ export async function handleConnect(proxy: TunnelContext, req: IncomingMessage, 
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       const first = await readHello(client, head);
       if (first.hello.kind === 'hello') {
-        if (first.hello.sni !== undefined) ex.sni = first.hello.sni;
+        if (first.hello.sni !== undefined) ex.sni = shownSni(first.hello.sni, target.host, ex.host);
         const refusal = checkHello(first.hello, target.host, proxy.config.requireSni);
         if (refusal) {
           recordVerdict(ex, 'deny', refusal); // an opened tunnel is held to its name, audit pool or not
@@ -163,7 +167,7 @@ export async function handleConnect(proxy: TunnelContext, req: IncomingMessage, 
     // reading since the connect); client bytes wait until the first ones tell whether this
     // is TLS and for which name.
     const first = await readHello(client, head);
-    if (first.hello.kind === 'hello' && first.hello.sni !== undefined) ex.sni = first.hello.sni;
+    if (first.hello.kind === 'hello' && first.hello.sni !== undefined) ex.sni = shownSni(first.hello.sni, target.host, ex.host);
     const refusal = checkHello(first.hello, target.host, proxy.config.requireSni);
     if (refusal) {
       // An audited tunnel (the policy would have refused it) is let through and says why.
@@ -208,6 +212,15 @@ function readHello(client: Socket, head: Buffer): Promise<{ hello: HelloResult; 
     client.once('end', onEnd);
     client.once('close', onEnd);
   });
+}
+
+/**
+ * The server name as lines show it: when it names the tunnel's host and that host is shown
+ * redacted (its name held a secret), shown as the host is.
+ */
+export function shownSni(sni: string, host: string, shownHost: string): string {
+  if (shownHost === host) return sni;
+  return normalizeHost(sni)?.host === host ? shownHost : sni;
 }
 
 /** The reason to refuse a tunnel's first bytes, or undefined when they are acceptable. */

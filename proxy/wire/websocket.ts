@@ -67,13 +67,15 @@ export function prepareWebSocket(
   req: IncomingMessage,
   path: string,
   taps: Taps | undefined,
+  /** The destination's name, findings are judged for (ex.host is the name as lines show it). */
+  host: string,
 ): { refusal: Refusal } | { judge: ExchangeJudge; tap: StreamTap | undefined } {
-  const judge = exchangeJudge(ctx, ex, ex.host);
+  const judge = exchangeJudge(ctx, ex, host);
   const refusal = judge.head(path, forwardedHeaders(req.headers));
   if (refusal) return { refusal };
   let tap: StreamTap | undefined;
   safely(() => {
-    tap = taps?.upgrade?.({ pool: ex.pool, client: ex.client, host: ex.host, port: ex.port, method: req.method ?? 'GET', path, headers: req.headers, kind: 'websocket' });
+    tap = taps?.upgrade?.({ pool: ex.pool, client: ex.client, host, port: ex.port, method: req.method ?? 'GET', path, headers: req.headers, kind: 'websocket' });
   });
   return { judge, tap };
 }
