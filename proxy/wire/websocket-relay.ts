@@ -30,8 +30,8 @@ export interface RelayOptions {
   /**
    * Called once at the end of each `push` in which `judge` was called: whether to block after
    * all. With it a caller can scan a read's messages as one stream and settle them once (one
-   * flush per read, not one per message). Block: nothing of this push is forwarded and the
-   * client is closed with 1008, as when `judge` blocks.
+   * scan step and one flush per read, not one each per message). Block: nothing of this push
+   * is forwarded and the client is closed with 1008, as when `judge` blocks.
    */
   settle?: () => boolean;
 }
