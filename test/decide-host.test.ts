@@ -11,6 +11,7 @@ import { asWritten } from '../proxy/decide/target.js';
 import { findingsVerdict, judgeFindings } from '../proxy/decide/verdict.js';
 import { generators } from './corpus/gen/github.js';
 import { createRng } from './corpus/rng.js';
+import { base32 } from './helpers/encode.js';
 
 const github: Finding = {
   ruleId: 'github-pat-classic',
@@ -93,20 +94,3 @@ describe('showing a name that holds a secret', () => {
   });
 });
 
-/** RFC 4648 base32 without padding. */
-function base32(data: Buffer): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = 0;
-  let value = 0;
-  let out = '';
-  for (const byte of data) {
-    value = (value << 8) | byte;
-    bits += 8;
-    while (bits >= 5) {
-      out += alphabet[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  if (bits > 0) out += alphabet[(value << (5 - bits)) & 31];
-  return out;
-}

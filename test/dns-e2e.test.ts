@@ -13,6 +13,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { spawnCli, type CliChild } from './helpers/cli.js';
 import { startUpstream, udpExchange, type Upstream } from './helpers/dns.js';
 import { requireTool } from './helpers/tools.js';
+import { base32 } from './helpers/encode.js';
 
 const canary = `cpcanary${randomBytes(8).toString('hex')}`;
 
@@ -175,20 +176,3 @@ test('the name reader of the started proxy: a canary in base32 or base64url labe
   expect(JSON.stringify(lines)).not.toContain(b64url);
 }, 30_000);
 
-/** RFC 4648 base32 without padding. */
-function base32(data: Buffer): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = 0;
-  let value = 0;
-  let out = '';
-  for (const byte of data) {
-    value = (value << 8) | byte;
-    bits += 8;
-    while (bits >= 5) {
-      out += alphabet[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  if (bits > 0) out += alphabet[(value << (5 - bits)) & 31];
-  return out;
-}

@@ -9,6 +9,9 @@ import { DNS_TUNNEL_DEFAULTS, DnsNameReader, dataChars, parentDomain, type DnsQu
 import { Engine, type Finding, type KnownSecret } from '../detectors/index.js';
 import { defaultRules } from '../detectors/rules/index.js';
 import { ALPHA_NUM, createRng } from './corpus/rng.js';
+import { base32 } from './helpers/encode.js';
+
+const base32lower = (data: Buffer): string => base32(data, { lower: true });
 
 const KEY = Buffer.alloc(32, 9);
 const rng = createRng(1616);
@@ -25,24 +28,6 @@ function reader(thresholds?: ConstructorParameters<typeof DnsNameReader>[0]['thr
 }
 const q = (qname: string, over: Partial<DnsQuery> = {}): DnsQuery => ({ pool: 'ci', qname, qtype: 'A', listed: false, nowMs: 1_000, ...over });
 
-/** RFC 4648 base32 without padding, lower case, as `base32 | tr -d '=' | tr A-Z a-z` writes it. */
-function base32(data: Buffer): string {
-  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
-  let out = '';
-  let acc = 0;
-  let bits = 0;
-  for (const byte of data) {
-    acc = (acc << 8) | byte;
-    bits += 8;
-    while (bits >= 5) {
-      bits -= 5;
-      out += alphabet[(acc >> bits) & 31];
-    }
-    acc &= 0xff;
-  }
-  if (bits > 0) out += alphabet[(acc << (5 - bits)) & 31];
-  return out;
-}
 /** `fold -w N | paste -sd.`: labels of `width` characters. */
 const fold = (text: string, width: number): string => text.match(new RegExp(`.{1,${width}}`, 'g'))!.join('.');
 
@@ -62,7 +47,7 @@ const rules = (fs: readonly Finding[]): string[] => fs.map((f) => f.ruleId);
 
 describe('secrets in a name', () => {
   test('a canary in base32 labels is a critical canary finding, decoded from base32', () => {
-    const name = `${fold(base32(Buffer.from(canary)), 30)}.attacker.example`;
+    const name = `${fold(base32lower(Buffer.from(canary)), 30)}.attacker.example`;
     const found = reader().read(q(name));
     const c = found.find((f) => f.ruleId === 'canary');
     expect(c).toMatchObject({ severity: 'critical', known: 'canary', decodedFrom: ['base32'] });
@@ -89,13 +74,13 @@ describe('secrets in a name', () => {
   test('a canary behind 1 to 7 bytes of other data in base32 still decodes (every alignment)', () => {
     for (let pad = 1; pad < 8; pad++) {
       const data = Buffer.concat([Buffer.from('x'.repeat(pad)), Buffer.from(canary)]);
-      const name = `${fold(base32(data), 50)}.t.attacker.example`;
+      const name = `${fold(base32lower(data), 50)}.t.attacker.example`;
       expect(rules(reader().read(q(name))), `pad ${pad}`).toContain('canary');
     }
   });
 
   test('a known secret (not a canary) in base32 is a known-secret finding', () => {
-    const name = `${fold(base32(Buffer.from(known)), 60)}.attacker.example`;
+    const name = `${fold(base32lower(Buffer.from(known)), 60)}.attacker.example`;
     const found = reader().read(q(name));
     expect(found.find((f) => f.ruleId === 'known-secret')).toMatchObject({ known: 'secret' });
     expectNoValue(found, known);
@@ -105,7 +90,7 @@ describe('secrets in a name', () => {
     const token = githubToken();
     const file = `[default]\nGITHUB_TOKEN=${token}\n`;
     // The issue's example: base32 < file | tr -d '=\n' | fold -w 60 | paste -sd.
-    const name = `${fold(base32(Buffer.from(file)), 60)}.attacker.example`;
+    const name = `${fold(base32lower(Buffer.from(file)), 60)}.attacker.example`;
     const found = reader().read(q(name, { listed: true }));
     const gh = found.find((f) => f.ruleId.startsWith('github'));
     expect(gh).toBeDefined();
@@ -117,7 +102,7 @@ describe('secrets in a name', () => {
   test('after a reload with another engine, a new canary in a name already read is found', () => {
     const r = reader();
     const other = `cnry-${rng.chars(ALPHA_NUM, 24)}`;
-    const name = `${fold(base32(Buffer.from(other)), 30)}.attacker.example`;
+    const name = `${fold(base32lower(Buffer.from(other)), 30)}.attacker.example`;
     expect(rules(r.read(q(name, { listed: true })))).not.toContain('canary');
     r.setEngine(new Engine({ rules: defaultRules, fingerprintKey: KEY, knownSecrets: [{ name: 'canary-2', value: other, kind: 'canary' }] }));
     expect(rules(r.read(q(name, { listed: true })))).toContain('canary');
@@ -125,7 +110,7 @@ describe('secrets in a name', () => {
 
   test('the same name read twice gives the same findings (the scan is remembered, not lost)', () => {
     const r = reader();
-    const name = `${fold(base32(Buffer.from(canary)), 30)}.attacker.example`;
+    const name = `${fold(base32lower(Buffer.from(canary)), 30)}.attacker.example`;
     expect(rules(r.read(q(name, { listed: true })))).toEqual(rules(r.read(q(name, { listed: true }))));
   });
 });
@@ -179,25 +164,25 @@ describe('tunnelling', () => {
   test('base32 and hex labels carrying data under one parent are dns-tunnel findings', () => {
     const data = Buffer.from(rng.chars(ALPHA_NUM, 90));
     for (const name of [
-      `${fold(base32(data), 60)}.attacker.example`,
+      `${fold(base32lower(data), 60)}.attacker.example`,
       `${fold(data.toString('hex'), 63)}.t.attacker.example`, // dnscat2-style hex
       `${fold(Buffer.from(rng.chars(ALPHA_NUM, 40)).toString('base64url'), 63)}.x.attacker.co.uk`,
-      `${base32(data).slice(0, 52)}.attacker.example`, // one label over the data threshold
+      `${base32lower(data).slice(0, 52)}.attacker.example`, // one label over the data threshold
       `${fold(Buffer.from(`AWS_ACCESS_KEY_ID=AKIA${'X'.repeat(4)}${rng.chars('ABCDEFGHIJKLMNOPQRSTUVWXYZ234567', 12)}`).toString('hex'), 60)}.attacker.example`, // xxd -p of text: mostly digits
     ]) {
       const found = reader().read(q(name, { listed: true }));
       const t = found.find((f) => f.ruleId === 'dns-tunnel');
       expect(t, name).toMatchObject({ severity: 'high' });
-      expect(JSON.stringify(t)).not.toContain(base32(data).slice(4, 16));
+      expect(JSON.stringify(t)).not.toContain(base32lower(data).slice(4, 16));
     }
   });
 
   test('one tunnel has one fingerprint, whatever data it carries; another parent has another', () => {
     const r = reader();
     const fp = (name: string): string | undefined => r.read(q(name)).find((f) => f.ruleId === 'dns-tunnel')?.fingerprint;
-    const a = fp(`${base32(Buffer.from(rng.chars(ALPHA_NUM, 40)))}.attacker.example`);
-    const b = fp(`${base32(Buffer.from(rng.chars(ALPHA_NUM, 40)))}.attacker.example`);
-    const c = fp(`${base32(Buffer.from(rng.chars(ALPHA_NUM, 40)))}.other.example`);
+    const a = fp(`${base32lower(Buffer.from(rng.chars(ALPHA_NUM, 40)))}.attacker.example`);
+    const b = fp(`${base32lower(Buffer.from(rng.chars(ALPHA_NUM, 40)))}.attacker.example`);
+    const c = fp(`${base32lower(Buffer.from(rng.chars(ALPHA_NUM, 40)))}.other.example`);
     expect(a).toBeDefined();
     expect(a).toBe(b);
     expect(c).not.toBe(a);
@@ -267,7 +252,7 @@ describe('tunnelling', () => {
         // What leaves after gzip or encryption: uniformly random bytes.
         const r = createRng(seed);
         const buf = Buffer.from(Array.from({ length: n }, () => r.int(256)));
-        const text = enc === 'hex' ? buf.toString('hex') : base32(buf);
+        const text = enc === 'hex' ? buf.toString('hex') : base32lower(buf);
         const name = `${fold(text, width)}.attacker.example`;
         if (name.length > 253) return;
         expect(rules(reader().read(q(name)))).toContain('dns-tunnel');
