@@ -2,28 +2,14 @@
 // CONNECT without proxy credentials and retry with them once challenged: that first try
 // is logged and counted with decision `auth-required`, so the "denied" panel and the
 // ChokepointEgressBlocked alert (which select decision="deny") show only real denials.
-import http from 'node:http';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { basicAuth, curl, openTunnel } from './helpers/clients.js';
+import { basicAuth, curl, openTunnel, scrapeMetrics } from './helpers/clients.js';
 import { startHttpOrigin, type Origin } from './helpers/origin.js';
 import { fakeResolver, startTestProxy, type TestProxy } from './helpers/proxy.js';
 
 const TOKEN = 'ci-token-0123456789abcdef';
 let origin: Origin;
 let proxy: TestProxy;
-
-function scrape(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve(body));
-      })
-      .on('error', reject);
-  });
-}
 
 /** The value of every chokepoint_requests_total sample whose labels include `decision="…"`. */
 function requestsByDecision(exposition: string, decision: string): number {
@@ -72,7 +58,7 @@ test('a request and a CONNECT without credentials are auth-required (407), not d
   expect(lines.filter((l) => l.decision === 'deny')).toEqual([]);
   expect(lines.find((l) => l.status === 200)).toMatchObject({ decision: 'allow', pool: 'ci' });
 
-  const metrics = await scrape(proxy.adminPort);
+  const metrics = await scrapeMetrics(proxy.adminPort);
   expect(requestsByDecision(metrics, 'auth-required')).toBe(2);
   expect(requestsByDecision(metrics, 'deny')).toBe(0);
   expect(requestsByDecision(metrics, 'allow')).toBe(1);

@@ -2,12 +2,11 @@
 // `CONNECT <token>.attacker.example:443`), through a real Chokepoint on loopback: found and
 // recorded as a `host` finding, refused before any lookup where the pool blocks, and never
 // written down (access log, refusal, metrics).
-import http from 'node:http';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generators } from './corpus/gen/github.js';
 import { createRng } from './corpus/rng.js';
-import { basicAuth, openTunnel, rawRequest } from './helpers/clients.js';
+import { basicAuth, openTunnel, rawRequest, scrapeMetrics } from './helpers/clients.js';
 import { startHttpOrigin, type Origin } from './helpers/origin.js';
 import { startTestProxy, type TestProxy } from './helpers/proxy.js';
 
@@ -75,19 +74,6 @@ function header(reply: string, name: string): string | undefined {
     .split('\r\n')
     .find((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`));
   return line?.slice(line.indexOf(':') + 1).trim();
-}
-
-function scrape(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve(body));
-      })
-      .on('error', reject);
-  });
 }
 
 /** Nothing Chokepoint wrote holds the token, in the case it was sent or lower-cased. */
@@ -220,7 +206,7 @@ describe('a clean host', () => {
 
 describe('metrics', () => {
   test('count host findings by source, and no label carries the name', async () => {
-    const text = await scrape(proxy.adminPort);
+    const text = await scrapeMetrics(proxy.adminPort);
     expect(text).toMatch(/chokepoint_secret_findings_total\{[^}]*source="host"[^}]*\} [1-9]/);
     expectNeverWritten(text);
     expectNeverWritten(proxy.rawLog());

@@ -3,12 +3,11 @@
 // promtool and read back for the values operators rely on. Plus the sink itself, fed
 // events directly, and the gate's and forwarder's timings.
 import { execFile } from 'node:child_process';
-import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseConfig } from '../config/full.js';
 import { createRng } from './corpus/rng.js';
 import { generators } from './corpus/gen/github.js';
-import { curl, basicAuth } from './helpers/clients.js';
+import { curl, basicAuth, scrapeMetrics } from './helpers/clients.js';
 import { startHttpOrigin, type Origin } from './helpers/origin.js';
 import { fakeResolver, startTestProxy, type TestProxy } from './helpers/proxy.js';
 import { requireTool } from './helpers/tools.js';
@@ -109,19 +108,6 @@ function value(samples: Sample[], name: string, labels: Record<string, string>):
   return find(samples, name, labels)?.value;
 }
 
-function scrape(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`scrape answered ${res.statusCode}`))));
-      })
-      .on('error', reject);
-  });
-}
-
 /** `promtool check metrics` on a scrape: the metric names of the problems it reports. */
 function promtool(text: string): Promise<{ code: number; output: string; names: string[] }> {
   return new Promise((resolve) => {
@@ -180,7 +166,7 @@ pools:
       // paste.elsewhere.test does not resolve: refused by name (not-allowlisted) all the same.
       { resolve: fakeResolver({ 'api.example.test': ['127.0.0.1'] }) },
     );
-    before = await scrape(proxy.adminPort);
+    before = await scrapeMetrics(proxy.adminPort);
 
     const via = ['-x', proxy.url, '-H', `Proxy-Authorization: ${CI}`];
     const allowed = await curl([...via, `http://api.example.test:${origin.port}/ok`]);
@@ -193,7 +179,7 @@ pools:
     expect(exfil.status).toBe(403);
     expect(exfil.headers['x-chokepoint-reason']).toBe('secret-exfiltration');
     await proxy.waitForEgress(3);
-    after = await scrape(proxy.adminPort);
+    after = await scrapeMetrics(proxy.adminPort);
   });
 
   afterAll(async () => {
@@ -327,7 +313,7 @@ pools:
       intercept: all
 `);
     try {
-      const s = parseExposition(await scrape(proxy.adminPort));
+      const s = parseExposition(await scrapeMetrics(proxy.adminPort));
       const notAfter = proxy.app.issuer?.caNotAfter;
       expect(notAfter).toBeDefined();
       expect(value(s, 'chokepoint_ca_certificate_expiry_timestamp_seconds', {})).toBe(Math.floor((notAfter as Date).getTime() / 1000));

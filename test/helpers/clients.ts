@@ -1,6 +1,7 @@
 // Real clients for integration tests: curl as a child process (never blocking the event
 // loop the proxy under test runs on), and raw sockets for what curl will not send.
 import { execFile } from 'node:child_process';
+import http from 'node:http';
 import net from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -109,4 +110,18 @@ export function openTunnel(
 
 export function basicAuth(user: string, password: string): string {
   return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+}
+
+/** GET /metrics on the admin port: the exposition text (a status other than 200 rejects). */
+export function scrapeMetrics(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`scrape answered ${res.statusCode}`))));
+      })
+      .on('error', reject);
+  });
 }
