@@ -122,6 +122,21 @@ describe('a secret in the host name, audit pool', () => {
   });
 });
 
+describe('a secret in the SNI of a tunnel for another name', () => {
+  test('an audit pool lets the sni-mismatch through, and its line shows the SNI redacted', async () => {
+    const t = await openTunnel(proxy.port, `clean.test:${origin.port}`, { 'Proxy-Authorization': AUDIT });
+    expect(t.status).toBe(200);
+    const client = tls.connect({ socket: t.socket, servername: HOST, rejectUnauthorized: false });
+    client.on('error', () => undefined);
+    await new Promise((r) => setTimeout(r, 200));
+    client.destroy();
+    t.socket.destroy();
+    const line = await proxy.waitForLine((l) => l.kind === 'connect' && l.host === 'clean.test');
+    expect(line).toMatchObject({ pool: 'watch', sni: '[redacted 40].evil.test', decision: 'audit', reason: 'sni-mismatch' });
+    expectNeverWritten(proxy.rawLog());
+  });
+});
+
 describe('a secret in the host name, enforce pool with secrets.action block', () => {
   test('plain HTTP is refused with secret-exfiltration, and the name is never looked up', async () => {
     const before = origin.received.length;

@@ -318,8 +318,14 @@ export class ProxyServer implements TunnelContext, InterceptContext {
     if (target.ip) return NO_FINDINGS;
     const name = asWritten(written, target.host);
     const found = this.names.secretsIn(name);
-    if (found.length > 0) ex.host = redactedName(name, (kept) => this.names.secretsIn(kept).length > 0).toLowerCase();
+    if (found.length > 0) ex.host = this.showName(name);
     return found;
+  }
+
+  /** A name as lines may show it (the DNS listener's way): redacted when the name reader finds a secret in it. */
+  showName(name: string): string {
+    if (this.names.secretsIn(name).length === 0) return name;
+    return redactedName(name, (kept) => this.names.secretsIn(kept).length > 0).toLowerCase();
   }
 
   /**

@@ -29,6 +29,8 @@ export interface TunnelContext {
   readonly interceptor: Interceptor | undefined;
   /** Set the exchange's host as lines show it; the secrets the name holds (judged by gate). */
   showHost(ex: Exchange, target: Target, written: string): readonly Finding[];
+  /** A name as lines may show it: redacted when it holds a secret (a ClientHello's SNI for another name). */
+  showName(name: string): string;
   gate(req: IncomingMessage, target: Target, ex: Exchange, hostFindings?: readonly Finding[]): Admission | Promise<Admission>;
   acquireTunnel(pool: PoolRuntime): boolean;
   releaseTunnel(pool: PoolRuntime): void;
@@ -77,7 +79,7 @@ export async function handleConnect(proxy: TunnelContext, req: IncomingMessage, 
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       const first = await readHello(client, head);
       if (first.hello.kind === 'hello') {
-        if (first.hello.sni !== undefined) ex.sni = shownSni(first.hello.sni, target.host, ex.host);
+        if (first.hello.sni !== undefined) ex.sni = shownSni(first.hello.sni, target.host, ex.host, (n) => proxy.showName(n));
         const refusal = checkHello(first.hello, target.host, proxy.config.requireSni);
         if (refusal) {
           recordVerdict(ex, 'deny', refusal); // an opened tunnel is held to its name, audit pool or not
@@ -167,7 +169,7 @@ export async function handleConnect(proxy: TunnelContext, req: IncomingMessage, 
     // reading since the connect); client bytes wait until the first ones tell whether this
     // is TLS and for which name.
     const first = await readHello(client, head);
-    if (first.hello.kind === 'hello' && first.hello.sni !== undefined) ex.sni = shownSni(first.hello.sni, target.host, ex.host);
+    if (first.hello.kind === 'hello' && first.hello.sni !== undefined) ex.sni = shownSni(first.hello.sni, target.host, ex.host, (n) => proxy.showName(n));
     const refusal = checkHello(first.hello, target.host, proxy.config.requireSni);
     if (refusal) {
       // An audited tunnel (the policy would have refused it) is let through and says why.
@@ -218,9 +220,11 @@ function readHello(client: Socket, head: Buffer): Promise<{ hello: HelloResult; 
  * The server name as lines show it: when it names the tunnel's host and that host is shown
  * redacted (its name held a secret), shown as the host is.
  */
-export function shownSni(sni: string, host: string, shownHost: string): string {
-  if (shownHost === host) return sni;
-  return normalizeHost(sni)?.host === host ? shownHost : sni;
+export function shownSni(sni: string, host: string, shownHost: string, showName: (name: string) => string = (n) => n): string {
+  // The tunnel's own name is shown as the tunnel's host is; another name (an `sni-mismatch`,
+  // let through by an audit pool) is read for secrets on its own.
+  if (normalizeHost(sni)?.host === host) return shownHost === host ? sni : shownHost;
+  return showName(sni);
 }
 
 /** The reason to refuse a tunnel's first bytes, or undefined when they are acceptable. */
