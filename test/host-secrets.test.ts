@@ -123,7 +123,7 @@ describe('a secret in the host name, audit pool', () => {
 });
 
 describe('a secret in the SNI of a tunnel for another name', () => {
-  test('an audit pool lets the sni-mismatch through, and its line shows the SNI redacted', async () => {
+  test('an audit pool lets the sni-mismatch through; the SNI is a host finding and its line shows it redacted', async () => {
     const t = await openTunnel(proxy.port, `clean.test:${origin.port}`, { 'Proxy-Authorization': AUDIT });
     expect(t.status).toBe(200);
     const client = tls.connect({ socket: t.socket, servername: HOST, rejectUnauthorized: false });
@@ -132,7 +132,10 @@ describe('a secret in the SNI of a tunnel for another name', () => {
     client.destroy();
     t.socket.destroy();
     const line = await proxy.waitForLine((l) => l.kind === 'connect' && l.host === 'clean.test');
-    expect(line).toMatchObject({ pool: 'watch', sni: '[redacted 40].evil.test', decision: 'audit', reason: 'sni-mismatch' });
+    expect(line).toMatchObject({ pool: 'watch', sni: '[redacted 40].evil.test', decision: 'audit', reason: 'sni-mismatch', findings: 1 });
+    const found = proxy.lines().filter((l) => l.msg === 'finding' && l.kind === 'connect' && l.host === 'clean.test');
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({ source: 'host', rule: 'github-pat-classic', verdict: 'exfiltration' });
     expectNeverWritten(proxy.rawLog());
   });
 });

@@ -318,14 +318,20 @@ export class ProxyServer implements TunnelContext, InterceptContext {
     if (target.ip) return NO_FINDINGS;
     const name = asWritten(written, target.host);
     const found = this.names.secretsIn(name);
-    if (found.length > 0) ex.host = this.showName(name);
+    if (found.length > 0) ex.host = this.redactName(name);
     return found;
   }
 
-  /** A name as lines may show it (the DNS listener's way): redacted when the name reader finds a secret in it. */
-  showName(name: string): string {
-    if (this.names.secretsIn(name).length === 0) return name;
+  /** A name as lines show one holding a secret (the DNS listener's way). */
+  private redactName(name: string): string {
     return redactedName(name, (kept) => this.names.secretsIn(kept).length > 0).toLowerCase();
+  }
+
+  showSni(ex: Exchange, pool: PoolRuntime, sni: string): string {
+    const found = this.names.secretsIn(sni);
+    if (found.length === 0) return sni;
+    exchangeJudge(this.exchangeContext(pool), ex, ex.host).record(found, 'host');
+    return this.redactName(sni);
   }
 
   /**

@@ -29,8 +29,12 @@ export interface TunnelContext {
   readonly interceptor: Interceptor | undefined;
   /** Set the exchange's host as lines show it; the secrets the name holds (judged by gate). */
   showHost(ex: Exchange, target: Target, written: string): readonly Finding[];
-  /** A name as lines may show it: redacted when it holds a secret (a ClientHello's SNI for another name). */
-  showName(name: string): string;
+  /**
+   * A ClientHello's SNI for another name than the tunnel's, as lines may show it: read for
+   * secrets (recorded as the exchange's `host` findings: the name went out in the hello) and
+   * shown redacted when it holds one.
+   */
+  showSni(ex: Exchange, pool: PoolRuntime, sni: string): string;
   gate(req: IncomingMessage, target: Target, ex: Exchange, hostFindings?: readonly Finding[]): Admission | Promise<Admission>;
   acquireTunnel(pool: PoolRuntime): boolean;
   releaseTunnel(pool: PoolRuntime): void;
@@ -79,7 +83,7 @@ export async function handleConnect(proxy: TunnelContext, req: IncomingMessage, 
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       const first = await readHello(client, head);
       if (first.hello.kind === 'hello') {
-        if (first.hello.sni !== undefined) ex.sni = shownSni(first.hello.sni, target.host, ex.host, (n) => proxy.showName(n));
+        if (first.hello.sni !== undefined) ex.sni = shownSni(first.hello.sni, target.host, ex.host, (n) => proxy.showSni(ex, pool, n));
         const refusal = checkHello(first.hello, target.host, proxy.config.requireSni);
         if (refusal) {
           recordVerdict(ex, 'deny', refusal); // an opened tunnel is held to its name, audit pool or not
@@ -169,7 +173,7 @@ export async function handleConnect(proxy: TunnelContext, req: IncomingMessage, 
     // reading since the connect); client bytes wait until the first ones tell whether this
     // is TLS and for which name.
     const first = await readHello(client, head);
-    if (first.hello.kind === 'hello' && first.hello.sni !== undefined) ex.sni = shownSni(first.hello.sni, target.host, ex.host, (n) => proxy.showName(n));
+    if (first.hello.kind === 'hello' && first.hello.sni !== undefined) ex.sni = shownSni(first.hello.sni, target.host, ex.host, (n) => proxy.showSni(ex, pool, n));
     const refusal = checkHello(first.hello, target.host, proxy.config.requireSni);
     if (refusal) {
       // An audited tunnel (the policy would have refused it) is let through and says why.
