@@ -56,6 +56,14 @@ export interface ProxyServerOptions {
 
 const NO_FINDINGS: readonly Finding[] = Object.freeze([]);
 
+/** Record the gate's answer; `audit`: a secret in the host would have been refused by an enforce pool. */
+function admitted(ex: Exchange, a: Admission, audit: boolean): Admission {
+  recordAdmission(ex, a);
+  // After the policy's answer, which would overwrite it: what the host's secret would have done.
+  if (audit && a.ok) recordVerdict(ex, 'audit', 'secret-exfiltration');
+  return a;
+}
+
 export class ProxyServer implements TunnelContext, InterceptContext {
   readonly bus: EventBus;
   private runtime: Runtime;
@@ -368,14 +376,9 @@ export class ProxyServer implements TunnelContext, InterceptContext {
       }
       audit = verdict.kind === 'audit';
     }
-    const admitted = (a: Admission): Admission => {
-      recordAdmission(ex, a);
-      // After the policy's answer, which would overwrite it: what the host's secret would have done.
-      if (audit && a.ok) recordVerdict(ex, 'audit', 'secret-exfiltration');
-      return a;
-    };
     const admission = admit(ctx, pool, target, ex);
-    return admission instanceof Promise ? admission.then(admitted) : admitted(admission);
+    // No closure on the synchronous path (most requests: a cached lookup or an IP literal).
+    return admission instanceof Promise ? admission.then((a) => admitted(ex, a, audit)) : admitted(ex, admission, audit);
   }
 
   /** Refuse an HTTP request (plain or intercepted), naming the finding that caused it if any (refusal.ts). */
