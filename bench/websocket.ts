@@ -18,6 +18,8 @@
 // - Plain HTTP (an absolute-URI upgrade): the TLS of an intercepted tunnel costs the same
 //   for every channel and is measured by the interception benches; this one isolates the
 //   message reading.
+// - `CHOKEPOINT_PROF=DIR` writes a CPU profile of each Chokepoint there; `CHOKEPOINT_NODE_ARGS`
+//   passes more flags to its node (`--trace-gc`, `--perf-basic-prof`, ...).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
@@ -110,7 +112,10 @@ pools:
       action: alert
 `,
     'listen',
-    process.env.CHOKEPOINT_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CHOKEPOINT_PROF}`] : [],
+    [
+      ...(process.env.CHOKEPOINT_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CHOKEPOINT_PROF}`] : []),
+      ...(process.env.CHOKEPOINT_NODE_ARGS?.split(' ').filter((a) => a !== '') ?? []),
+    ],
   );
 }
 

@@ -45,6 +45,13 @@ export interface RelayOutput {
   unscanned: number;
 }
 
+/** What one push builds: a RelayOutput whose pieces are still being joined. */
+interface Step {
+  pieces: Pieces;
+  close?: RelayOutput['close'];
+  unscanned: number;
+}
+
 const OP_CONT = 0x0;
 const OP_TEXT = 0x1;
 const OP_BINARY = 0x2;
@@ -55,19 +62,58 @@ const SCRATCH_KEEP = 1024 * 1024;
 
 /**
  * Where a message that arrived whole in one chunk is unmasked for its judge: one buffer for
- * every relay of the process (judging is synchronous, so no two messages use it at once).
+ * every relay of the process (judging is synchronous, so no two messages use it at once),
+ * with a word view of it made once, not per message.
  */
 let scratch = Buffer.allocUnsafeSlow(64 * 1024);
+let scratchWords = wordsOf(scratch);
+
+function setScratch(bytes: number): void {
+  scratch = Buffer.allocUnsafeSlow(bytes);
+  scratchWords = wordsOf(scratch);
+}
+
+/** A Uint32Array over the whole words of `b` (its byteOffset a multiple of 4). */
+function wordsOf(b: Buffer): Uint32Array {
+  return new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2);
+}
 
 /**
- * Append a view to a list of views, extending the last one when the new one follows it in
- * the same memory (the frames of one chunk): fewer pieces to write.
+ * The raw bytes of one push to forward. A piece that follows the last one in the same memory
+ * (the frames of one chunk, one after another) extends it: one view of the chunk for all of
+ * them, made when the run ends, not one Buffer per message.
  */
-function appendView(list: Buffer[], piece: Buffer): void {
-  const last = list[list.length - 1];
-  if (last !== undefined && last.buffer === piece.buffer && last.byteOffset + last.length === piece.byteOffset) {
-    list[list.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + piece.length);
-  } else list.push(piece);
+class Pieces {
+  readonly list: Buffer[] = [];
+  /** The first piece of the run not yet in `list`, and where the run ends in its memory. */
+  private run: Buffer | undefined;
+  private runEnd = 0;
+
+  add(piece: Buffer): void {
+    if (piece.length === 0) return;
+    const run = this.run;
+    if (run !== undefined && this.runEnd === piece.byteOffset && run.buffer === piece.buffer) {
+      this.runEnd += piece.length;
+      return;
+    }
+    this.end();
+    this.run = piece;
+    this.runEnd = piece.byteOffset + piece.length;
+  }
+
+  /** Close the run (into `list`). */
+  end(): void {
+    const run = this.run;
+    if (run === undefined) return;
+    this.run = undefined;
+    const length = this.runEnd - run.byteOffset;
+    this.list.push(length === run.length ? run : Buffer.from(run.buffer, run.byteOffset, length));
+  }
+
+  clear(): void {
+    this.run = undefined;
+    this.list.length = 0;
+  }
 }
 
 export class WebSocketRelay {
@@ -102,12 +148,9 @@ export class WebSocketRelay {
    * copies) until the message they belong to is judged: the caller must not reuse it.
    */
   push(chunk: Buffer): RelayOutput {
-    const out: RelayOutput = { forward: [], unscanned: 0 };
-    if (this.state === 'closed') return out;
-    if (this.state === 'passthrough') {
-      if (chunk.length > 0) out.forward.push(chunk);
-      return out;
-    }
+    if (this.state === 'closed') return { forward: [], unscanned: 0 };
+    if (this.state === 'passthrough') return { forward: chunk.length > 0 ? [chunk] : [], unscanned: 0 };
+    const out: Step = { pieces: new Pieces(), unscanned: 0 };
     let i = 0;
     while (i < chunk.length && this.state === 'open' && out.close === undefined) {
       if (!this.inFrame) {
@@ -127,16 +170,18 @@ export class WebSocketRelay {
       i += take;
       if (this.remaining === 0 && out.close === undefined) this.endFrame(out);
     }
-    if (out.close === undefined && (this.state as string) === 'passthrough' && i < chunk.length) out.forward.push(chunk.subarray(i));
+    if (out.close === undefined && (this.state as string) === 'passthrough' && i < chunk.length) out.pieces.add(chunk.subarray(i));
     if (this.judged) {
       this.judged = false;
       if (this.options.settle?.() === true) {
         out.close = 1008;
-        out.forward.length = 0;
+        out.pieces.clear();
       }
     }
-    if (out.close !== undefined) this.fail();
-    return out;
+    out.pieces.end();
+    if (out.close === undefined) return { forward: out.pieces.list, unscanned: out.unscanned };
+    this.fail();
+    return { forward: out.pieces.list, close: out.close, unscanned: out.unscanned };
   }
 
   /** Whether the frame whose header ended at `i` is a whole message (one final data frame, not held for) with its payload in `chunk`. */
@@ -150,21 +195,21 @@ export class WebSocketRelay {
    * `chunk`. Unmasked into the shared scratch and judged at once; forwarded as one view of
    * `chunk`. Returns the offset after the frame.
    */
-  private wholeMessage(chunk: Buffer, at: number, i: number, out: RelayOutput): number {
+  private wholeMessage(chunk: Buffer, at: number, i: number, out: Step): number {
     const m = this.message as NonNullable<WebSocketRelay['message']>;
     const end = i + this.remaining;
     const length = this.remaining;
-    if (scratch.length < length) scratch = Buffer.allocUnsafeSlow(Math.max(length, scratch.length * 2));
-    const data = unmaskInto(chunk.subarray(i, end), this.mask, 0, scratch);
-    // The header was held as a copy (readHeader); the frame goes on as one view of the chunk.
-    this.held = [];
+    if (scratch.length < length) setScratch(Math.max(length, scratch.length * 2));
+    const data = unmaskInto(chunk.subarray(i, end), this.mask, 0, scratch, scratchWords);
+    // The header was held (readHeader); the frame goes on as one view of the chunk.
+    this.held.length = 0;
     this.heldBytes = 0;
     this.inFrame = false;
     this.remaining = 0;
     this.message = undefined;
     const pass = this.judgeMessage(m, data, out);
-    if (scratch.length > SCRATCH_KEEP) scratch = Buffer.allocUnsafeSlow(64 * 1024);
-    if (pass) appendView(out.forward, chunk.subarray(at, end));
+    if (scratch.length > SCRATCH_KEEP) setScratch(64 * 1024);
+    if (pass) out.pieces.add(chunk.subarray(at, end));
     return end;
   }
 
@@ -176,7 +221,9 @@ export class WebSocketRelay {
     this.message = undefined;
   }
 
-  private readHeader(chunk: Buffer, at: number, out: RelayOutput): number {
+  private readHeader(chunk: Buffer, at: number, out: Step): number {
+    // The whole header in this chunk: it is held and forwarded as a view of the chunk, not copied.
+    const inChunk = this.headLen === 0;
     let i = at;
     while (i < chunk.length && this.headLen < 2) this.head[this.headLen++] = chunk[i++] as number;
     if (this.headLen < 2) return i;
@@ -202,8 +249,13 @@ export class WebSocketRelay {
       if (big > BigInt(Number.MAX_SAFE_INTEGER)) return this.malformed(out, i);
       length = Number(big);
     }
-    const headBytes = Buffer.from(this.head.subarray(0, need));
-    this.head.copy(this.mask, 0, need - 4, need);
+    const headBytes = inChunk ? chunk.subarray(at, i) : Buffer.from(this.head.subarray(0, need));
+    const mask = this.mask;
+    const head = this.head;
+    mask[0] = head[need - 4] as number;
+    mask[1] = head[need - 3] as number;
+    mask[2] = head[need - 2] as number;
+    mask[3] = head[need - 1] as number;
     this.headLen = 0;
     if (!masked || (b0 & 0x30) !== 0) return this.malformed(out, i);
     if (op >= 0x8) {
@@ -218,7 +270,7 @@ export class WebSocketRelay {
         if (rsv1 && !this.options.inflate) return this.malformed(out, i);
         this.message = { kind: op === OP_TEXT ? 'text' : 'binary', compressed: rsv1, parts: [], bytes: 0, passing: false };
       }
-      if (this.message.passing) out.forward.push(headBytes);
+      if (this.message.passing) out.pieces.add(headBytes);
       else this.hold(headBytes);
     }
     this.frameOp = op;
@@ -230,7 +282,7 @@ export class WebSocketRelay {
     return i;
   }
 
-  private malformed(out: RelayOutput, i: number): number {
+  private malformed(out: Step, i: number): number {
     out.close = 1002;
     return i;
   }
@@ -240,7 +292,7 @@ export class WebSocketRelay {
     this.heldBytes += raw.length;
   }
 
-  private payload(raw: Buffer, out: RelayOutput): void {
+  private payload(raw: Buffer, out: Step): void {
     if (raw.length === 0) return;
     if (this.frameOp >= 0x8) {
       this.control.push(raw);
@@ -249,7 +301,7 @@ export class WebSocketRelay {
     const m = this.message;
     if (!m) return;
     if (m.passing) {
-      out.forward.push(raw);
+      out.pieces.add(raw);
       return;
     }
     if (m.bytes + raw.length > this.options.maxMessageBytes) {
@@ -261,7 +313,8 @@ export class WebSocketRelay {
       m.passing = true;
       m.parts = [];
       out.unscanned++;
-      out.forward.push(...this.held, raw);
+      for (const piece of this.held) out.pieces.add(piece);
+      out.pieces.add(raw);
       this.held = [];
       this.heldBytes = 0;
       return;
@@ -272,10 +325,10 @@ export class WebSocketRelay {
     m.bytes += part.length;
   }
 
-  private endFrame(out: RelayOutput): void {
+  private endFrame(out: Step): void {
     this.inFrame = false;
     if (this.frameOp >= 0x8) {
-      out.forward.push(...this.control);
+      for (const piece of this.control) out.pieces.add(piece);
       this.control = [];
       if (this.frameOp === OP_CLOSE) this.state = 'passthrough';
       return;
@@ -286,7 +339,7 @@ export class WebSocketRelay {
     if (!m || m.passing) return;
     const data = m.parts.length === 1 ? (m.parts[0] as Buffer) : Buffer.concat(m.parts);
     if (!this.judgeMessage(m, data, out)) return;
-    out.forward.push(...this.held);
+    for (const piece of this.held) out.pieces.add(piece);
     this.held = [];
     this.heldBytes = 0;
   }
@@ -296,7 +349,7 @@ export class WebSocketRelay {
    * let through, or, inflated over the bound with oversize `stream`, unread and the rest of
    * the connection after it). False: `out.close` says why not.
    */
-  private judgeMessage(m: { kind: 'text' | 'binary'; compressed: boolean }, unmasked: Buffer, out: RelayOutput): boolean {
+  private judgeMessage(m: { kind: 'text' | 'binary'; compressed: boolean }, unmasked: Buffer, out: Step): boolean {
     let data = unmasked;
     if (m.compressed && this.options.inflate) {
       try {
@@ -331,20 +384,27 @@ export function unmask(raw: Buffer, mask: Buffer, pos: number): Buffer {
   return unmaskInto(raw, mask, pos, Buffer.allocUnsafeSlow(raw.length));
 }
 
+/** Whether a Uint32Array reads its first byte as the low one. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /**
  * `raw` unmasked into the start of `target` (at least as long; its byteOffset a multiple of
- * 4), the mask starting at byte `pos` of `mask`: four bytes at a time through a word view,
- * the tail byte by byte. Returns the unmasked view of `target`.
+ * 4), the mask starting at byte `pos` of `mask`: four bytes at a time through a word view
+ * (`targetWords`, a Uint32Array over `target` from its start, or one made here), the tail
+ * byte by byte. Returns the unmasked view of `target`.
  */
-export function unmaskInto(raw: Buffer, mask: Buffer, pos: number, target: Buffer): Buffer {
+export function unmaskInto(raw: Buffer, mask: Buffer, pos: number, target: Buffer, targetWords?: Uint32Array): Buffer {
   const out = target.subarray(0, raw.length);
   raw.copy(out);
   const words = raw.length >>> 2;
   if (words > 0) {
     // The mask as it falls on each aligned word of the output, in the platform's byte order.
-    const rotated = new Uint8Array([mask[pos & 3] as number, mask[(pos + 1) & 3] as number, mask[(pos + 2) & 3] as number, mask[(pos + 3) & 3] as number]);
-    const key = new Uint32Array(rotated.buffer)[0] as number;
-    const view = new Uint32Array(out.buffer, out.byteOffset, words);
+    const m0 = mask[pos & 3] as number;
+    const m1 = mask[(pos + 1) & 3] as number;
+    const m2 = mask[(pos + 2) & 3] as number;
+    const m3 = mask[(pos + 3) & 3] as number;
+    const key = LITTLE_ENDIAN ? m0 | (m1 << 8) | (m2 << 16) | (m3 << 24) : (m0 << 24) | (m1 << 16) | (m2 << 8) | m3;
+    const view = targetWords ?? new Uint32Array(out.buffer, out.byteOffset, words);
     for (let i = 0; i < words; i++) view[i] = (view[i] as number) ^ key;
   }
   for (let k = words << 2; k < raw.length; k++) out[k] = (out[k] as number) ^ (mask[(pos + k) & 3] as number);
