@@ -80,7 +80,11 @@ function compileConfirm(rule: RuleSpec, c: RuleConfirm): CompiledConfirm {
   return { contains, stop, within: c.within };
 }
 
-/** Longest gap a confirm test may leave between its keyword and `contains` to be folded into the keyword alternation. */
+/**
+ * Longest gap a confirm test may leave between its keyword and `contains` to be folded into
+ * the keyword alternation as a counted gap. A longer gap is folded as an uncounted one when a
+ * line feed ends it (see confirmGuard).
+ */
 export const MAX_GUARD_GAP = 64;
 
 /** A confirm test as an RE2 pattern that follows its keyword in the prefilter's alternation. */
@@ -97,9 +101,15 @@ export interface ConfirmGuard {
  * (ASCII case-folded). It matches at least every byte string the test passes (a character
  * of the gap is one or more bytes; an invalid byte is one character to RE2), so the hits it
  * lets through are a superset and ScanState's own test stays the one that decides.
+ * A gap longer than MAX_GUARD_GAP is not counted (`{0,n}` would multiply the alternation's DFA
+ * states by n): it is any run of bytes outside `until`, which still matches all the test
+ * passes. A stream waits for the test's `within` bytes after the hit either way (maxBytes),
+ * so a hit the test passes has its `contains` in view whatever the split. Folded so only
+ * when a line feed is in `until`: the run then ends at each line, and the alternation
+ * carries the guard no further.
  * Undefined where the test cannot be folded: `contains` could start inside the keyword (the
  * test would pass there without anything after it), the gap could not hold it, or the gap is
- * longer than MAX_GUARD_GAP (the alternation's DFA and the bytes a stream waits for grow with it).
+ * long and lines do not end it.
  */
 export function confirmGuard(keyword: string, c: CompiledConfirm): ConfirmGuard | undefined {
   const kw = Buffer.from(keyword.toLowerCase(), 'latin1');
@@ -110,7 +120,7 @@ export function confirmGuard(keyword: string, c: CompiledConfirm): ConfirmGuard 
     if (overlaps) return undefined;
   }
   const gap = c.within - kw.length - want.length;
-  if (gap < 0 || gap > MAX_GUARD_GAP) return undefined;
+  if (gap < 0 || (gap > MAX_GUARD_GAP && c.stop[0x0a] !== 1)) return undefined;
   let stops = '';
   for (let b = 0; b < 0x80; b++) if (c.stop[b] === 1) stops += `\\x${b.toString(16).padStart(2, '0')}`;
   let contains = '';
@@ -119,6 +129,7 @@ export function confirmGuard(keyword: string, c: CompiledConfirm): ConfirmGuard 
     contains += /[a-z]/.test(ch) ? `[${ch.toUpperCase()}${ch}]` : `\\x${b.toString(16).padStart(2, '0')}`;
   }
   const cls = stops === '' ? '(?s:.)' : `[^${stops}]`;
+  if (gap > MAX_GUARD_GAP) return { pattern: `${cls}*${contains}`, maxBytes: c.within - kw.length };
   return { pattern: `${cls}{0,${gap}}${contains}`, maxBytes: 4 * gap + want.length };
 }
 

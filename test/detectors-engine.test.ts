@@ -342,6 +342,19 @@ describe('confirm: a cheap test of each keyword hit before the regex runs (issue
     expect(engine([{ ...stopped, confirm: confirmed.confirm }]).scan(Buffer.from(late))).toEqual([]);
   });
 
+  test('userinfo longer than a counted guard holds is found through the uncounted one, whole and streamed a byte at a time', () => {
+    // 97 bytes from `://` to `@`: past MAX_GUARD_GAP, within the test's 140.
+    const text = Buffer.from(`clone https://${'u'.repeat(40)}:${rng.chars(ALPHA_NUM, 40)}${pw()}@git.example.net/repo.git\n`);
+    const folded = engine([confirmed]);
+    expect(folded.keywordHits(text)).toBe(1);
+    expect(ids(folded.scan(text))).toEqual(['url-pw']);
+    const s = folded.stream();
+    const streamed: Finding[] = [];
+    for (let at = 0; at < text.length; at++) streamed.push(...s.write(text.subarray(at, at + 1)));
+    streamed.push(...s.end());
+    expect(streamed).toEqual(folded.scan(text));
+  });
+
   test('`contains` may lie in the keyword itself and is matched case-insensitively', () => {
     const maven = rule({
       id: 'mvn-pw', regex: '(?:<password>|(?i:maven)[\\w.-]{0,20}?(?i:pass(?:word)?)[=:])([A-Za-z0-9]{12,40})', secretGroup: 1,
@@ -356,6 +369,8 @@ describe('confirm: a cheap test of each keyword hit before the regex runs (issue
   const pieces = [
     ' ', '\n', 'https://', '://', 'ci', ':', '@', '/', 'host.example', '?q=1', '#', `${pw()}`, 'é', 'ftp', '\t', 'a:b',
     `https://ci:${pw()}@host.example`, `ci:${pw()}@`, `${pw()}@host.example`, `ftp://deploy:${pw()}`,
+    // Long runs outside `until`: an `@` near the test's `within` bytes from the `://`, either side of it.
+    'x'.repeat(50),
   ];
   const input = fc.array(fc.integer({ min: 0, max: pieces.length - 1 }), { minLength: 1, maxLength: 60 }).map((p) => Buffer.from(p.map((i) => pieces[i]).join('')));
 
@@ -400,15 +415,18 @@ describe('confirm: a cheap test of each keyword hit before the regex runs (issue
     expect(folded.scan(text)).toEqual(plain.scan(text));
   });
 
-  test('a test is folded only where it can be: not when `contains` could begin inside the keyword, not over a long gap', () => {
+  test('a test is folded only where it can be: not when `contains` could begin inside the keyword; a long gap uncounted, and only when lines end it', () => {
     const confirmOf = (r: RuleSpec): CompiledConfirm => compileRule(r, 0).confirm as CompiledConfirm;
     const maven = confirmOf(mavenRule);
     expect(confirmGuard('maven', maven)).toEqual({ pattern: expect.stringContaining('{0,31}[Pp][Aa][Ss][Ss]'), maxBytes: 4 * 31 + 4 });
     // `<password>` holds `pass`: the test passes on the keyword alone, so the alternation must report every hit.
     expect(confirmGuard('<password>', maven)).toBeUndefined();
     expect(confirmGuard('xpas', maven)).toBeUndefined();
-    // A gap of 136 bytes (140 here, url-credentials' 400) would swell the alternation and what a stream waits for.
-    expect(confirmGuard('://', confirmOf(confirmed))).toBeUndefined();
+    // A gap of 136 bytes (url-credentials': 396) is any run outside `until`, which holds a line feed;
+    // a stream still waits for the test's 140 bytes after the hit.
+    expect(confirmGuard('://', confirmOf(confirmed))).toEqual({ pattern: '[^\\x09\\x0a\\x0c\\x0d\\x20\\x23\\x2f\\x3f]*\\x40', maxBytes: 137 });
+    // Without a line feed in `until`, an uncounted gap would carry the guard on over the whole input.
+    expect(confirmGuard('://', confirmOf({ ...urlRule, confirm: { contains: '@', until: '[ /]', within: 140 } }))).toBeUndefined();
     expect(confirmGuard('://', confirmOf({ ...urlRule, confirm: { contains: '@', until: '[\\s]', within: 40 } }))).toEqual({ pattern: '[^\\x09\\x0a\\x0c\\x0d\\x20]{0,36}\\x40', maxBytes: 4 * 36 + 1 });
   });
 
