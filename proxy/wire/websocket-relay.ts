@@ -57,6 +57,9 @@ const OP_TEXT = 0x1;
 const OP_BINARY = 0x2;
 const OP_CLOSE = 0x8;
 const DEFLATE_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+const EMPTY = Buffer.alloc(0);
+/** The room a message spanning chunks starts with. */
+const ASSEMBLY_START = 64 * 1024;
 /** The shared unmask scratch is kept up to this size between messages (larger ones are let go). */
 const SCRATCH_KEEP = 1024 * 1024;
 
@@ -130,7 +133,13 @@ export class WebSocketRelay {
   private held: Buffer[] = [];
   private heldBytes = 0;
   /** The message being collected. */
-  private message: { kind: 'text' | 'binary'; compressed: boolean; parts: Buffer[]; bytes: number; passing: boolean } | undefined;
+  private message: { kind: 'text' | 'binary'; compressed: boolean; bytes: number; passing: boolean } | undefined;
+  /**
+   * The unmasked payload of a message that spans chunks, `message.bytes` of it so far: grown
+   * (at most doubling, so never much past what arrived) and let go once the message is judged.
+   */
+  private assembly: Buffer = EMPTY;
+  private assemblyWords: Uint32Array = wordsOf(EMPTY);
   /** After a close frame, or a fatal close: bytes pass (or are dropped) unread. */
   private state: 'open' | 'passthrough' | 'closed' = 'open';
   /** Whether `judge` was called in the current push (so `settle` is due). */
@@ -215,6 +224,7 @@ export class WebSocketRelay {
 
   private fail(): void {
     this.state = 'closed';
+    this.dropAssembly();
     this.held = [];
     this.heldBytes = 0;
     this.control = [];
@@ -268,7 +278,7 @@ export class WebSocketRelay {
       } else {
         if (this.message) return this.malformed(out, i);
         if (rsv1 && !this.options.inflate) return this.malformed(out, i);
-        this.message = { kind: op === OP_TEXT ? 'text' : 'binary', compressed: rsv1, parts: [], bytes: 0, passing: false };
+        this.message = { kind: op === OP_TEXT ? 'text' : 'binary', compressed: rsv1, bytes: 0, passing: false };
       }
       if (this.message.passing) out.pieces.add(headBytes);
       else this.hold(headBytes);
@@ -311,7 +321,7 @@ export class WebSocketRelay {
       }
       // Oversize, stream: what was held and the rest of this message go on unread.
       m.passing = true;
-      m.parts = [];
+      this.dropAssembly();
       out.unscanned++;
       for (const piece of this.held) out.pieces.add(piece);
       out.pieces.add(raw);
@@ -320,9 +330,23 @@ export class WebSocketRelay {
       return;
     }
     this.hold(raw);
-    const part = unmask(raw, this.mask, this.maskPos);
-    m.parts.push(part);
-    m.bytes += part.length;
+    const need = m.bytes + raw.length;
+    if (this.assembly.length < need) {
+      // Up to the frame's end, at most twice the room it had (64 KiB to begin with): a peer that
+      // announces more than it sends gets little more room than what it sent.
+      const size = Math.max(need, Math.min(Math.max(2 * this.assembly.length, ASSEMBLY_START), m.bytes + this.remaining, this.options.maxMessageBytes));
+      const grown = Buffer.allocUnsafeSlow(size);
+      this.assembly.copy(grown, 0, 0, m.bytes);
+      this.assembly = grown;
+      this.assemblyWords = wordsOf(grown);
+    }
+    unmaskAt(raw, this.mask, this.maskPos, this.assembly, this.assemblyWords, m.bytes);
+    m.bytes = need;
+  }
+
+  private dropAssembly(): void {
+    this.assembly = EMPTY;
+    this.assemblyWords = wordsOf(EMPTY);
   }
 
   private endFrame(out: Step): void {
@@ -337,8 +361,10 @@ export class WebSocketRelay {
     const m = this.message;
     this.message = undefined;
     if (!m || m.passing) return;
-    const data = m.parts.length === 1 ? (m.parts[0] as Buffer) : Buffer.concat(m.parts);
-    if (!this.judgeMessage(m, data, out)) return;
+    const data = this.assembly.subarray(0, m.bytes);
+    const pass = this.judgeMessage(m, data, out);
+    this.dropAssembly();
+    if (!pass) return;
     for (const piece of this.held) out.pieces.add(piece);
     this.held = [];
     this.heldBytes = 0;
@@ -382,6 +408,21 @@ export class WebSocketRelay {
 /** A copy of `raw` unmasked, the mask starting at byte `pos` of `mask`. */
 export function unmask(raw: Buffer, mask: Buffer, pos: number): Buffer {
   return unmaskInto(raw, mask, pos, Buffer.allocUnsafeSlow(raw.length));
+}
+
+/**
+ * `raw` unmasked into `target` (its byteOffset a multiple of 4; `words` a Uint32Array over it
+ * from its start) from byte `at`, the mask starting at byte `pos` of `mask`: the bytes up to
+ * the next word boundary one by one, then as unmaskInto does.
+ */
+export function unmaskAt(raw: Buffer, mask: Buffer, pos: number, target: Buffer, words: Uint32Array, at: number): void {
+  const lead = Math.min(raw.length, (4 - (at & 3)) & 3);
+  for (let k = 0; k < lead; k++) target[at + k] = (raw[k] as number) ^ (mask[(pos + k) & 3] as number);
+  if (lead === raw.length) return;
+  const start = at + lead;
+  const rest = raw.subarray(lead);
+  const first = start >>> 2;
+  unmaskInto(rest, mask, pos + lead, target.subarray(start), words.subarray(first, first + (rest.length >>> 2)));
 }
 
 /** Whether a Uint32Array reads its first byte as the low one. */
