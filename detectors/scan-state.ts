@@ -441,10 +441,12 @@ export class ScanState {
     this.recent = recent;
 
     survivors.sort((a, b) => a.offset - b.offset || a.order - b.order || a.end - b.end);
-    const cur: LineCursor = { ...this.lines };
+    // The line cursor moves on with each finding: no later finding lies before this one (each
+    // is emitted ahead of every candidate still to come), so lines are counted once per stream.
+    const cur = this.lines;
     const out: Finding[] = [];
     for (const c of survivors) {
-      advanceLines(buf, base, cur, c.offset);
+      if (c.offset > cur.pos) advanceLines(buf, base, cur, c.offset);
       out.push({ ...c.finding, line: cur.line, column: c.offset - cur.lineStart + 1 });
     }
     return out;

@@ -79,9 +79,13 @@ export class StreamScanner {
   flush(): Finding[] {
     if (this.ended || !this.dirty) return [];
     this.dirty = false;
-    const found = this.state.clone().step(this.buf.subarray(0, this.len), this.base, true);
-    // Nothing before keepFrom() can be settled later: forget what was flushed there.
+    const held = this.buf.subarray(0, this.len);
+    // Nothing before keepFrom() is read again: its lines are counted into the stream's own
+    // state, so the copy does not count them anew at each flush.
     const keep = this.state.keepFrom();
+    this.state.release(held, this.base, keep);
+    const found = this.state.clone().step(held, this.base, true);
+    // Nothing before keepFrom() can be settled later: forget what was flushed there.
     for (const offset of this.flushed.keys()) if (offset < keep) this.flushed.delete(offset);
     const out: Finding[] = [];
     for (const f of found) {
