@@ -134,7 +134,7 @@ export class StreamScanner {
         this.buf = grown;
       }
     }
-    chunk.copy(this.buf, this.len);
+    this.buf.set(chunk, this.len);
     this.len += chunk.length;
   }
 }
