@@ -183,6 +183,22 @@ export class ScanState {
     return c;
   }
 
+  /**
+   * Whether a final step now would report nothing: no window open or waiting, no candidate
+   * pending, and no keyword from where the prefilter stopped to the end of `buf` (which starts
+   * at `base`). A stream's flush then has nothing to copy the state for.
+   */
+  quiet(buf: Buffer, base: number): boolean {
+    if (this.openRules.size > 0 || this.ready.length > 0 || this.pending.length > 0) return false;
+    const from = this.pfPos - base;
+    if (from >= buf.length) return true;
+    const tail = buf.subarray(from);
+    const { re, direct } = this.core.prefilter;
+    if (re !== undefined && re.search(tail) >= 0) return false;
+    for (const d of direct) if (tail.indexOf(d.bytes) >= 0) return false;
+    return true;
+  }
+
   /** The earliest absolute offset whose bytes a later step may still read. */
   keepFrom(): number {
     let keep = this.pfPos - this.core.maxReach;

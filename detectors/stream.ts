@@ -84,7 +84,7 @@ export class StreamScanner {
     // state, so the copy does not count them anew at each flush.
     const keep = this.state.keepFrom();
     this.state.release(held, this.base, keep);
-    const found = this.state.clone().step(held, this.base, true);
+    const found = this.state.quiet(held, this.base) ? [] : this.state.clone().step(held, this.base, true);
     // Nothing before keepFrom() can be settled later: forget what was flushed there.
     for (const offset of this.flushed.keys()) if (offset < keep) this.flushed.delete(offset);
     const out: Finding[] = [];

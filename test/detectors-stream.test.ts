@@ -228,6 +228,43 @@ describe('idle flushes (flush(): what end() would report now, each finding once)
     );
   });
 
+  test('after each flush, everything a scan of the input so far reports has been reported (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(piece, { minLength: 1, maxLength: 30 }),
+        // Small writes too: a flush then comes at every distance from a keyword.
+        fc.array(fc.oneof(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 400 })), { minLength: 1, maxLength: 12 }),
+        (picked, sizes) => {
+          const input = Buffer.from(picked.map((i) => pieces[i]).join(''));
+          const s = engine.stream();
+          const reported = new Set<string>();
+          for (let at = 0, i = 0; at < input.length; i++) {
+            const n = sizes[i % sizes.length] as number;
+            for (const f of [...s.write(input.subarray(at, at + n)), ...s.flush()]) reported.add(key(f));
+            at = Math.min(input.length, at + n);
+            for (const f of engine.scan(input.subarray(0, at))) expect(reported).toContain(key(f));
+          }
+        },
+      ),
+      { numRuns: 200, seed: 20261207 },
+    );
+  });
+
+  test('a secret whole at a flush is reported then, at any distance from the end of what came', () => {
+    // A short known secret next to a long one: the alternation settles a hit only once the
+    // longest literal fits after it, so the short one waits, whole, close to the end.
+    const short = 'bait-Qm7Lx2Kp9W';
+    const two = new Engine({
+      rules: [], fingerprintKey: Buffer.alloc(32, 3),
+      knownSecrets: [{ name: 'SHORT', value: short, kind: 'canary' }, { name: 'LONG', value: `long-${rng.chars(ALPHA_NUM, 40)}`, kind: 'secret' }],
+    });
+    for (let pad = 0; pad <= 200; pad++) {
+      const s = two.stream();
+      const found = [...s.write(Buffer.from(`log line\n${short}${' '.repeat(pad)}`)), ...s.flush()];
+      expect(found.map((f) => f.ruleId)).toEqual(['canary']);
+    }
+  });
+
   test('a secret whole at a flush is reported then, and not again when more bytes come', () => {
     const tok = ghToken();
     const s = engine.stream();
