@@ -58,6 +58,7 @@ const OP_BINARY = 0x2;
 const OP_CLOSE = 0x8;
 const DEFLATE_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 const EMPTY = Buffer.alloc(0);
+const EMPTY_WORDS = new Uint32Array(0);
 /** The room a message spanning chunks starts with. */
 const ASSEMBLY_START = 64 * 1024;
 /** The shared unmask scratch is kept up to this size between messages (larger ones are let go). */
@@ -139,7 +140,7 @@ export class WebSocketRelay {
    * (at most doubling, so never much past what arrived) and let go once the message is judged.
    */
   private assembly: Buffer = EMPTY;
-  private assemblyWords: Uint32Array = wordsOf(EMPTY);
+  private assemblyWords: Uint32Array = EMPTY_WORDS;
   /** After a close frame, or a fatal close: bytes pass (or are dropped) unread. */
   private state: 'open' | 'passthrough' | 'closed' = 'open';
   /** Whether `judge` was called in the current push (so `settle` is due). */
@@ -346,7 +347,7 @@ export class WebSocketRelay {
 
   private dropAssembly(): void {
     this.assembly = EMPTY;
-    this.assemblyWords = wordsOf(EMPTY);
+    this.assemblyWords = EMPTY_WORDS;
   }
 
   private endFrame(out: Step): void {
@@ -403,11 +404,6 @@ export class WebSocketRelay {
     }
     return true;
   }
-}
-
-/** A copy of `raw` unmasked, the mask starting at byte `pos` of `mask`. */
-export function unmask(raw: Buffer, mask: Buffer, pos: number): Buffer {
-  return unmaskInto(raw, mask, pos, Buffer.allocUnsafeSlow(raw.length));
 }
 
 /**
