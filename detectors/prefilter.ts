@@ -168,6 +168,13 @@ export class Prefilter {
     return n;
   }
 
+  /** Whether any literal, of the alternation or an indexOf one, occurs in `buf`. */
+  occursIn(buf: Buffer): boolean {
+    if (this.re !== undefined && this.re.search(buf) >= 0) return true;
+    for (const d of this.direct) if (buf.indexOf(d.bytes) >= 0) return true;
+    return false;
+  }
+
   hitAt(buf: Uint8Array, start: number, end: number): Hit {
     const path: TrieNode[] = [];
     let node = this.root;

@@ -191,12 +191,7 @@ export class ScanState {
   quiet(buf: Buffer, base: number): boolean {
     if (this.openRules.size > 0 || this.ready.length > 0 || this.pending.length > 0) return false;
     const from = this.pfPos - base;
-    if (from >= buf.length) return true;
-    const tail = buf.subarray(from);
-    const { re, direct } = this.core.prefilter;
-    if (re !== undefined && re.search(tail) >= 0) return false;
-    for (const d of direct) if (tail.indexOf(d.bytes) >= 0) return false;
-    return true;
+    return from >= buf.length || !this.core.prefilter.occursIn(buf.subarray(from));
   }
 
   /** The earliest absolute offset whose bytes a later step may still read. */
