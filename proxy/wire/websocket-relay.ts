@@ -411,7 +411,7 @@ export class WebSocketRelay {
  * from its start) from byte `at`, the mask starting at byte `pos` of `mask`: the bytes up to
  * the next word boundary one by one, then as unmaskInto does.
  */
-export function unmaskAt(raw: Buffer, mask: Buffer, pos: number, target: Buffer, words: Uint32Array, at: number): void {
+function unmaskAt(raw: Buffer, mask: Buffer, pos: number, target: Buffer, words: Uint32Array, at: number): void {
   const lead = Math.min(raw.length, (4 - (at & 3)) & 3);
   for (let k = 0; k < lead; k++) target[at + k] = (raw[k] as number) ^ (mask[(pos + k) & 3] as number);
   if (lead === raw.length) return;
