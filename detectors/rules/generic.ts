@@ -8,8 +8,19 @@
 import type { RuleSpec } from '../types.js';
 import { E64, SGR, notAfter, notBefore, token } from './build.js';
 
-/** Characters of an assigned value: no whitespace, quotes, template or call syntax. */
-const V = String.raw`[^\s"'\x60$<>{}()\[\],;&\\]`;
+/** What an assigned value does not hold: whitespace, quotes, template or call syntax. */
+const NOT_V = String.raw`\s"'\x60$<>{}()\[\],;&\\`;
+/** Characters of an assigned value. */
+const V = `[^${NOT_V}]`;
+/**
+ * An assigned value of `min` to `max` characters of V. It does not begin with `/`: a value
+ * that does is a path, which NOT_SECRET_VALUES turns away anyway, and `PWD=/home/runner/...`
+ * is in every environment dump of a CI log. Refused here, it costs no regex match: a match's
+ * submatch and checks cost microseconds, the DFA passing over it nanoseconds.
+ */
+function value(min: number, max: number): string {
+  return `[^${NOT_V}/]${V}{${min - 1},${max - 1}}`;
+}
 /** Between a name and its value: `=`, `:=`, `=>`, `:` or ` - `, spaces or tabs around it. */
 const SEP = String.raw`[ \t]{0,4}(?:=|:=|=>|:|[ \t]-[ \t])[ \t]{0,4}`;
 /** What may follow an assigned value. */
@@ -173,7 +184,7 @@ export const rules: RuleSpec[] = [
     severity: 'high',
     keywords: ['password', 'passwd', 'passphrase', 'pwd', '_pass', '-pass', '.pass'],
     left: nameOrFlag('password|passwd|passphrase|pwd|[_.-]pass'),
-    token: `${V}{8,128}`,
+    token: value(8, 128),
     right: END,
     generic: true,
     allowlist: { regexes: NOT_SECRET_VALUES, stopwords: STOPWORDS },
@@ -184,6 +195,7 @@ export const rules: RuleSpec[] = [
       'password_file: /run/secrets/db_password',
       'password: process.env.DB_PASSWORD',
       'password = "changeme"',
+      'PWD=/home/runner/work/payments/payments',
       'compass: north-north-west-2',
       'the password policy requires rotation',
       'PASSWORD_MIN_LENGTH=12',
@@ -195,7 +207,7 @@ export const rules: RuleSpec[] = [
     severity: 'high',
     keywords: ['secret', 'private_key', 'private-key', 'private.key', 'privatekey', 'signing_key', 'signing-key', 'signingkey', 'encryption_key', 'encryption-key', 'encryptionkey', 'master_key', 'master-key', 'masterkey'],
     left: nameOrFlag(String.raw`secret(?:[_.-]?key(?:[_.-]?base)?)?|private[_.-]?key|signing[_.-]?key|encryption[_.-]?key|master[_.-]?key`),
-    token: `${V}{12,128}`,
+    token: value(12, 128),
     right: END,
     entropy: 3.5,
     generic: true,
@@ -217,7 +229,7 @@ export const rules: RuleSpec[] = [
     severity: 'high',
     keywords: ['token'],
     left: nameOrFlag(String.raw`(?:auth|access|api|bearer|bot|session|refresh|personal|private|deploy|service|app|oauth|registry|ci|secret|upload|webhook|admin|master|client|agent|runner|integration|user)[_.-]?token`, String.raw`[A-Z0-9_]_TOKEN|(?i:(?:^|[^A-Za-z0-9_.-])token)`, 'token'),
-    token: `${V}{12,128}`,
+    token: value(12, 128),
     right: END,
     entropy: 3.5,
     generic: true,
@@ -239,7 +251,7 @@ export const rules: RuleSpec[] = [
     severity: 'high',
     keywords: ['api_key', 'api-key', 'api.key', 'apikey', 'access_key', 'access-key', 'accesskey', 'subscription_key', 'subscription-key', 'subscriptionkey', 'app_key', 'app-key', 'appkey'],
     left: nameOrFlag(String.raw`api[_.-]?key|access[_.-]?key|subscription[_.-]?key|app[_.-]?key`),
-    token: `${V}{12,128}`,
+    token: value(12, 128),
     right: END,
     entropy: 3.5,
     generic: true,
