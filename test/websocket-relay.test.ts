@@ -93,13 +93,26 @@ describe('WebSocketRelay', () => {
     expect(seen).toEqual(['next']);
   });
 
-  test('malformed framing closes with 1002: an unmasked frame, a reserved opcode, a continuation with no message, a fragmented control frame', () => {
+  test('malformed framing closes with 1002: an unmasked frame, a reserved opcode, a continuation with no message, a fragmented control frame, a message inside a message, reserved bits', () => {
     const unmasked = Buffer.from([0x81, 0x02, 0x68, 0x69]);
     for (const bad of [unmasked, frame(3, Buffer.from('x')), frame(0, Buffer.from('x')), frame(9, Buffer.from('x'), { fin: false })]) {
       expect(relay().r.push(bad).close).toBe(1002);
     }
     // Compressed without permessage-deflate negotiated.
     expect(relay().r.push(frame(1, Buffer.from('x'), { rsv1: true })).close).toBe(1002);
+    // A new message while a fragmented one is open, in the same read or the next.
+    const open = frame(1, Buffer.from('frag-'), { fin: false });
+    const whole = frame(1, Buffer.from('whole'));
+    expect(relay().r.push(Buffer.concat([open, whole])).close).toBe(1002);
+    const { r } = relay();
+    expect(r.push(open).close).toBeUndefined();
+    expect(r.push(whole).close).toBe(1002);
+    // RSV2 or RSV3 set: no extension we negotiate defines them.
+    for (const bit of [0x20, 0x10]) {
+      const f = frame(1, Buffer.from('whole message'));
+      f[0] = (f[0] as number) | bit;
+      expect(relay({ inflate: contextInflater() }).r.push(f).close).toBe(1002);
+    }
   });
 
   test('settle: a read is settled once after its messages are judged; a late block forwards none of that read', () => {

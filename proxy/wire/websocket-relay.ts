@@ -89,33 +89,42 @@ function wordsOf(b: Buffer): Uint32Array {
  */
 class Pieces {
   readonly list: Buffer[] = [];
-  /** The first piece of the run not yet in `list`, and where the run ends in its memory. */
-  private run: Buffer | undefined;
+  /** The run not yet in `list`: its memory, where it starts and ends there, and its first piece as given (reused when it is the whole run). */
+  private runMemory: ArrayBufferLike | undefined;
+  private runStart = 0;
   private runEnd = 0;
+  private runFirst: Buffer | undefined;
 
   add(piece: Buffer): void {
-    if (piece.length === 0) return;
-    const run = this.run;
-    if (run !== undefined && this.runEnd === piece.byteOffset && run.buffer === piece.buffer) {
-      this.runEnd += piece.length;
+    if (piece.length > 0) this.addView(piece.buffer, piece.byteOffset, piece.length, piece);
+  }
+
+  /** `length` bytes of `memory` from `byteOffset` (`piece`: a Buffer over exactly them, if the caller has one). */
+  addView(memory: ArrayBufferLike, byteOffset: number, length: number, piece?: Buffer): void {
+    if (length === 0) return;
+    if (this.runMemory === memory && this.runEnd === byteOffset) {
+      this.runEnd += length;
       return;
     }
     this.end();
-    this.run = piece;
-    this.runEnd = piece.byteOffset + piece.length;
+    this.runMemory = memory;
+    this.runStart = byteOffset;
+    this.runEnd = byteOffset + length;
+    this.runFirst = piece;
   }
 
   /** Close the run (into `list`). */
   end(): void {
-    const run = this.run;
-    if (run === undefined) return;
-    this.run = undefined;
-    const length = this.runEnd - run.byteOffset;
-    this.list.push(length === run.length ? run : Buffer.from(run.buffer, run.byteOffset, length));
+    const memory = this.runMemory;
+    if (memory === undefined) return;
+    this.runMemory = undefined;
+    const first = this.runFirst;
+    const length = this.runEnd - this.runStart;
+    this.list.push(first !== undefined && first.length === length ? first : Buffer.from(memory, this.runStart, length));
   }
 
   clear(): void {
-    this.run = undefined;
+    this.runMemory = undefined;
     this.list.length = 0;
   }
 }
@@ -161,15 +170,19 @@ export class WebSocketRelay {
     if (this.state === 'closed') return { forward: [], unscanned: 0 };
     if (this.state === 'passthrough') return { forward: chunk.length > 0 ? [chunk] : [], unscanned: 0 };
     const out: Step = { pieces: new Pieces(), unscanned: 0 };
+    // Read once per push: a TypedArray's `buffer` is a call into the runtime, not a field.
+    const memory = chunk.buffer;
     let i = 0;
     while (i < chunk.length && this.state === 'open' && out.close === undefined) {
       if (!this.inFrame) {
-        // A header that began in an earlier chunk is not all in this one: no fast path.
-        const at = this.headLen === 0 ? i : -1;
-        i = this.readHeader(chunk, i, out);
-        if (at >= 0 && this.inFrame && this.wholeInChunk(chunk, i)) {
-          i = this.wholeMessage(chunk, at, i, out);
+        if (this.headLen === 0) {
+          const next = this.wholeMessage(chunk, memory, i, out);
+          if (next >= 0) {
+            i = next;
+            continue;
+          }
         }
+        i = this.readHeader(chunk, i, out);
         continue;
       }
       const take = Math.min(this.remaining, chunk.length - i);
@@ -194,32 +207,39 @@ export class WebSocketRelay {
     return { forward: out.pieces.list, close: out.close, unscanned: out.unscanned };
   }
 
-  /** Whether the frame whose header ended at `i` is a whole message (one final data frame, not held for) with its payload in `chunk`. */
-  private wholeInChunk(chunk: Buffer, i: number): boolean {
-    const m = this.message;
-    return this.frameFin && this.frameOp !== OP_CONT && this.frameOp < 0x8 && m !== undefined && m.bytes === 0 && this.held.length === 1 && chunk.length - i >= this.remaining && this.remaining <= this.options.maxMessageBytes;
-  }
-
   /**
-   * The fast path: a message whose one frame (header from `at`, payload from `i`) is all in
-   * `chunk`. Unmasked into the shared scratch and judged at once; forwarded as one view of
-   * `chunk`. Returns the offset after the frame.
+   * The fast path: a message that is one final text or binary frame, header and payload all in
+   * `chunk` from `at`, while no message is open. Read from the chunk in place (no header held,
+   * no state kept), unmasked into the shared scratch and judged at once; forwarded as a view
+   * of the chunk's `memory`. Returns the offset after the frame, or -1 when the frame is
+   * anything else (fragmented, a control frame, malformed, over the bound, a 64-bit length,
+   * cut by the chunk's end): the general path reads it, and refuses what is malformed.
    */
-  private wholeMessage(chunk: Buffer, at: number, i: number, out: Step): number {
-    const m = this.message as NonNullable<WebSocketRelay['message']>;
-    const end = i + this.remaining;
-    const length = this.remaining;
+  private wholeMessage(chunk: Buffer, memory: ArrayBufferLike, at: number, out: Step): number {
+    if (this.message !== undefined || chunk.length - at < 6) return -1;
+    const b0 = chunk[at] as number;
+    const b1 = chunk[at + 1] as number;
+    const op = b0 & 0x0f;
+    // FIN set, RSV2 and RSV3 clear, text or binary; masked, as every client frame must be.
+    if ((b0 & 0xb0) !== 0x80 || (op !== OP_TEXT && op !== OP_BINARY) || (b1 & 0x80) === 0) return -1;
+    const compressed = (b0 & 0x40) !== 0;
+    if (compressed && this.options.inflate === undefined) return -1;
+    let length = b1 & 0x7f;
+    let p = at + 2;
+    if (length === 126) {
+      if (chunk.length - p < 6) return -1;
+      length = ((chunk[p] as number) << 8) | (chunk[p + 1] as number);
+      p += 2;
+    } else if (length === 127) return -1;
+    const start = p + 4;
+    const end = start + length;
+    if (end > chunk.length || length > this.options.maxMessageBytes) return -1;
+    const key = maskKey(chunk[p] as number, chunk[p + 1] as number, chunk[p + 2] as number, chunk[p + 3] as number);
     if (scratch.length < length) setScratch(Math.max(length, scratch.length * 2));
-    const data = unmaskInto(chunk.subarray(i, end), this.mask, 0, scratch, scratchWords);
-    // The header was held (readHeader); the frame goes on as one view of the chunk.
-    this.held.length = 0;
-    this.heldBytes = 0;
-    this.inFrame = false;
-    this.remaining = 0;
-    this.message = undefined;
-    const pass = this.judgeMessage(m, data, out);
+    const data = unmaskInto(chunk.subarray(start, end), key, scratch, scratchWords);
+    const pass = this.judgeMessage(op === OP_TEXT ? 'text' : 'binary', compressed, data, out);
     if (scratch.length > SCRATCH_KEEP) setScratch(64 * 1024);
-    if (pass) out.pieces.add(chunk.subarray(at, end));
+    if (pass) out.pieces.addView(memory, chunk.byteOffset + at, end - at);
     return end;
   }
 
@@ -363,7 +383,7 @@ export class WebSocketRelay {
     this.message = undefined;
     if (!m || m.passing) return;
     const data = this.assembly.subarray(0, m.bytes);
-    const pass = this.judgeMessage(m, data, out);
+    const pass = this.judgeMessage(m.kind, m.compressed, data, out);
     this.dropAssembly();
     if (!pass) return;
     for (const piece of this.held) out.pieces.add(piece);
@@ -376,9 +396,9 @@ export class WebSocketRelay {
    * let through, or, inflated over the bound with oversize `stream`, unread and the rest of
    * the connection after it). False: `out.close` says why not.
    */
-  private judgeMessage(m: { kind: 'text' | 'binary'; compressed: boolean }, unmasked: Buffer, out: Step): boolean {
+  private judgeMessage(kind: 'text' | 'binary', compressed: boolean, unmasked: Buffer, out: Step): boolean {
     let data = unmasked;
-    if (m.compressed && this.options.inflate) {
+    if (compressed && this.options.inflate) {
       try {
         data = this.options.inflate(Buffer.concat([data, DEFLATE_TAIL]), this.options.maxMessageBytes);
       } catch (err) {
@@ -398,7 +418,7 @@ export class WebSocketRelay {
       }
     }
     this.judged = true;
-    if (this.options.judge(data, m.kind) === 'block') {
+    if (this.options.judge(data, kind) === 'block') {
       out.close = 1008;
       return false;
     }
@@ -418,34 +438,38 @@ function unmaskAt(raw: Buffer, mask: Buffer, pos: number, target: Buffer, words:
   const start = at + lead;
   const rest = raw.subarray(lead);
   const first = start >>> 2;
-  unmaskInto(rest, mask, pos + lead, target.subarray(start), words.subarray(first, first + (rest.length >>> 2)));
+  const q = pos + lead;
+  const key = maskKey(mask[q & 3] as number, mask[(q + 1) & 3] as number, mask[(q + 2) & 3] as number, mask[(q + 3) & 3] as number);
+  unmaskInto(rest, key, target.subarray(start), words.subarray(first, first + (rest.length >>> 2)));
 }
 
 /** Whether a Uint32Array reads its first byte as the low one. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
+/** Four mask bytes (the first for the first byte to unmask) as one word of a Uint32Array, in the platform's byte order. */
+function maskKey(m0: number, m1: number, m2: number, m3: number): number {
+  return LITTLE_ENDIAN ? m0 | (m1 << 8) | (m2 << 16) | (m3 << 24) : (m0 << 24) | (m1 << 16) | (m2 << 8) | m3;
+}
+
+/** The byte of `key` (maskKey) that falls on byte `k` of the output. */
+function keyByte(key: number, k: number): number {
+  const shift = LITTLE_ENDIAN ? (k & 3) << 3 : (3 - (k & 3)) << 3;
+  return (key >>> shift) & 0xff;
+}
+
 /**
  * `raw` unmasked into the start of `target` (at least as long; its byteOffset a multiple of
- * 4), the mask starting at byte `pos` of `mask`: four bytes at a time through a word view
- * (`targetWords`, a Uint32Array over `target` from its start, or one made here), the tail
- * byte by byte. Returns the unmasked view of `target`.
+ * 4) with `key` (maskKey of the mask bytes for raw[0..3]): four bytes at a time through
+ * `targetWords` (a Uint32Array over `target` from its start), the tail byte by byte.
+ * Returns the unmasked view of `target`.
  */
-export function unmaskInto(raw: Buffer, mask: Buffer, pos: number, target: Buffer, targetWords?: Uint32Array): Buffer {
+function unmaskInto(raw: Buffer, key: number, target: Buffer, targetWords: Uint32Array): Buffer {
   const out = target.subarray(0, raw.length);
   // TypedArray#set: a builtin, where Buffer#copy goes through more JS first (per message).
   out.set(raw);
   const words = raw.length >>> 2;
-  if (words > 0) {
-    // The mask as it falls on each aligned word of the output, in the platform's byte order.
-    const m0 = mask[pos & 3] as number;
-    const m1 = mask[(pos + 1) & 3] as number;
-    const m2 = mask[(pos + 2) & 3] as number;
-    const m3 = mask[(pos + 3) & 3] as number;
-    const key = LITTLE_ENDIAN ? m0 | (m1 << 8) | (m2 << 16) | (m3 << 24) : (m0 << 24) | (m1 << 16) | (m2 << 8) | m3;
-    const view = targetWords ?? new Uint32Array(out.buffer, out.byteOffset, words);
-    for (let i = 0; i < words; i++) view[i] = (view[i] as number) ^ key;
-  }
-  for (let k = words << 2; k < raw.length; k++) out[k] = (out[k] as number) ^ (mask[(pos + k) & 3] as number);
+  for (let i = 0; i < words; i++) targetWords[i] = (targetWords[i] as number) ^ key;
+  for (let k = words << 2; k < raw.length; k++) out[k] = (out[k] as number) ^ keyByte(key, k);
   return out;
 }
 
