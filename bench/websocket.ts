@@ -19,7 +19,8 @@
 //   for every channel and is measured by the interception benches; this one isolates the
 //   message reading.
 // - `CHOKEPOINT_PROF=DIR` writes a CPU profile of each Chokepoint there; `CHOKEPOINT_NODE_ARGS`
-//   passes more flags to its node (`--trace-gc`, `--perf-basic-prof`, ...).
+//   passes more flags to its node (`--trace-gc`, `--perf-basic-prof`, ...); `WS_SIZES=1024,16384`
+//   measures those message sizes only (bytes, comma-separated).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
@@ -40,7 +41,7 @@ const WRITE = !argv.includes('--no-write') && !QUICK;
 const P = QUICK ? { rounds: 2, loadMs: 1500 } : { rounds: 3, loadMs: 5000 };
 const WARM_MS = QUICK ? 1500 : 3000;
 const CONNECTIONS = 4;
-const SIZES = process.env.WS_SIZES ? process.env.WS_SIZES.split(",").map(Number) : [1024, 16 * 1024, 256 * 1024];
+const SIZES = process.env.WS_SIZES ? process.env.WS_SIZES.split(',').map(Number) : [1024, 16 * 1024, 256 * 1024];
 const TARGET_MB_PER_CORE = 100;
 const ROOT = resolve(import.meta.dirname, '..');
 const CLI = join(ROOT, 'dist', 'bin', 'chokepoint.js');
