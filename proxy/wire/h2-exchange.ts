@@ -19,7 +19,7 @@ import { recordFailure, recordRefusal, type Exchange } from './exchange.js';
 import { exchangeJudge, type ExchangeJudge } from './exchange-judge.js';
 import { UpstreamError, type UpstreamTarget } from './forward.js';
 import type { H2Upstreams } from './h2-upstream.js';
-import { stripHopByHop } from './headers.js';
+import { connectionNamed, isEndToEnd, stripHopByHop } from './headers.js';
 import { holdBody, type ExchangeContext } from './http-exchange.js';
 import { renderRefusal, type Refusal } from './refusal.js';
 import { safely, type BodyTap } from './taps.js';
@@ -29,16 +29,23 @@ const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } = http2.constants;
 /** Headers that never cross from one HTTP/2 hop to the next (or into HTTP/1.1). */
 const NOT_FORWARDED = new Set(['host', 'http2-settings']);
 
-/** The request's end-to-end headers: no pseudo-headers, no hop-by-hop ones. */
+/**
+ * The end-to-end headers of a header block: no pseudo-headers, no hop-by-hop ones. One
+ * pass and no `delete` (headers.ts endToEnd): this runs for every stream's request,
+ * response and trailers.
+ */
 export function endToEndHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const named = connectionNamed(headerValue(headers.connection));
   const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (name.startsWith(':') || value === undefined || NOT_FORWARDED.has(name)) continue;
+  for (const name of Object.keys(headers)) {
+    const value = headers[name];
+    if (value === undefined || name.charCodeAt(0) === COLON || NOT_FORWARDED.has(name) || !isEndToEnd(name, named)) continue;
     out[name] = value;
   }
-  stripHopByHop(out as IncomingHttpHeaders);
   return out;
 }
+
+const COLON = 0x3a;
 
 /**
  * Answer a refused stream: the refusal HTTP/1.1 gets (refusal.ts renderRefusal: status,
@@ -447,7 +454,10 @@ function h2Call(session: http2.ClientHttp2Session, o: Outgoing, hasBody: boolean
     responseTrailers = endToEndHeaders(t);
   });
   const response = new Promise<UpstreamResponse>((resolve, reject) => {
+    // Settled once; an error is made only for a request that fails (not at every close).
+    let settled = false;
     req.once('response', (h: IncomingHttpHeaders) => {
+      settled = true;
       resolve({
         status: Number(h[':status'] ?? 502),
         headers: endToEndHeaders(h),
@@ -456,8 +466,13 @@ function h2Call(session: http2.ClientHttp2Session, o: Outgoing, hasBody: boolean
         resetCode: () => (req.rstCode !== undefined && req.rstCode !== http2.constants.NGHTTP2_NO_ERROR ? req.rstCode : undefined),
       });
     });
-    req.once('error', (err: NodeJS.ErrnoException) => reject(new UpstreamError(err.code === 'ERR_HTTP2_STREAM_ERROR' ? 'upstream-reset' : 'upstream-error', 502)));
-    req.once('close', () => reject(new UpstreamError('upstream-reset', 502)));
+    const fail = (reason: 'upstream-reset' | 'upstream-error'): void => {
+      if (settled) return;
+      settled = true;
+      reject(new UpstreamError(reason, 502));
+    };
+    req.once('error', (err: NodeJS.ErrnoException) => fail(err.code === 'ERR_HTTP2_STREAM_ERROR' ? 'upstream-reset' : 'upstream-error'));
+    req.once('close', () => fail('upstream-reset'));
   });
   response.catch(() => undefined);
   return {
