@@ -10,6 +10,7 @@ import type { Admission } from '../decide/gate.js';
 import { normalizeHost, stripPort, type Target } from '../decide/target.js';
 import { newExchange, recordAdmission, type Exchange } from './exchange.js';
 import { handleH2Stream, refuseStream } from './h2-exchange.js';
+import { StreamSlices } from './h2-slices.js';
 import { H2Upstreams } from './h2-upstream.js';
 import type { ExchangeContext } from './http-exchange.js';
 import { MAX_HEADER_LINES } from './listener.js';
@@ -28,6 +29,12 @@ export interface H2TunnelInfo {
   connect: Pick<Exchange, 'host'>;
 }
 
+/** One client h2 connection: its tunnel, and the slices its streams start in. */
+interface SessionState {
+  info: H2TunnelInfo;
+  slices: StreamSlices;
+}
+
 /** What the h2 side needs of the proxy (ProxyServer, through the Interceptor). */
 export interface H2Context {
   readonly config: Config;
@@ -38,7 +45,7 @@ export interface H2Context {
 
 export class H2Interceptor {
   private readonly server: Http2Server;
-  private readonly sessions = new Map<ServerHttp2Session, H2TunnelInfo>();
+  private readonly sessions = new Map<ServerHttp2Session, SessionState>();
   readonly upstreams: H2Upstreams;
 
   constructor(private readonly proxy: H2Context) {
@@ -58,7 +65,7 @@ export class H2Interceptor {
       // session.socket is node's proxy of the TLS socket: it reads the tunnel's mark through.
       const info = Reflect.get(session.socket, TUNNEL) as H2TunnelInfo | undefined;
       if (!info) return void session.destroy();
-      this.sessions.set(session, info);
+      this.sessions.set(session, { info, slices: new StreamSlices() });
       session.once('close', () => this.sessions.delete(session));
       session.on('error', () => session.destroy());
       // An idle h2 connection (a gRPC channel) is kept as long as an idle upstream is.
@@ -82,8 +89,8 @@ export class H2Interceptor {
   }
 
   private async onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): Promise<void> {
-    const info = this.sessions.get(stream.session as ServerHttp2Session);
-    const ex = newExchange(undefined, 'intercept', info?.client ?? '');
+    const state = this.sessions.get(stream.session as ServerHttp2Session);
+    const ex = newExchange(undefined, 'intercept', state?.info.client ?? '');
     ex.httpVersion = '2';
     ex.method = String(headers[':method'] ?? '');
     stream.on('error', () => undefined); // a reset stream ends as its close says
@@ -92,7 +99,8 @@ export class H2Interceptor {
       this.proxy.finish(ex);
     });
     const grpc = String(headers['content-type'] ?? '').startsWith('application/grpc');
-    if (!info) return refuseStream(stream, ex, { status: 500, reason: 'internal-error' }, grpc);
+    if (!state) return refuseStream(stream, ex, { status: 500, reason: 'internal-error' }, grpc);
+    const { info, slices } = state;
     const { target, admission } = info;
     ex.host = info.connect.host; // the tunnel's, as its line shows it
     ex.port = target.port;
@@ -106,7 +114,11 @@ export class H2Interceptor {
       const named = authority === '' ? undefined : normalizeHost(stripPort(authority));
       if (!named || named.host !== target.host) return refuseStream(stream, ex, { status: 403, reason: 'host-mismatch' }, grpc);
       const ctx = this.proxy.exchangeContext(admission.pool);
-      await handleH2Stream(ctx, { upstreams: this.upstreams, authority }, stream, headers, ex, { secure: true, address: admission.address, port: target.port, host: target.host });
+      // A burst of streams starts a slice per turn (h2-slices.ts).
+      await slices.run(
+        () => handleH2Stream(ctx, { upstreams: this.upstreams, authority }, stream, headers, ex, { secure: true, address: admission.address, port: target.port, host: target.host }),
+        () => !stream.destroyed,
+      );
     } catch {
       refuseStream(stream, ex, { status: 500, reason: 'internal-error' }, grpc);
     }
