@@ -29,6 +29,9 @@ const { NGHTTP2_CANCEL, NGHTTP2_DEFAULT_WEIGHT, NGHTTP2_INTERNAL_ERROR } = http2
 /** Headers that never cross from one HTTP/2 hop to the next (or into HTTP/1.1). */
 const NOT_FORWARDED = new Set(['host', 'http2-settings']);
 
+/** `:`, which begins a pseudo-header's name. */
+const COLON = 0x3a;
+
 /**
  * The end-to-end headers of a header block: no pseudo-headers, no hop-by-hop ones. One
  * pass and no `delete` (headers.ts endToEnd): this runs for every stream's request,
@@ -44,8 +47,6 @@ export function endToEndHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeade
   }
   return out;
 }
-
-const COLON = 0x3a;
 
 /**
  * Answer a refused stream: the refusal HTTP/1.1 gets (refusal.ts renderRefusal: status,
